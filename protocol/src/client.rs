@@ -1,0 +1,495 @@
+//! An async client: connect, `hello`, request/reply matched by `id`, and a stream of
+//! events. Reconnecting and resuming are the caller's loop, helped by [`Backoff`]; the
+//! client itself is one connection.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::error::ErrorCode;
+use crate::message::{
+    ChatMessage, ClientFrame, ClientMsg, Event, Member, ServerFrame, ServerMsg, Stats, Welcome,
+};
+use crate::order::{NewOrder, Order, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the server at '{url}': {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{message}")]
+    Server { code: ErrorCode, message: String },
+    #[error("the connection to the server was lost{}", .0.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Disconnected(Option<String>),
+    #[error("the server sent an unexpected reply: {0}")]
+    Unexpected(String),
+}
+
+impl ClientError {
+    /// The server's error code, if the server refused the request.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether this error means the server is unreachable or refused who we are,
+    /// rather than refusing one request.
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Connect { .. }
+                | ClientError::Disconnected(_)
+                | ClientError::Server {
+                    code: ErrorCode::Unauthorized,
+                    ..
+                }
+        )
+    }
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<ServerMsg>>>>;
+
+/// One connection to a chit server. Cheap to clone; requests may run concurrently.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    out: mpsc::UnboundedSender<String>,
+    pending: Pending,
+    next_id: AtomicU64,
+    close_reason: Arc<Mutex<Option<String>>>,
+    welcome: Welcome,
+}
+
+/// The events the server pushes on a connection, in the order it sent them. `recv`
+/// returns `None` once the connection is gone.
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Events {
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl Client {
+    /// Connects, says `hello` with `token`, and returns the client and its event stream.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        client_name: &str,
+    ) -> Result<(Client, Events), ClientError> {
+        let connect_err = |reason: String| ClientError::Connect {
+            url: url.to_string(),
+            reason,
+        };
+        let config = WebSocketConfig::default().max_frame_size(Some(16 << 20));
+        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let (ws, _) = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .map_err(|_| connect_err("timed out after 10 s".into()))?
+            .map_err(|e| connect_err(e.to_string()))?;
+
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let pending: Pending = Arc::default();
+        let close_reason = Arc::new(Mutex::new(None));
+        tokio::spawn(drive(
+            ws,
+            out_rx,
+            event_tx,
+            pending.clone(),
+            close_reason.clone(),
+        ));
+
+        let hello = ClientMsg::Hello {
+            token: token.to_string(),
+            client: Some(client_name.to_string()),
+            protocol: crate::PROTOCOL_VERSION,
+        };
+        let first = RawClient {
+            out: &out_tx,
+            pending: &pending,
+            close_reason: &close_reason,
+        };
+        let welcome = match first.request(0, hello).await? {
+            ServerMsg::Welcome(w) => w,
+            other => return Err(unexpected(&other)),
+        };
+        let client = Client {
+            inner: Arc::new(Inner {
+                out: out_tx,
+                pending,
+                next_id: AtomicU64::new(1),
+                close_reason,
+                welcome,
+            }),
+        };
+        Ok((client, Events { rx: event_rx }))
+    }
+
+    pub fn welcome(&self) -> &Welcome {
+        &self.inner.welcome
+    }
+
+    /// Whether the connection is still up.
+    pub fn is_open(&self) -> bool {
+        !self.inner.out.is_closed()
+    }
+
+    /// Sends a request and waits for its reply; an `error` reply becomes `Err`.
+    pub async fn request(&self, msg: ClientMsg) -> Result<ServerMsg, ClientError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        RawClient {
+            out: &self.inner.out,
+            pending: &self.inner.pending,
+            close_reason: &self.inner.close_reason,
+        }
+        .request(id, msg)
+        .await
+    }
+
+    /// Sends a message that has no reply (`typing`).
+    pub fn send(&self, msg: ClientMsg) -> Result<(), ClientError> {
+        let text = serde_json::to_string(&ClientFrame { id: None, msg }).expect("serializable");
+        self.inner
+            .out
+            .send(text)
+            .map_err(|_| ClientError::Disconnected(self.close_reason()))
+    }
+
+    /// Why the server closed the connection, if it said.
+    pub fn close_reason(&self) -> Option<String> {
+        self.inner.close_reason.lock().unwrap().clone()
+    }
+
+    /// Subscribes to `room`, replaying events after `since`; returns the room's head.
+    pub async fn subscribe(&self, room: &str, since: Option<u64>) -> Result<u64, ClientError> {
+        let msg = ClientMsg::Subscribe {
+            room: room.to_string(),
+            since,
+        };
+        match self.request(msg).await? {
+            ServerMsg::Subscribed { head, .. } => Ok(head),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn unsubscribe(&self, room: &str) -> Result<(), ClientError> {
+        let msg = ClientMsg::Unsubscribe {
+            room: room.to_string(),
+        };
+        self.request(msg).await.map(drop)
+    }
+
+    /// Places an order; returns it and whether the key had been used before.
+    pub async fn place_order(
+        &self,
+        order: NewOrder,
+        key: Option<String>,
+    ) -> Result<(Order, bool), ClientError> {
+        match self.request(ClientMsg::PlaceOrder { order, key }).await? {
+            ServerMsg::Order { order, duplicate } => Ok((order, duplicate.unwrap_or(false))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn update_status(
+        &self,
+        order_id: i64,
+        status: Status,
+        reason: Option<String>,
+        recall: bool,
+    ) -> Result<Order, ClientError> {
+        let msg = ClientMsg::UpdateStatus {
+            order_id,
+            status,
+            reason,
+            recall,
+        };
+        self.order_reply(msg).await
+    }
+
+    pub async fn get_order(&self, order_id: i64) -> Result<Order, ClientError> {
+        self.order_reply(ClientMsg::GetOrder { order_id }).await
+    }
+
+    pub async fn claim_order(&self, order_id: i64) -> Result<Order, ClientError> {
+        self.order_reply(ClientMsg::ClaimOrder { order_id }).await
+    }
+
+    pub async fn release_order(&self, order_id: i64) -> Result<Order, ClientError> {
+        self.order_reply(ClientMsg::ReleaseOrder { order_id }).await
+    }
+
+    pub async fn assign_order(&self, order_id: i64, rider: &str) -> Result<Order, ClientError> {
+        let msg = ClientMsg::AssignOrder {
+            order_id,
+            rider: rider.to_string(),
+        };
+        self.order_reply(msg).await
+    }
+
+    async fn order_reply(&self, msg: ClientMsg) -> Result<Order, ClientError> {
+        match self.request(msg).await? {
+            ServerMsg::Order { order, .. } => Ok(order),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Lists orders, newest first for history and oldest first for open ones (as the
+    /// server sorts them), with the event head for a gap-free subscribe.
+    pub async fn list_orders(
+        &self,
+        restaurant: Option<String>,
+        status: Option<Vec<Status>>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<Order>, u64), ClientError> {
+        let msg = ClientMsg::ListOrders {
+            restaurant,
+            status,
+            limit,
+        };
+        match self.request(msg).await? {
+            ServerMsg::Orders { orders, head } => Ok((orders, head)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn chat_send(&self, room: &str, text: &str) -> Result<ChatMessage, ClientError> {
+        let msg = ClientMsg::ChatSend {
+            room: room.to_string(),
+            text: text.to_string(),
+        };
+        match self.request(msg).await? {
+            ServerMsg::Ok { message: Some(m) } => Ok(m),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn chat_history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<ChatMessage>, ClientError> {
+        let msg = ClientMsg::ChatHistory {
+            room: room.to_string(),
+            before,
+            limit,
+        };
+        match self.request(msg).await? {
+            ServerMsg::Messages { messages } => Ok(messages),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn presence(&self, room: &str) -> Result<Vec<Member>, ClientError> {
+        let msg = ClientMsg::Presence {
+            room: room.to_string(),
+        };
+        match self.request(msg).await? {
+            ServerMsg::Presence { members, .. } => Ok(members),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn stats(&self, restaurant: Option<String>) -> Result<Stats, ClientError> {
+        match self.request(ClientMsg::Stats { restaurant }).await? {
+            ServerMsg::Stats(stats) => Ok(stats),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        match self.request(ClientMsg::Ping).await? {
+            ServerMsg::Pong => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+fn unexpected(msg: &ServerMsg) -> ClientError {
+    ClientError::Unexpected(serde_json::to_string(msg).unwrap_or_default())
+}
+
+struct RawClient<'a> {
+    out: &'a mpsc::UnboundedSender<String>,
+    pending: &'a Pending,
+    close_reason: &'a Arc<Mutex<Option<String>>>,
+}
+
+impl RawClient<'_> {
+    async fn request(&self, id: u64, msg: ClientMsg) -> Result<ServerMsg, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        let frame = ClientFrame {
+            id: Some(id.into()),
+            msg,
+        };
+        let text = serde_json::to_string(&frame).expect("serializable");
+        let lost = || ClientError::Disconnected(self.close_reason.lock().unwrap().clone());
+        if self.out.send(text).is_err() {
+            self.pending.lock().unwrap().remove(&id);
+            return Err(lost());
+        }
+        match rx.await {
+            Ok(ServerMsg::Error { code, message }) => Err(ClientError::Server { code, message }),
+            Ok(reply) => Ok(reply),
+            Err(_) => Err(lost()),
+        }
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+/// Owns the socket: writes queued frames, routes replies to their waiters and events
+/// to the event stream. When it returns, every waiter and the event stream see the end.
+async fn drive(
+    mut ws: Socket,
+    mut out: mpsc::UnboundedReceiver<String>,
+    events: mpsc::UnboundedSender<Event>,
+    pending: Pending,
+    close_reason: Arc<Mutex<Option<String>>>,
+) {
+    loop {
+        tokio::select! {
+            frame = out.recv() => match frame {
+                Some(text) => {
+                    if ws.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    let _ = ws.close(None).await;
+                    break;
+                }
+            },
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(text))) => route(text.as_str(), &events, &pending),
+                Some(Ok(Message::Close(frame))) => {
+                    if let Some(frame) = frame.filter(|f| !f.reason.is_empty()) {
+                        *close_reason.lock().unwrap() = Some(frame.reason.to_string());
+                    }
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    close_reason.lock().unwrap().get_or_insert_with(|| e.to_string());
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    out.close();
+    pending.lock().unwrap().clear();
+}
+
+fn route(text: &str, events: &mpsc::UnboundedSender<Event>, pending: &Pending) {
+    let frame: ServerFrame = match serde_json::from_str(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            tracing::warn!("unreadable frame from server: {e}");
+            return;
+        }
+    };
+    match (frame.id.as_ref().and_then(|v| v.as_u64()), frame.msg) {
+        (Some(id), msg) => {
+            if let Some(waiter) = pending.lock().unwrap().remove(&id) {
+                let _ = waiter.send(msg);
+            }
+        }
+        (None, ServerMsg::Event(event)) => {
+            let _ = events.send(event);
+        }
+        (None, ServerMsg::Error { code, message }) => {
+            tracing::warn!("server error: {code}: {message}");
+        }
+        (None, other) => tracing::debug!("unsolicited message: {other:?}"),
+    }
+}
+
+/// Exponential backoff with jitter for reconnect loops: 0.5 s, 1 s, 2 s, … capped at
+/// 30 s, each delay drawn from its upper half so that many clients do not reconnect in
+/// lockstep.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    attempt: u32,
+    rng: u64,
+    base: Duration,
+    cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
+    }
+}
+
+impl Backoff {
+    pub fn new(base: Duration, cap: Duration) -> Backoff {
+        let seed = crate::now_ms() as u64 ^ (u64::from(std::process::id()) << 32) | 1;
+        Backoff {
+            attempt: 0,
+            rng: seed,
+            base,
+            cap,
+        }
+    }
+
+    /// The delay before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32 << self.attempt.min(16))
+            .min(self.cap);
+        self.attempt = self.attempt.saturating_add(1);
+        // xorshift64: jitter only needs to differ between clients, not be secret.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let half = exp / 2;
+        half + Duration::from_nanos(self.rng % (half.as_nanos() as u64).max(1))
+    }
+
+    /// Call after a successful connection.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let mut b = Backoff::default();
+        let delays: Vec<_> = (0..12).map(|_| b.next_delay()).collect();
+        assert!(delays[0] >= Duration::from_millis(250) && delays[0] <= Duration::from_millis(500));
+        assert!(delays[3] >= Duration::from_secs(2) && delays[3] <= Duration::from_secs(4));
+        for d in &delays {
+            assert!(*d <= Duration::from_secs(30));
+        }
+        assert!(delays[11] >= Duration::from_secs(15));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(500));
+    }
+}

@@ -1,0 +1,345 @@
+//! Every message on the wire: `ClientMsg` (requests, commands) and `ServerMsg`
+//! (replies, events, errors), wrapped in frames that carry the request `id`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ErrorCode;
+use crate::order::{NewOrder, Order, Status};
+
+/// A client frame: an optional client-chosen `id` (echoed by the reply) and the message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    #[serde(flatten)]
+    pub msg: ClientMsg,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    Hello {
+        token: String,
+        #[serde(default)]
+        client: Option<String>,
+        protocol: u32,
+    },
+    Subscribe {
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+    },
+    Unsubscribe {
+        room: String,
+    },
+    PlaceOrder {
+        order: NewOrder,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    UpdateStatus {
+        order_id: i64,
+        status: Status,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Undo of a kitchen bump: allows exactly one step back along the bump path.
+        #[serde(default, skip_serializing_if = "is_false")]
+        recall: bool,
+    },
+    ClaimOrder {
+        order_id: i64,
+    },
+    ReleaseOrder {
+        order_id: i64,
+    },
+    AssignOrder {
+        order_id: i64,
+        rider: String,
+    },
+    GetOrder {
+        order_id: i64,
+    },
+    ListOrders {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restaurant: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<Vec<Status>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    ChatSend {
+        room: String,
+        text: String,
+    },
+    ChatHistory {
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    Typing {
+        room: String,
+        active: bool,
+    },
+    Presence {
+        room: String,
+    },
+    Stats {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restaurant: Option<String>,
+    },
+    Ping,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl ClientMsg {
+    /// The wire name of the message, for logs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMsg::Hello { .. } => "hello",
+            ClientMsg::Subscribe { .. } => "subscribe",
+            ClientMsg::Unsubscribe { .. } => "unsubscribe",
+            ClientMsg::PlaceOrder { .. } => "place_order",
+            ClientMsg::UpdateStatus { .. } => "update_status",
+            ClientMsg::ClaimOrder { .. } => "claim_order",
+            ClientMsg::ReleaseOrder { .. } => "release_order",
+            ClientMsg::AssignOrder { .. } => "assign_order",
+            ClientMsg::GetOrder { .. } => "get_order",
+            ClientMsg::ListOrders { .. } => "list_orders",
+            ClientMsg::ChatSend { .. } => "chat_send",
+            ClientMsg::ChatHistory { .. } => "chat_history",
+            ClientMsg::Typing { .. } => "typing",
+            ClientMsg::Presence { .. } => "presence",
+            ClientMsg::Stats { .. } => "stats",
+            ClientMsg::Ping => "ping",
+        }
+    }
+}
+
+/// A server frame: the `id` of the request it answers (none for events) and the message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    #[serde(flatten)]
+    pub msg: ServerMsg,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Welcome(Welcome),
+    Subscribed {
+        room: String,
+        head: u64,
+    },
+    Event(Event),
+    Order {
+        order: Order,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate: Option<bool>,
+    },
+    Orders {
+        orders: Vec<Order>,
+        head: u64,
+    },
+    Ok {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<ChatMessage>,
+    },
+    Messages {
+        messages: Vec<ChatMessage>,
+    },
+    Presence {
+        room: String,
+        members: Vec<Member>,
+    },
+    Stats(Stats),
+    Pong,
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub session: u64,
+    pub role: Role,
+    pub server: String,
+    pub protocol: u32,
+    /// Seconds between the server's pings.
+    pub heartbeat: u64,
+    /// The name this token speaks as (its label, rider name, or role).
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restaurant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Kitchen,
+    Rider,
+    Pos,
+    Customer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Kitchen => "kitchen",
+            Role::Rider => "rider",
+            Role::Pos => "pos",
+            Role::Customer => "customer",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "kitchen" => Ok(Role::Kitchen),
+            "rider" => Ok(Role::Rider),
+            "pos" => Ok(Role::Pos),
+            "customer" => Ok(Role::Customer),
+            _ => Err(format!(
+                "unknown role '{s}' (one of: admin, kitchen, rider, pos, customer)"
+            )),
+        }
+    }
+}
+
+/// Something that happened in a room. Persisted events carry a global, increasing
+/// `seq`; `typing`, `presence` and `analytics_update` are live-only and carry none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub room: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub kind: EventKind,
+    pub at: String,
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    NewOrder,
+    OrderUpdate,
+    ChatMessage,
+    Typing,
+    Presence,
+    AnalyticsUpdate,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::NewOrder => "new_order",
+            EventKind::OrderUpdate => "order_update",
+            EventKind::ChatMessage => "chat_message",
+            EventKind::Typing => "typing",
+            EventKind::Presence => "presence",
+            EventKind::AnalyticsUpdate => "analytics_update",
+        }
+    }
+}
+
+/// The `data` of `new_order` and `order_update`: the order as it now is, and for an
+/// update the status it had before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    #[serde(flatten)]
+    pub order: Order,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Event {
+    /// The order carried by a `new_order` or `order_update` event.
+    pub fn order_event(&self) -> Option<OrderEvent> {
+        match self.kind {
+            EventKind::NewOrder | EventKind::OrderUpdate => {
+                serde_json::from_value(self.data.clone()).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: i64,
+    pub room: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub author: String,
+    pub role: Role,
+    pub text: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub session: u64,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Today's figures for one restaurant (or all, for admins), as sent in `stats`
+/// replies and `analytics_update` events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Analytics {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restaurant: Option<String>,
+    pub total_orders: u64,
+    pub total_revenue: i64,
+    pub pending_orders: u64,
+    pub open_orders: u64,
+    pub cancelled_orders: u64,
+    /// Average minutes from placed to ready, over today's orders that got there.
+    pub avg_ready_minutes: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    #[serde(flatten)]
+    pub today: Analytics,
+    /// Server figures, for admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerStats>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerStats {
+    pub connections: u64,
+    pub rss_bytes: u64,
+    pub events_total: u64,
+    pub orders_total: u64,
+    pub uptime_secs: u64,
+    pub head: u64,
+}

@@ -1,0 +1,501 @@
+//! One task per connection: the WebSocket handshake, `hello`, then one `select!` over
+//! shutdown, a kick from the hub, the outbound queue, finished requests, inbound frames
+//! and the heartbeat. Protocol failures go back to the peer as `error` frames.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chit_protocol::{ClientFrame, ClientMsg, ErrorCode, ServerMsg, Welcome};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+use crate::Config;
+use crate::auth::{Principal, hash_token};
+use crate::error::Refusal;
+use crate::frames;
+use crate::hub::{Hub, Kick, KickReason, Outbound, SessionId};
+use crate::store::{Store, queries};
+
+pub(crate) type Ws = WebSocketStream<TcpStream>;
+
+/// What every connection task shares.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub hub: Hub,
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub shutdown: CancellationToken,
+}
+
+/// Why a connection ends.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Closed,
+    Kicked(KickReason),
+    Shutdown,
+    Silent,
+    TooLarge,
+}
+
+/// A request that finished off the connection task, ready to be written.
+pub(crate) enum Done {
+    Reply(Utf8Bytes),
+    Subscribed {
+        id: Option<Value>,
+        room: String,
+        since: Option<u64>,
+        result: Result<Replay, Refusal>,
+    },
+}
+
+/// The stored events a subscriber missed, as frames, and the head when they were read.
+pub(crate) struct Replay {
+    pub head: u64,
+    pub frames: Vec<(u64, Utf8Bytes)>,
+}
+
+/// A subscribed room: the newest seq written to the peer, and while its replay is being
+/// read, the live events that arrived meanwhile.
+pub(crate) struct RoomState {
+    pub threshold: u64,
+    pub buffer: Option<Vec<Outbound>>,
+}
+
+pub(crate) struct Session {
+    pub ws: Ws,
+    pub who: Arc<Principal>,
+    pub ctx: Ctx,
+    pub id: SessionId,
+    pub rx: tokio::sync::mpsc::Receiver<Outbound>,
+    pub kick: Arc<Kick>,
+    pub inflight: FuturesUnordered<futures_util::future::BoxFuture<'static, Done>>,
+    pub rooms: HashMap<String, RoomState>,
+    pub last_seen: Instant,
+    pub typing_sent: HashMap<String, Instant>,
+    pub limiter: crate::limits::RateLimiter,
+}
+
+pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1 << 20)
+        .max_message_size(Some(chit_protocol::MAX_FRAME_BYTES))
+        .max_frame_size(Some(chit_protocol::MAX_FRAME_BYTES))
+}
+
+/// Serves one accepted TCP connection until it closes.
+pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
+    let _ = stream.set_nodelay(true);
+    let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
+    let ws = match tokio::time::timeout(ctx.config.handshake_timeout, handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!("handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("handshake timed out");
+            return;
+        }
+    };
+    let Some((ws, who, hello_id)) = hello(ws, &ctx).await else {
+        return;
+    };
+    let who = Arc::new(who);
+    let handle = ctx.hub.register(who.token_id, who.name(), who.role);
+    let session = Session {
+        ws,
+        who,
+        id: handle.id,
+        rx: handle.rx,
+        kick: handle.kick,
+        inflight: FuturesUnordered::new(),
+        rooms: HashMap::new(),
+        last_seen: Instant::now(),
+        typing_sent: HashMap::new(),
+        limiter: crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst),
+        ctx,
+    };
+    session.run(hello_id).await;
+}
+
+/// Parses a client frame; on failure, says as exactly as it can what is wrong.
+pub(crate) fn parse(text: &str) -> Result<ClientFrame, (Option<Value>, Refusal)> {
+    let err = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => return Ok(frame),
+        Err(e) => e,
+    };
+    let value: Option<Value> = serde_json::from_str(text).ok();
+    let id = value.as_ref().and_then(|v| v.get("id")).cloned();
+    let message = match &value {
+        None => format!("malformed JSON: {err}"),
+        Some(v) if !v.is_object() => "a frame must be a JSON object".to_string(),
+        Some(v) => match v.get("type") {
+            None => "a frame needs a \"type\"".to_string(),
+            Some(Value::String(t)) if !KNOWN_TYPES.contains(&t.as_str()) => {
+                format!("unknown message type '{t}'")
+            }
+            Some(Value::String(t)) => format!("bad '{t}' message: {err}"),
+            Some(_) => "\"type\" must be a string".to_string(),
+        },
+    };
+    Err((id, Refusal::bad_request(message)))
+}
+
+const KNOWN_TYPES: &[&str] = &[
+    "hello",
+    "subscribe",
+    "unsubscribe",
+    "place_order",
+    "update_status",
+    "claim_order",
+    "release_order",
+    "assign_order",
+    "get_order",
+    "list_orders",
+    "chat_send",
+    "chat_history",
+    "typing",
+    "presence",
+    "stats",
+    "ping",
+];
+
+/// Waits for a valid `hello`; anything else before it is answered and ignored.
+async fn hello(mut ws: Ws, ctx: &Ctx) -> Option<(Ws, Principal, Option<Value>)> {
+    let deadline = Instant::now() + ctx.config.handshake_timeout;
+    loop {
+        let incoming = tokio::select! {
+            m = tokio::time::timeout_at(deadline, ws.next()) => m,
+            _ = ctx.shutdown.cancelled() => return None,
+        };
+        let text = match incoming {
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(Message::Binary(_)))) => {
+                let e = frames::error(None, ErrorCode::BadRequest, BINARY_REFUSED);
+                ws.send(Message::Text(e)).await.ok()?;
+                continue;
+            }
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => {
+                let e = frames::error(None, ErrorCode::Unauthorized, "no hello within the time allowed");
+                let _ = ws.send(Message::Text(e)).await;
+                return None;
+            }
+        };
+        let frame = match parse(&text) {
+            Ok(frame) => frame,
+            Err((id, r)) => {
+                ws.send(Message::Text(frames::error(id.as_ref(), r.code, r.message)))
+                    .await
+                    .ok()?;
+                continue;
+            }
+        };
+        let ClientMsg::Hello {
+            token, protocol, ..
+        } = frame.msg
+        else {
+            let e = frames::error(frame.id.as_ref(), ErrorCode::Unauthorized, "say hello with a token first");
+            ws.send(Message::Text(e)).await.ok()?;
+            continue;
+        };
+        if protocol != chit_protocol::PROTOCOL_VERSION {
+            let e = frames::error(
+                frame.id.as_ref(),
+                ErrorCode::BadRequest,
+                format!(
+                    "protocol {protocol} is not spoken here (this server speaks {})",
+                    chit_protocol::PROTOCOL_VERSION
+                ),
+            );
+            ws.send(Message::Text(e)).await.ok()?;
+            continue;
+        }
+        let hash = hash_token(&token);
+        let found = ctx
+            .store
+            .read(move |conn| Ok(queries::token_by_hash(conn, &hash)?))
+            .await;
+        match found {
+            Ok(Some(who)) => return Some((ws, who, frame.id)),
+            Ok(None) => {
+                let e = frames::error(frame.id.as_ref(), ErrorCode::Unauthorized, "unknown or revoked token");
+                let _ = ws.send(Message::Text(e)).await;
+                let _ = ws.close(Some(close_frame(CloseCode::Policy, "unauthorized"))).await;
+                return None;
+            }
+            Err(r) => {
+                let _ = ws.send(Message::Text(frames::error(frame.id.as_ref(), r.code, r.message))).await;
+                return None;
+            }
+        }
+    }
+}
+
+const BINARY_REFUSED: &str = "binary frames are not spoken here: send JSON text frames";
+
+fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Writes `fut` unless the session is kicked or the server stops first.
+async fn guarded<F>(fut: F, kick: &Kick, shutdown: &CancellationToken) -> Result<(), Stop>
+where
+    F: std::future::Future<Output = Result<(), WsError>>,
+{
+    tokio::select! {
+        r = fut => r.map_err(|_| Stop::Closed),
+        reason = kick.kicked() => Err(Stop::Kicked(reason)),
+        _ = shutdown.cancelled() => Err(Stop::Shutdown),
+    }
+}
+
+/// Requests a peer may have in flight before the server stops reading from it.
+const MAX_INFLIGHT: usize = 256;
+/// Frames written before a flush when the queue is busy.
+const WRITE_BATCH: usize = 64;
+
+impl Session {
+    async fn run(mut self, hello_id: Option<Value>) {
+        let welcome = ServerMsg::Welcome(Welcome {
+            session: self.id,
+            role: self.who.role,
+            server: format!("chit-server {}", env!("CARGO_PKG_VERSION")),
+            protocol: chit_protocol::PROTOCOL_VERSION,
+            heartbeat: self.ctx.config.heartbeat.as_secs(),
+            name: self.who.name(),
+            restaurant: self.who.restaurant.clone(),
+            rider: self.who.rider.clone(),
+            customer: self.who.customer.clone(),
+        });
+        let stop = match self.send(frames::reply(hello_id.as_ref(), welcome)).await {
+            Ok(()) => self.serve().await,
+            Err(stop) => stop,
+        };
+        self.ctx.hub.remove(self.id);
+        self.close(stop).await;
+    }
+
+    async fn serve(&mut self) -> Stop {
+        let beat = self.ctx.config.heartbeat;
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + beat, beat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let kick = self.kick.clone();
+        let shutdown = self.ctx.shutdown.clone();
+        loop {
+            let reading = self.inflight.len() < MAX_INFLIGHT;
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => Err(Stop::Shutdown),
+                reason = kick.kicked() => Err(Stop::Kicked(reason)),
+                Some(out) = self.rx.recv() => self.forward(out).await,
+                Some(done) = self.inflight.next(), if !self.inflight.is_empty() => self.finish(done).await,
+                incoming = self.ws.next(), if reading => self.receive(incoming).await,
+                _ = heartbeat.tick() => {
+                    if self.last_seen.elapsed() > beat * 2 {
+                        Err(Stop::Silent)
+                    } else {
+                        self.write(Message::Ping(Default::default())).await
+                    }
+                }
+            };
+            if let Err(stop) = step {
+                return stop;
+            }
+        }
+    }
+
+    async fn receive(&mut self, incoming: Option<Result<Message, WsError>>) -> Result<(), Stop> {
+        let message = match incoming {
+            None => return Err(Stop::Closed),
+            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                let e = frames::error(
+                    None,
+                    ErrorCode::TooLarge,
+                    format!("a frame of {size} bytes is over the limit of {max_size}"),
+                );
+                let _ = self.send(e).await;
+                return Err(Stop::TooLarge);
+            }
+            Some(Err(e)) => {
+                tracing::debug!(session = self.id, "read failed: {e}");
+                return Err(Stop::Closed);
+            }
+            Some(Ok(message)) => message,
+        };
+        self.last_seen = Instant::now();
+        match message {
+            Message::Text(text) => self.request(text.as_str()).await,
+            Message::Binary(_) => {
+                self.send(frames::error(None, ErrorCode::BadRequest, BINARY_REFUSED))
+                    .await
+            }
+            Message::Close(_) => Err(Stop::Closed),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
+        }
+    }
+
+    async fn request(&mut self, text: &str) -> Result<(), Stop> {
+        let frame = match parse(text) {
+            Ok(frame) => frame,
+            Err((id, r)) => return self.send(frames::error(id.as_ref(), r.code, r.message)).await,
+        };
+        if !self.limiter.allow(Instant::now()) {
+            let e = frames::error(
+                frame.id.as_ref(),
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {} requests a second: slow down and retry",
+                    self.ctx.config.rate_limit
+                ),
+            );
+            return self.send(e).await;
+        }
+        match crate::dispatch::dispatch(self, frame.id, frame.msg) {
+            Some(reply) => self.send(reply).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Writes queued events, as many as are waiting (up to a batch), then flushes.
+    async fn forward(&mut self, first: Outbound) -> Result<(), Stop> {
+        let mut next = Some(first);
+        let mut written = 0;
+        let mut taken = 0;
+        while let Some(out) = next {
+            taken += 1;
+            if let Some(frame) = self.admit(out)? {
+                guarded(self.ws.feed(Message::Text(frame)), &self.kick, &self.ctx.shutdown).await?;
+                written += 1;
+            }
+            next = if taken < WRITE_BATCH {
+                self.rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if written > 0 {
+            guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
+        }
+        Ok(())
+    }
+
+    /// Decides what to do with a live event: drop it (a room left, or a seq already
+    /// replayed), hold it (its room's replay is still being read), or write it.
+    fn admit(&mut self, out: Outbound) -> Result<Option<Utf8Bytes>, Stop> {
+        let Some(state) = self.rooms.get_mut(&*out.room) else {
+            return Ok(None);
+        };
+        if let Some(buffer) = &mut state.buffer {
+            if buffer.len() >= self.ctx.config.outbound_queue {
+                return Err(Stop::Kicked(KickReason::SlowConsumer));
+            }
+            buffer.push(out);
+            return Ok(None);
+        }
+        if let Some(seq) = out.seq {
+            if seq <= state.threshold {
+                return Ok(None);
+            }
+            state.threshold = seq;
+        }
+        Ok(Some(out.frame.clone()))
+    }
+
+    async fn finish(&mut self, done: Done) -> Result<(), Stop> {
+        match done {
+            Done::Reply(frame) => self.send(frame).await,
+            Done::Subscribed {
+                id,
+                room,
+                since,
+                result,
+            } => {
+                let replay = match result {
+                    Ok(replay) => replay,
+                    Err(r) => {
+                        self.rooms.remove(&room);
+                        self.ctx.hub.leave(self.id, &room);
+                        return self.send(frames::error(id.as_ref(), r.code, r.message)).await;
+                    }
+                };
+                let Some(state) = self.rooms.get_mut(&room) else {
+                    return Ok(());
+                };
+                let subscribed = ServerMsg::Subscribed {
+                    room: room.clone(),
+                    head: replay.head,
+                };
+                let mut threshold = since.unwrap_or(0);
+                let mut out = vec![frames::reply(id.as_ref(), subscribed)];
+                for (seq, frame) in replay.frames {
+                    threshold = threshold.max(seq);
+                    out.push(frame);
+                }
+                state.threshold = threshold;
+                let held = state.buffer.take().unwrap_or_default();
+                for event in held {
+                    if let Some(frame) = self.admit(event)? {
+                        out.push(frame);
+                    }
+                }
+                for frame in out {
+                    guarded(self.ws.feed(Message::Text(frame)), &self.kick, &self.ctx.shutdown).await?;
+                }
+                guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
+                if let Some(restaurant) = room.strip_prefix("restaurant:") {
+                    self.ctx.hub.touch_restaurant(restaurant);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) async fn send(&mut self, frame: Utf8Bytes) -> Result<(), Stop> {
+        self.write(Message::Text(frame)).await
+    }
+
+    async fn write(&mut self, message: Message) -> Result<(), Stop> {
+        guarded(self.ws.send(message), &self.kick, &self.ctx.shutdown).await
+    }
+
+    async fn close(mut self, stop: Stop) {
+        let (code, reason) = match stop {
+            Stop::Closed | Stop::Silent => return,
+            Stop::Shutdown => (CloseCode::Away, "server shutting down"),
+            Stop::Kicked(KickReason::SlowConsumer) => (
+                CloseCode::Policy,
+                "too slow: outbound queue full; reconnect and subscribe with since",
+            ),
+            Stop::Kicked(KickReason::Revoked) => (CloseCode::Policy, "token revoked"),
+            Stop::TooLarge => (CloseCode::Size, "frame too large"),
+        };
+        if matches!(stop, Stop::Kicked(KickReason::Revoked)) {
+            let e = frames::error(None, ErrorCode::Unauthorized, "this token has been revoked");
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.send(Message::Text(e))).await;
+        }
+        let closing = async {
+            self.ws.close(Some(close_frame(code, reason))).await?;
+            // Let the peer answer the close so the handshake completes cleanly.
+            while let Some(Ok(_)) = self.ws.next().await {}
+            Ok::<_, WsError>(())
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+    }
+}

@@ -1,0 +1,231 @@
+//! chit-server as a library: [`Server::open`] opens the database and hub, and
+//! [`Server::run`] serves WebSocket clients on a listener until a shutdown future
+//! resolves. The binary passes SIGINT/SIGTERM; tests pass a oneshot.
+
+pub mod auth;
+mod connection;
+mod dispatch;
+pub mod error;
+pub mod frames;
+pub mod hub;
+pub mod limits;
+pub mod store;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chit_protocol::{EventKind, ServerStats};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::Ctx;
+use crate::hub::Hub;
+use crate::store::{Store, StoreConfig, queries};
+
+/// How the server behaves; every field has a sensible default.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The server pings this often and drops a peer silent for two intervals.
+    pub heartbeat: Duration,
+    /// Connections over this are refused at once.
+    pub max_connections: usize,
+    /// Time allowed for the WebSocket handshake and for `hello`.
+    pub handshake_timeout: Duration,
+    /// Frames a session may have waiting before it counts as a slow consumer.
+    pub outbound_queue: usize,
+    /// Requests a second, per connection, and the burst allowed above it.
+    pub rate_limit: u32,
+    pub rate_burst: u32,
+    /// tungstenite's read buffer per connection, in bytes.
+    pub read_buffer: usize,
+    /// How often `analytics_update` is sent at most, per restaurant.
+    pub analytics_every: Duration,
+    pub store: StoreConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            heartbeat: Duration::from_secs(30),
+            max_connections: 20_000,
+            handshake_timeout: Duration::from_secs(10),
+            outbound_queue: 1024,
+            rate_limit: 2000,
+            rate_burst: 4000,
+            read_buffer: 4096,
+            analytics_every: Duration::from_millis(500),
+            store: StoreConfig::default(),
+        }
+    }
+}
+
+/// An opened server: its store and hub, ready to [`run`](Server::run).
+pub struct Server {
+    hub: Hub,
+    store: Store,
+    config: Arc<Config>,
+    started: Instant,
+}
+
+impl Server {
+    /// Opens (or creates) the database at `db` and the hub that fans out its events.
+    pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
+        let hub = Hub::new(config.outbound_queue);
+        let publisher = hub.clone();
+        let store = Store::open(db, config.store.clone(), move |events| publisher.publish(events))?;
+        Ok(Server {
+            hub,
+            store,
+            config: Arc::new(config),
+            started: Instant::now(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` resolves: then stops accepting, closes every connection
+    /// with a close frame, lets the writer finish, checkpoints the WAL and returns.
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let token = CancellationToken::new();
+        let ctx = Ctx {
+            hub: self.hub.clone(),
+            store: self.store.clone(),
+            config: self.config.clone(),
+            shutdown: token.clone(),
+        };
+        let tracker = TaskTracker::new();
+        tracker.spawn(analytics(ctx.clone()));
+        tracker.spawn(watch_revocations(ctx.clone()));
+        STARTED.get_or_init(|| self.started);
+
+        tokio::select! {
+            _ = accept(&listener, &ctx, &tracker) => {}
+            _ = shutdown => tracing::info!("shutting down"),
+        }
+        token.cancel();
+        drop(listener);
+        tracker.close();
+        if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
+            tracing::warn!("some connections did not close within 5 s");
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+async fn accept(listener: &TcpListener, ctx: &Ctx, tracker: &TaskTracker) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // Tasks still running = connections (plus two background tasks).
+        if tracker.len() >= ctx.config.max_connections + 2 {
+            tracing::warn!("refusing {peer}: {} connections open", ctx.config.max_connections);
+            drop(stream);
+            continue;
+        }
+        tracker.spawn(connection::serve(stream, ctx.clone()));
+    }
+}
+
+/// Sends each restaurant room a fresh `analytics_update` after its orders change, at
+/// most once per `analytics_every`, and only to rooms someone is in.
+async fn analytics(ctx: Ctx) {
+    loop {
+        let dirty = tokio::select! {
+            d = ctx.hub.dirty_restaurants() => d,
+            _ = ctx.shutdown.cancelled() => return,
+        };
+        let wanted: Vec<String> = dirty
+            .into_iter()
+            .filter(|r| ctx.hub.has_members(&format!("restaurant:{r}")))
+            .collect();
+        if !wanted.is_empty() {
+            let figures = ctx
+                .store
+                .read(move |conn| {
+                    let (since, _) = queries::local_day(conn)?;
+                    wanted
+                        .into_iter()
+                        .map(|r| Ok((queries::analytics(conn, Some(&r), since)?, r)))
+                        .collect::<Result<Vec<_>, error::Refusal>>()
+                })
+                .await;
+            match figures {
+                Ok(figures) => {
+                    for (today, restaurant) in figures {
+                        let data = serde_json::to_string(&today).expect("serializable");
+                        let room = format!("restaurant:{restaurant}");
+                        ctx.hub.publish_live(&room, EventKind::AnalyticsUpdate, &data, None);
+                    }
+                }
+                Err(e) => tracing::warn!("computing figures failed: {e}"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.config.analytics_every) => {}
+            _ = ctx.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Disconnects sessions whose token was revoked (by `chit-server token revoke`, which
+/// may run in another process), checking once a second.
+async fn watch_revocations(ctx: Ctx) {
+    let mut known: HashSet<i64> = HashSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = ctx.shutdown.cancelled() => return,
+        }
+        let revoked = ctx
+            .store
+            .read(|conn| Ok(queries::revoked_tokens(conn)?))
+            .await;
+        if let Ok(revoked) = revoked {
+            let revoked: HashSet<i64> = revoked.into_iter().collect();
+            if revoked != known {
+                ctx.hub.kick_tokens(&revoked);
+                known = revoked;
+            }
+        }
+    }
+}
+
+/// The server's own figures for admins' `stats`.
+pub(crate) fn server_stats(ctx: &Ctx) -> ServerStats {
+    ServerStats {
+        connections: ctx.hub.session_count() as u64,
+        rss_bytes: rss_bytes(),
+        events_total: ctx.hub.events_total(),
+        orders_total: 0,
+        uptime_secs: STARTED.get().map(|s| s.elapsed().as_secs()).unwrap_or(0),
+        head: ctx.store.head(),
+    }
+}
+
+/// Resident memory of this process, from /proc (0 where there is none).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}

@@ -1,0 +1,55 @@
+//! Per-connection request rate limit: a token bucket, refilled continuously.
+
+use tokio::time::Instant;
+
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// Allows `rate` requests a second on average and bursts of up to `burst`.
+    pub fn new(rate: u32, burst: u32) -> RateLimiter {
+        let burst = f64::from(burst.max(1));
+        RateLimiter {
+            rate: f64::from(rate.max(1)),
+            burst,
+            tokens: burst,
+            last: None,
+        }
+    }
+
+    pub fn allow(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
+            self.tokens = (self.tokens + refill).min(self.burst);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_burst_within_the_limit_passes_and_the_next_waits() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(10, 20);
+        assert!((0..20).all(|_| limiter.allow(start)));
+        assert!(!limiter.allow(start));
+        assert!(limiter.allow(start + Duration::from_millis(100)));
+        assert!(!limiter.allow(start + Duration::from_millis(100)));
+        assert!((0..20).all(|_| limiter.allow(start + Duration::from_secs(10))));
+    }
+}

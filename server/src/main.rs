@@ -1,0 +1,239 @@
+//! chit-server: parses flags, sets up logging, binds, and runs the server until SIGINT
+//! or SIGTERM; `token` subcommands manage tokens in the database directly.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chit_protocol::Role;
+use chit_server::auth::{Principal, hash_token, new_token};
+use chit_server::store::{self, queries};
+use chit_server::{Config, Server};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "chit-server", version, about = "chit's real-time order server")]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "CHIT_LISTEN", default_value = chit_protocol::DEFAULT_LISTEN)]
+    listen: String,
+    /// SQLite database file [default: <data dir>/chit.db]
+    #[arg(long, env = "CHIT_DB", global = true)]
+    db: Option<PathBuf>,
+    /// Seconds between heartbeat pings; a peer silent for two is dropped.
+    #[arg(long, env = "CHIT_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    heartbeat: u64,
+    /// Most connections held at once.
+    #[arg(long, env = "CHIT_MAX_CONNECTIONS", default_value_t = 20_000)]
+    max_connections: usize,
+    /// Requests a second allowed per connection (bursts of twice as many).
+    #[arg(long, env = "CHIT_RATE_LIMIT", default_value_t = 2000)]
+    rate_limit: u32,
+    /// Days of events kept for clients that resume; older ones must reload.
+    #[arg(long, env = "CHIT_RETENTION_DAYS", default_value_t = 7)]
+    retention_days: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token; it is printed once, alone on stdout.
+    Issue {
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        restaurant: Option<String>,
+        #[arg(long)]
+        rider: Option<String>,
+        #[arg(long)]
+        customer: Option<String>,
+        /// The name others see in chat and presence.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List tokens (never the secrets).
+    List,
+    /// Revoke a token by id; open connections using it are dropped.
+    Revoke { id: i64 },
+}
+
+fn default_db() -> anyhow::Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "chit")
+        .context("cannot find a home directory for the database; pass --db")?;
+    Ok(dirs.data_dir().join("chit.db"))
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHIT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chit-server: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = match cli.db.clone() {
+        Some(db) => db,
+        None => default_db()?,
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
+    }
+    match cli.command {
+        Some(Command::Token(cmd)) => token(&db, cmd),
+        None => serve(&cli, &db),
+    }
+}
+
+fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
+    store::open_connection(db, true).with_context(|| format!("opening database '{}'", db.display()))
+}
+
+fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
+    {
+        let conn = open(db)?;
+        if let Some(file) = store::ensure_admin_token(&conn, db)
+            .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
+        {
+            eprintln!("chit-server: created an admin token in '{}'", file.display());
+        }
+    }
+    let mut config = Config {
+        heartbeat: Duration::from_secs(cli.heartbeat),
+        max_connections: cli.max_connections,
+        rate_limit: cli.rate_limit,
+        rate_burst: cli.rate_limit.saturating_mul(2),
+        ..Config::default()
+    };
+    config.store.retention = Duration::from_secs(cli.retention_days.max(1) * 24 * 3600);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server =
+            Server::open(db, config).with_context(|| format!("opening database '{}'", db.display()))?;
+        let listener = tokio::net::TcpListener::bind(&cli.listen)
+            .await
+            .with_context(|| format!("listening on '{}'", cli.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("chit-server: listening on ws://{addr}");
+        eprintln!("chit-server: database '{}'", db.display());
+        eprintln!(
+            "chit-server: admin token in '{}'",
+            store::admin_token_path(db).display()
+        );
+        server.run(listener, shutdown_signal()).await;
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
+    let conn = open(db)?;
+    match cmd {
+        TokenCommand::Issue {
+            role,
+            restaurant,
+            rider,
+            customer,
+            label,
+        } => {
+            let needs = |what: &str, value: &Option<String>| -> anyhow::Result<()> {
+                match value {
+                    Some(v) if chit_protocol::room::valid_ident(v) => Ok(()),
+                    Some(v) => bail!("--{what} '{v}' is not a valid id (1-64 letters, digits, '_', '-' or '.')"),
+                    None => bail!("a {role} token needs --{what}"),
+                }
+            };
+            match role {
+                Role::Kitchen | Role::Pos => needs("restaurant", &restaurant)?,
+                Role::Rider => needs("rider", &rider)?,
+                Role::Customer => needs("customer", &customer)?,
+                Role::Admin => {}
+            }
+            let token = new_token();
+            let principal = Principal {
+                token_id: 0,
+                role,
+                restaurant,
+                rider,
+                customer,
+                label,
+            };
+            let id = queries::insert_token(&conn, &hash_token(&token), &principal, chit_protocol::now_ms())
+                .context("saving the token")?;
+            eprintln!("issued token {id}: {}", describe(&principal));
+            println!("{token}");
+        }
+        TokenCommand::List => {
+            for t in queries::list_tokens(&conn).context("listing tokens")? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", chit_protocol::format_time(at)),
+                    None => "live".into(),
+                };
+                println!(
+                    "{:>4}  {:<40}  created {}  {state}",
+                    t.principal.token_id,
+                    describe(&t.principal),
+                    chit_protocol::format_time(t.created_at)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !queries::revoke_token(&conn, id, chit_protocol::now_ms()).context("revoking")? {
+                bail!("no live token with id {id}");
+            }
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+fn describe(p: &Principal) -> String {
+    let mut text = p.role.to_string();
+    for (name, value) in [
+        ("restaurant", &p.restaurant),
+        ("rider", &p.rider),
+        ("customer", &p.customer),
+        ("label", &p.label),
+    ] {
+        if let Some(v) = value {
+            text += &format!(" {name}={v}");
+        }
+    }
+    text
+}

@@ -1,0 +1,213 @@
+//! The SQLite store: a writer thread for every change (group commit, events published
+//! after commit) and a small pool of read connections (WAL lets them run beside it).
+
+mod migrate;
+pub mod queries;
+pub mod validate;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::auth::Principal;
+use crate::error::Refusal;
+use crate::frames::Published;
+pub use writer::{Write, WriteResult, Written};
+
+/// How the store keeps its data.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Events older than this are removed; a client asking for them must resync.
+    pub retention: Duration,
+    /// `synchronous=FULL` (an acknowledged write survives power loss). Off only for
+    /// throwaway databases.
+    pub durable: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            durable: true,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: mpsc::Sender<writer::Job>,
+    readers: Mutex<Vec<Connection>>,
+    head: Arc<AtomicU64>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    durable: bool,
+}
+
+/// Opens (creating if needed) a database file with chit's pragmas and schema.
+pub fn open_connection(path: &Path, durable: bool) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+    migrate::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens the database and starts the writer; `publish` receives each committed
+    /// batch's events, in commit order, on the writer thread.
+    pub fn open(
+        path: &Path,
+        config: StoreConfig,
+        publish: impl FnMut(Vec<Published>) + Send + 'static,
+    ) -> rusqlite::Result<Store> {
+        let conn = open_connection(path, config.durable)?;
+        let head = Arc::new(AtomicU64::new(queries::head(&conn)?));
+        let (jobs_tx, jobs_rx) = mpsc::channel(8192);
+        let writer = writer::Writer {
+            conn,
+            jobs: jobs_rx,
+            publish: Box::new(publish),
+            head: head.clone(),
+            retention: config.retention,
+        };
+        let handle = std::thread::Builder::new()
+            .name("chit-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| rusqlite::Error::InvalidParameterName(format!("writer thread: {e}")))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                jobs: jobs_tx,
+                readers: Mutex::new(Vec::new()),
+                head,
+                writer: Mutex::new(Some(handle)),
+                durable: config.durable,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The newest committed seq.
+    pub fn head(&self) -> u64 {
+        self.inner.head.load(Ordering::Acquire)
+    }
+
+    /// Queues a change and waits until it is committed (or refused).
+    pub async fn write(&self, who: Arc<Principal>, op: Write) -> WriteResult {
+        let (reply, rx) = oneshot::channel();
+        let job = writer::Job::Write { who, op, reply };
+        if self.inner.jobs.send(job).await.is_err() {
+            return Err(Refusal::internal("the server is shutting down"));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
+    }
+
+    /// Runs `f` on a read connection, off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Refusal>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Refusal> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().unwrap().pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => {
+                    let conn = Connection::open(&inner.path)?;
+                    conn.busy_timeout(Duration::from_secs(5))?;
+                    conn.pragma_update(None, "query_only", true)?;
+                    conn
+                }
+            };
+            let result = f(&conn);
+            let mut readers = inner.readers.lock().unwrap();
+            if readers.len() < 8 {
+                readers.push(conn);
+            }
+            result
+        })
+        .await
+        .unwrap_or_else(|e| Err(Refusal::internal(format!("read task failed: {e}"))))
+    }
+
+    pub fn is_durable(&self) -> bool {
+        self.inner.durable
+    }
+
+    /// Lets the writer finish what is queued, checkpoints the WAL and stops it.
+    pub async fn close(&self) {
+        let _ = self.inner.jobs.send(writer::Job::Shutdown).await;
+        let handle = self.inner.writer.lock().unwrap().take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        self.inner.readers.lock().unwrap().clear();
+    }
+}
+
+/// Creates the first admin token if the database has no token at all, and writes it to
+/// `admin.token` beside the database (mode 0600). Returns the file's path if it did.
+pub fn ensure_admin_token(
+    conn: &Connection,
+    db_path: &Path,
+) -> Result<Option<PathBuf>, BootstrapError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))?;
+    let file = admin_token_path(db_path);
+    if count > 0 {
+        return Ok(None);
+    }
+    let token = crate::auth::new_token();
+    let admin = Principal {
+        token_id: 0,
+        role: chit_protocol::Role::Admin,
+        restaurant: None,
+        rider: None,
+        customer: None,
+        label: Some("admin".into()),
+    };
+    write_secret(&file, &format!("{token}\n"))?;
+    queries::insert_token(conn, &crate::auth::hash_token(&token), &admin, chit_protocol::now_ms())?;
+    Ok(Some(file))
+}
+
+pub fn admin_token_path(db_path: &Path) -> PathBuf {
+    db_path.with_file_name("admin.token")
+}
+
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+/// Errors of the admin-token bootstrap: the database or the token file.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Db(#[from] rusqlite::Error),
+    #[error("writing the admin token file: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,493 @@
+//! Plain SQL functions over a `Connection`: orders, items, the event log, tokens, chat,
+//! figures. They know nothing of threads or sessions, so tests run them in memory.
+
+use chit_protocol::{
+    Analytics, ChatMessage, Customer, Fulfilment, Item, Order, Role, Status, format_time,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::auth::Principal;
+use crate::store::validate::ValidOrder;
+
+fn status_from_sql(text: &str) -> rusqlite::Result<Status> {
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn fulfilment_sql(f: Fulfilment) -> &'static str {
+    match f {
+        Fulfilment::Delivery => "delivery",
+        Fulfilment::Pickup => "pickup",
+    }
+}
+
+const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
+     customer_address, note, fulfilment, status, rider, total, created_at, updated_at";
+
+fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+    let fulfilment: String = row.get(8)?;
+    let status: String = row.get(9)?;
+    Ok(Order {
+        id: row.get(0)?,
+        number: row.get(1)?,
+        restaurant: row.get(2)?,
+        customer: Customer {
+            id: row.get(3)?,
+            name: row.get(4)?,
+            phone: row.get(5)?,
+            address: row.get(6)?,
+        },
+        items: Vec::new(),
+        note: row.get(7)?,
+        fulfilment: if fulfilment == "pickup" {
+            Fulfilment::Pickup
+        } else {
+            Fulfilment::Delivery
+        },
+        status: status_from_sql(&status)?,
+        rider: row.get(10)?,
+        total: row.get(11)?,
+        created_at: format_time(row.get(12)?),
+        updated_at: format_time(row.get(13)?),
+    })
+}
+
+fn load_items(conn: &Connection, order: &mut Order) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, qty, unit_price, note FROM order_items WHERE order_id = ?1 ORDER BY pos",
+    )?;
+    order.items = stmt
+        .query_map([order.id], |r| {
+            Ok(Item {
+                name: r.get(0)?,
+                qty: r.get(1)?,
+                unit_price: r.get(2)?,
+                note: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(())
+}
+
+pub fn get_order(conn: &Connection, id: i64) -> rusqlite::Result<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let Some(mut order) = stmt.query_row([id], order_from_row).optional()? else {
+        return Ok(None);
+    };
+    load_items(conn, &mut order)?;
+    Ok(Some(order))
+}
+
+/// Takes the next short number for `restaurant` on local day `day` (1, 2, 3, …).
+pub fn next_number(conn: &Connection, restaurant: &str, day: &str) -> rusqlite::Result<u32> {
+    conn.prepare_cached(
+        "INSERT INTO order_numbers (restaurant, day, last) VALUES (?1, ?2, 1)
+         ON CONFLICT (restaurant, day) DO UPDATE SET last = last + 1 RETURNING last",
+    )?
+    .query_row(params![restaurant, day], |r| r.get(0))
+}
+
+pub fn insert_order(
+    conn: &Connection,
+    order: &ValidOrder,
+    number: u32,
+    now: i64,
+) -> rusqlite::Result<Order> {
+    let o = &order.order;
+    conn.prepare_cached(
+        "INSERT INTO orders (number, restaurant, customer_id, customer_name, customer_phone,
+            customer_address, note, fulfilment, status, total, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?10)",
+    )?
+    .execute(params![
+        number,
+        o.restaurant,
+        order.customer_id,
+        o.customer.name,
+        o.customer.phone,
+        o.customer.address,
+        o.note,
+        fulfilment_sql(o.fulfilment),
+        order.total,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    let mut item_stmt = conn.prepare_cached(
+        "INSERT INTO order_items (order_id, pos, name, qty, unit_price, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (pos, item) in o.items.iter().enumerate() {
+        item_stmt.execute(params![
+            id,
+            pos,
+            item.name,
+            item.qty,
+            item.unit_price,
+            item.note
+        ])?;
+    }
+    Ok(Order {
+        id,
+        number,
+        restaurant: o.restaurant.clone(),
+        customer: Customer {
+            id: order.customer_id.clone(),
+            name: o.customer.name.clone(),
+            phone: o.customer.phone.clone(),
+            address: o.customer.address.clone(),
+        },
+        items: o
+            .items
+            .iter()
+            .map(|i| Item {
+                name: i.name.clone(),
+                qty: i.qty,
+                unit_price: i.unit_price,
+                note: i.note.clone(),
+            })
+            .collect(),
+        total: order.total,
+        note: o.note.clone(),
+        fulfilment: o.fulfilment,
+        status: Status::Pending,
+        rider: None,
+        created_at: format_time(now),
+        updated_at: format_time(now),
+    })
+}
+
+/// Writes `order`'s status and rider as they now are in memory.
+pub fn save_order_state(conn: &Connection, order: &Order, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE orders SET status = ?2, rider = ?3, updated_at = ?4,
+            ready_at = CASE WHEN ?2 = 'ready' AND ready_at IS NULL THEN ?4 ELSE ready_at END
+         WHERE id = ?1",
+    )?
+    .execute(params![order.id, order.status.as_str(), order.rider, now])?;
+    Ok(())
+}
+
+pub fn find_key(conn: &Connection, restaurant: &str, key: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT order_id FROM idempotency_keys WHERE restaurant = ?1 AND key = ?2",
+    )?
+    .query_row(params![restaurant, key], |r| r.get(0))
+    .optional()
+}
+
+pub fn insert_key(
+    conn: &Connection,
+    restaurant: &str,
+    key: &str,
+    order_id: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO idempotency_keys (restaurant, key, order_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![restaurant, key, order_id, now])?;
+    Ok(())
+}
+
+/// What `list_orders` asks for; the caller has already narrowed it to what the
+/// principal may see.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub restaurant: Option<String>,
+    pub statuses: Vec<Status>,
+    pub customer: Option<String>,
+    /// Riders see their own orders and open offers.
+    pub rider_view: Option<String>,
+    pub limit: u32,
+}
+
+/// Orders matching `filter`, oldest first (the order a kitchen works them), at most
+/// `limit` of the newest.
+pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<Vec<Order>> {
+    let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(r) = &filter.restaurant {
+        args.push(r.clone().into());
+        sql += &format!(" AND restaurant = ?{}", args.len());
+    }
+    if let Some(c) = &filter.customer {
+        args.push(c.clone().into());
+        sql += &format!(" AND customer_id = ?{}", args.len());
+    }
+    if let Some(rider) = &filter.rider_view {
+        args.push(rider.clone().into());
+        sql += &format!(
+            " AND (rider = ?{} OR (rider IS NULL AND fulfilment = 'delivery' \
+             AND status IN ('preparing', 'ready')))",
+            args.len()
+        );
+    }
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter
+            .statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        sql += &format!(" AND status IN ({})", list.join(", "));
+    }
+    args.push(i64::from(filter.limit).into());
+    sql = format!(
+        "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?{}) ORDER BY id",
+        args.len()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut orders: Vec<Order> = stmt
+        .query_map(rusqlite::params_from_iter(args), order_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for order in &mut orders {
+        load_items(conn, order)?;
+    }
+    Ok(orders)
+}
+
+pub fn insert_event(
+    conn: &Connection,
+    seq: u64,
+    room: &str,
+    kind: &str,
+    at: i64,
+    data: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO events (seq, room, kind, at, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![seq as i64, room, kind, at, data])?;
+    Ok(())
+}
+
+/// A stored event, as read back for replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub kind: String,
+    pub at: i64,
+    pub data: String,
+}
+
+/// Events of `room` after `since`, in order, at most `limit`.
+pub fn events_since(
+    conn: &Connection,
+    room: &str,
+    since: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, at, data FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    stmt.query_map(params![room, since as i64, limit], |r| {
+        Ok(StoredEvent {
+            seq: r.get::<_, i64>(0)? as u64,
+            kind: r.get(1)?,
+            at: r.get(2)?,
+            data: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
+pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|v| v.unwrap_or(0) as u64)
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value as i64])?;
+    Ok(())
+}
+
+/// The newest seq ever written, surviving retention.
+pub fn head(conn: &Connection) -> rusqlite::Result<u64> {
+    let max: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    Ok((max as u64).max(meta(conn, "pruned_through")?))
+}
+
+/// Deletes events older than `before` (Unix ms); records the newest seq removed.
+pub fn prune_events(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    let newest: Option<i64> = conn
+        .query_row("SELECT MAX(seq) FROM events WHERE at < ?1", [before], |r| r.get(0))?;
+    let Some(newest) = newest else { return Ok(0) };
+    let removed = conn.execute("DELETE FROM events WHERE seq <= ?1", [newest])?;
+    let old = meta(conn, "pruned_through")?;
+    set_meta(conn, "pruned_through", old.max(newest as u64))?;
+    Ok(removed)
+}
+
+// ---- tokens ----
+
+pub struct TokenRow {
+    pub principal: Principal,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+fn principal_from_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+    let role: String = r.get(1)?;
+    Ok(TokenRow {
+        principal: Principal {
+            token_id: r.get(0)?,
+            role: role.parse().map_err(|e: String| {
+                rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
+            })?,
+            restaurant: r.get(2)?,
+            rider: r.get(3)?,
+            customer: r.get(4)?,
+            label: r.get(5)?,
+        },
+        created_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, role, restaurant, rider, customer, label, created_at, revoked_at";
+
+pub fn insert_token(
+    conn: &Connection,
+    hash: &str,
+    p: &Principal,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO tokens (hash, role, restaurant, rider, customer, label, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![hash, p.role.as_str(), p.restaurant, p.rider, p.customer, p.label, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The live (unrevoked) token with this hash.
+pub fn token_by_hash(conn: &Connection, hash: &str) -> rusqlite::Result<Option<Principal>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1 AND revoked_at IS NULL");
+    conn.prepare_cached(&sql)?
+        .query_row([hash], principal_from_row)
+        .optional()
+        .map(|t| t.map(|t| t.principal))
+}
+
+pub fn token_is_live(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM tokens WHERE id = ?1 AND revoked_at IS NULL")?
+        .exists([id])
+}
+
+pub fn list_tokens(conn: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
+    conn.prepare(&sql)?
+        .query_map([], principal_from_row)?
+        .collect()
+}
+
+pub fn revoke_token(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, now],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn revoked_tokens(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached("SELECT id FROM tokens WHERE revoked_at IS NOT NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+// ---- chat ----
+
+pub fn insert_chat(conn: &Connection, m: &ChatMessage, at: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO chat_messages (room, seq, author, role, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        m.room,
+        m.seq.unwrap_or(0) as i64,
+        m.author,
+        m.role.as_str(),
+        m.text,
+        at
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Messages of `room` older than seq `before` (all, if none): the newest `limit` of
+/// them, returned oldest first.
+pub fn chat_history(
+    conn: &Connection,
+    room: &str,
+    before: Option<u64>,
+    limit: u32,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT * FROM (SELECT id, room, seq, author, role, text, at FROM chat_messages
+            WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3) ORDER BY seq",
+    )?;
+    let before = before.map(|b| b as i64).unwrap_or(i64::MAX);
+    stmt.query_map(params![room, before, limit], |r| {
+        let role: String = r.get(4)?;
+        Ok(ChatMessage {
+            id: r.get(0)?,
+            room: r.get(1)?,
+            seq: Some(r.get::<_, i64>(2)? as u64),
+            author: r.get(3)?,
+            role: role.parse().unwrap_or(Role::Admin),
+            text: r.get(5)?,
+            at: format_time(r.get(6)?),
+        })
+    })?
+    .collect()
+}
+
+// ---- figures ----
+
+/// Today's figures (from `since`, Unix ms) for one restaurant or all.
+pub fn analytics(
+    conn: &Connection,
+    restaurant: Option<&str>,
+    since: i64,
+) -> rusqlite::Result<Analytics> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COUNT(*),
+                COALESCE(SUM(CASE WHEN status NOT IN ('cancelled', 'rejected') THEN total END), 0),
+                COALESCE(SUM(status = 'pending'), 0),
+                COALESCE(SUM(status IN ('pending', 'confirmed', 'preparing', 'ready', 'picked_up')), 0),
+                COALESCE(SUM(status IN ('cancelled', 'rejected')), 0),
+                AVG(CASE WHEN ready_at IS NOT NULL THEN (ready_at - created_at) / 60000.0 END)
+         FROM orders WHERE created_at >= ?2 AND (?1 IS NULL OR restaurant = ?1)",
+    )?;
+    stmt.query_row(params![restaurant, since], |r| {
+        Ok(Analytics {
+            restaurant: restaurant.map(str::to_string),
+            total_orders: r.get::<_, i64>(0)? as u64,
+            total_revenue: r.get(1)?,
+            pending_orders: r.get::<_, i64>(2)? as u64,
+            open_orders: r.get::<_, i64>(3)? as u64,
+            cancelled_orders: r.get::<_, i64>(4)? as u64,
+            avg_ready_minutes: r
+                .get::<_, Option<f64>>(5)?
+                .map(|m| (m * 10.0).round() / 10.0),
+        })
+    })
+}
+
+/// Unix ms of the start of today in the server's local time zone, and today's date.
+pub fn local_day(conn: &Connection) -> rusqlite::Result<(i64, String)> {
+    conn.prepare_cached(
+        "SELECT unixepoch('now', 'localtime', 'start of day', 'utc') * 1000, date('now', 'localtime')",
+    )?
+    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+pub fn count_orders(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+}

@@ -1,0 +1,218 @@
+//! Checks and cleans an incoming order before it reaches the writer: limits on sizes,
+//! quantities and prices, control characters stripped, the total computed.
+
+use chit_protocol::room::valid_ident;
+use chit_protocol::{Fulfilment, NewOrder};
+
+use crate::error::Refusal;
+
+pub const MAX_ITEMS: usize = 100;
+pub const MAX_QTY: u32 = 999;
+/// 1,000,000.00 in minor units.
+pub const MAX_UNIT_PRICE: i64 = 100_000_000;
+pub const MAX_NAME: usize = 120;
+pub const MAX_NOTE: usize = 500;
+pub const MAX_ADDRESS: usize = 300;
+pub const MAX_KEY: usize = 128;
+
+/// An order that passed validation, with its customer id and total settled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidOrder {
+    pub order: NewOrder,
+    pub customer_id: String,
+    pub total: i64,
+    pub key: Option<String>,
+}
+
+/// Removes control characters (terminal escapes among them) and trims.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c == '\t' || c == '\n' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn field(name: &str, value: &str, max: usize, required: bool) -> Result<String, Refusal> {
+    let value = clean(value);
+    if required && value.is_empty() {
+        return Err(Refusal::bad_request(format!("{name} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(Refusal::bad_request(format!(
+            "{name} is longer than {max} characters"
+        )));
+    }
+    Ok(value)
+}
+
+fn optional(name: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Refusal> {
+    match value {
+        None => Ok(None),
+        Some(v) => field(name, v, max, false).map(|v| Some(v).filter(|v| !v.is_empty())),
+    }
+}
+
+pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refusal> {
+    if !valid_ident(&order.restaurant) {
+        return Err(Refusal::bad_request(format!(
+            "restaurant '{}' is not a valid id (1-64 letters, digits, '_', '-' or '.')",
+            clean(&order.restaurant)
+        )));
+    }
+    let name = field("customer name", &order.customer.name, MAX_NAME, true)?;
+    let phone = field("phone", &order.customer.phone, 32, true)?;
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || !phone.chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(Refusal::bad_request(format!(
+            "phone '{phone}' is not a phone number (digits, spaces, '+', '-', '(', ')')"
+        )));
+    }
+    let address = optional("address", order.customer.address.as_deref(), MAX_ADDRESS)?;
+    if order.fulfilment == Fulfilment::Delivery && address.is_none() {
+        return Err(Refusal::bad_request(
+            "a delivery order needs an address (or mark it for pickup)",
+        ));
+    }
+    let customer_id = match order.customer.id.as_deref() {
+        Some(id) if valid_ident(id) => id.to_string(),
+        Some(id) => {
+            return Err(Refusal::bad_request(format!(
+                "customer id '{}' is not a valid id",
+                clean(id)
+            )));
+        }
+        None => phone.chars().filter(char::is_ascii_digit).collect(),
+    };
+    if order.items.is_empty() {
+        return Err(Refusal::bad_request("an order needs at least one item"));
+    }
+    if order.items.len() > MAX_ITEMS {
+        return Err(Refusal::bad_request(format!(
+            "an order may have at most {MAX_ITEMS} items"
+        )));
+    }
+    let mut items = Vec::with_capacity(order.items.len());
+    let mut total: i64 = 0;
+    for (i, item) in order.items.into_iter().enumerate() {
+        let n = i + 1;
+        let name = field(&format!("item {n}'s name"), &item.name, MAX_NAME, true)?;
+        if item.qty == 0 || item.qty > MAX_QTY {
+            return Err(Refusal::bad_request(format!(
+                "item {n} ('{name}') has quantity {}: it must be 1 to {MAX_QTY}",
+                item.qty
+            )));
+        }
+        if !(0..=MAX_UNIT_PRICE).contains(&item.unit_price) {
+            return Err(Refusal::bad_request(format!(
+                "item {n} ('{name}') has price {}: it must be 0 to {} (minor units)",
+                item.unit_price, MAX_UNIT_PRICE
+            )));
+        }
+        total += item.unit_price * i64::from(item.qty);
+        let note = optional(&format!("item {n}'s note"), item.note.as_deref(), MAX_NOTE)?;
+        items.push(chit_protocol::NewItem {
+            name,
+            qty: item.qty,
+            unit_price: item.unit_price,
+            note,
+        });
+    }
+    let key = match key {
+        Some(k) if k.is_empty() || k.len() > MAX_KEY || k.chars().any(char::is_control) => {
+            return Err(Refusal::bad_request(format!(
+                "an idempotency key must be 1 to {MAX_KEY} printable characters"
+            )));
+        }
+        k => k,
+    };
+    Ok(ValidOrder {
+        order: NewOrder {
+            restaurant: order.restaurant,
+            customer: chit_protocol::NewCustomer {
+                id: Some(customer_id.clone()),
+                name,
+                phone,
+                address,
+            },
+            items,
+            note: optional("note", order.note.as_deref(), MAX_NOTE)?,
+            fulfilment: order.fulfilment,
+        },
+        customer_id,
+        total,
+        key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chit_protocol::{NewCustomer, NewItem};
+
+    fn order() -> NewOrder {
+        NewOrder {
+            restaurant: "r1".into(),
+            customer: NewCustomer {
+                id: None,
+                name: "Ann".into(),
+                phone: "081-234 5678".into(),
+                address: Some("12 Sukhumvit".into()),
+            },
+            items: vec![NewItem {
+                name: "Pad Thai".into(),
+                qty: 2,
+                unit_price: 12000,
+                note: None,
+            }],
+            note: None,
+            fulfilment: Fulfilment::Delivery,
+        }
+    }
+
+    #[test]
+    fn computes_total_and_customer_id() {
+        let v = validate(order(), None).unwrap();
+        assert_eq!(v.total, 24000);
+        assert_eq!(v.customer_id, "0812345678");
+    }
+
+    #[test]
+    fn strips_terminal_escapes() {
+        let mut o = order();
+        o.customer.name = "Ann\u{1b}[2J\u{7}".into();
+        let v = validate(o, None).unwrap();
+        assert_eq!(v.order.customer.name, "Ann[2J");
+    }
+
+    #[test]
+    fn refuses_what_a_kitchen_cannot_cook() {
+        let cases: Vec<(Box<dyn Fn(&mut NewOrder)>, &str)> = vec![
+            (Box::new(|o| o.items.clear()), "at least one item"),
+            (Box::new(|o| o.items[0].qty = 0), "quantity 0"),
+            (Box::new(|o| o.items[0].qty = 1_000_000), "quantity 1000000"),
+            (Box::new(|o| o.items[0].unit_price = -5), "price -5"),
+            (Box::new(|o| o.items[0].unit_price = i64::MAX), "price"),
+            (Box::new(|o| o.items[0].name = "x".repeat(500)), "longer than"),
+            (Box::new(|o| o.customer.phone = "call me".into()), "not a phone"),
+            (Box::new(|o| o.customer.name = " ".into()), "must not be empty"),
+            (Box::new(|o| o.customer.address = None), "needs an address"),
+            (Box::new(|o| o.restaurant = "r 1".into()), "not a valid id"),
+            (
+                Box::new(|o| o.items = vec![o.items[0].clone(); 101]),
+                "at most 100 items",
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut o = order();
+            change(&mut o);
+            let err = validate(o, None).unwrap_err();
+            assert!(err.message.contains(expected), "{} !~ {expected}", err.message);
+        }
+        assert!(validate(order(), Some(String::new())).is_err());
+    }
+}

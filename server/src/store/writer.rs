@@ -1,0 +1,450 @@
+//! The single writer: one thread owns the write connection, takes jobs from a channel,
+//! applies everything queued in one transaction (group commit), and only after the
+//! commit publishes the events, in commit order, and answers the callers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chit_protocol::{
+    ChatMessage, ErrorCode, EventKind, Fulfilment, Order, OrderEvent, Role, Room, Status,
+    now_ms,
+};
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::queries;
+use super::validate::ValidOrder;
+use crate::auth::{self, Principal};
+use crate::error::Refusal;
+use crate::frames::{Published, event_frame};
+
+/// At most this many jobs go into one transaction.
+const MAX_BATCH: usize = 1024;
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+pub enum Write {
+    PlaceOrder {
+        order: ValidOrder,
+    },
+    UpdateStatus {
+        order_id: i64,
+        status: Status,
+        reason: Option<String>,
+        recall: bool,
+    },
+    Claim {
+        order_id: i64,
+    },
+    Release {
+        order_id: i64,
+    },
+    Assign {
+        order_id: i64,
+        rider: String,
+    },
+    Chat {
+        room: Room,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Written {
+    Order { order: Order, duplicate: bool },
+    Chat(ChatMessage),
+}
+
+pub type WriteResult = Result<Written, Refusal>;
+
+pub(super) enum Job {
+    Write {
+        who: Arc<Principal>,
+        op: Write,
+        reply: oneshot::Sender<WriteResult>,
+    },
+    /// Finish what is queued before this, checkpoint, and stop.
+    Shutdown,
+}
+
+pub(super) struct Writer {
+    pub conn: Connection,
+    pub jobs: mpsc::Receiver<Job>,
+    pub publish: Box<dyn FnMut(Vec<Published>) + Send>,
+    pub head: Arc<AtomicU64>,
+    pub retention: Duration,
+}
+
+/// What one transaction has produced so far.
+struct Batch {
+    next_seq: u64,
+    events: Vec<Published>,
+    now: i64,
+    day: String,
+}
+
+impl Writer {
+    pub fn run(mut self) {
+        let mut last_prune = Instant::now() - PRUNE_EVERY;
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        let mut stopping = false;
+        while !stopping {
+            let Some(first) = self.jobs.blocking_recv() else {
+                break;
+            };
+            jobs.push(first);
+            while jobs.len() < MAX_BATCH {
+                match self.jobs.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let mut writes = Vec::with_capacity(jobs.len());
+            for job in jobs.drain(..) {
+                match job {
+                    Job::Write { who, op, reply } => writes.push((who, op, reply)),
+                    Job::Shutdown => stopping = true,
+                }
+            }
+            if !writes.is_empty() {
+                self.commit_batch(writes);
+            }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = Instant::now();
+                self.prune();
+            }
+        }
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!("checkpoint at shutdown failed: {e}");
+        }
+        tracing::debug!("writer stopped");
+    }
+
+    fn commit_batch(&mut self, writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>) {
+        let day = queries::local_day(&self.conn)
+            .map(|(_, day)| day)
+            .unwrap_or_default();
+        let mut batch = Batch {
+            next_seq: self.head.load(Ordering::Acquire) + 1,
+            events: Vec::new(),
+            now: now_ms(),
+            day,
+        };
+        let mut results = Vec::with_capacity(writes.len());
+        let committed = (|| -> rusqlite::Result<()> {
+            let mut tx = self.conn.transaction()?;
+            for (who, op, reply) in writes {
+                let (seq_before, events_before) = (batch.next_seq, batch.events.len());
+                let sp = tx.savepoint()?;
+                let result = apply(&sp, &mut batch, &who, op);
+                match &result {
+                    Ok(_) => sp.commit()?,
+                    Err(_) => {
+                        drop(sp);
+                        batch.next_seq = seq_before;
+                        batch.events.truncate(events_before);
+                    }
+                }
+                results.push((result, reply));
+            }
+            tx.commit()
+        })();
+        match committed {
+            Ok(()) => {
+                self.head.store(batch.next_seq - 1, Ordering::Release);
+                if !batch.events.is_empty() {
+                    (self.publish)(batch.events);
+                }
+                for (result, reply) in results {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!("commit failed, {} requests refused: {e}", results.len());
+                for (result, reply) in results {
+                    let refusal = match result {
+                        Err(r) if r.code != ErrorCode::Internal => r,
+                        _ => Refusal::internal(
+                            "the server could not save this (storage error); nothing was changed",
+                        ),
+                    };
+                    let _ = reply.send(Err(refusal));
+                }
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        let before = now_ms() - self.retention.as_millis() as i64;
+        match queries::prune_events(&self.conn, before) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("retention removed {n} events older than {:?}", self.retention),
+            Err(e) => tracing::warn!("pruning events failed: {e}"),
+        }
+    }
+}
+
+fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> WriteResult {
+    if !queries::token_is_live(conn, who.token_id)? {
+        return Err(Refusal::new(
+            ErrorCode::Unauthorized,
+            "this token has been revoked",
+        ));
+    }
+    match op {
+        Write::PlaceOrder { order } => place_order(conn, batch, who, order),
+        Write::UpdateStatus {
+            order_id,
+            status,
+            reason,
+            recall,
+        } => {
+            let mut order = load(conn, order_id)?;
+            if recall {
+                if !matches!(who.role, Role::Admin | Role::Kitchen) {
+                    return Err(Refusal::forbidden("only a kitchen can recall a bump"));
+                }
+                auth::check_update(who, &order, status)?;
+                if order.status.recall_to(order.fulfilment) != Some(status) {
+                    return Err(invalid(&order, status, "a recall goes back exactly one step"));
+                }
+            } else {
+                auth::check_update(who, &order, status)?;
+                if !order.status.can_become(status, order.fulfilment) {
+                    return Err(invalid(&order, status, ""));
+                }
+            }
+            let previous = (order.status, order.rider.clone());
+            order.status = status;
+            change(conn, batch, order, previous, reason)
+        }
+        Write::Claim { order_id } => {
+            let Some(me) = who.rider.clone().filter(|_| who.role == Role::Rider) else {
+                return Err(Refusal::forbidden(
+                    "only riders claim orders (an admin assigns them)",
+                ));
+            };
+            let mut order = load(conn, order_id)?;
+            if order.fulfilment == Fulfilment::Pickup {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!("order {order_id} is for pickup: there is nothing to deliver"),
+                ));
+            }
+            match order.rider.as_deref() {
+                Some(r) if r == me => {
+                    return Ok(Written::Order {
+                        order,
+                        duplicate: false,
+                    });
+                }
+                Some(_) => {
+                    return Err(Refusal::new(
+                        ErrorCode::Conflict,
+                        format!("order {order_id} was already claimed by another rider"),
+                    ));
+                }
+                None => {}
+            }
+            if !matches!(order.status, Status::Preparing | Status::Ready) {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!("order {order_id} is {}: it is not offered to riders", order.status),
+                ));
+            }
+            let previous = (order.status, order.rider.take());
+            order.rider = Some(me);
+            change(conn, batch, order, previous, None)
+        }
+        Write::Release { order_id } => {
+            let mut order = load(conn, order_id)?;
+            let mine = who.role == Role::Rider && order.rider == who.rider;
+            if !(mine || who.role == Role::Admin) {
+                return Err(Refusal::forbidden(format!(
+                    "order {order_id} is not claimed by this rider"
+                )));
+            }
+            if order.rider.is_none() || order.status.is_terminal() || order.status == Status::PickedUp
+            {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "order {order_id} cannot be released: it is {}{}",
+                        order.status,
+                        if order.rider.is_none() { " and unclaimed" } else { "" }
+                    ),
+                ));
+            }
+            let previous = (order.status, order.rider.take());
+            change(conn, batch, order, previous, None)
+        }
+        Write::Assign { order_id, rider } => {
+            if who.role != Role::Admin {
+                return Err(Refusal::forbidden("only an admin assigns orders to riders"));
+            }
+            let mut order = load(conn, order_id)?;
+            if order.fulfilment == Fulfilment::Pickup
+                || order.status.is_terminal()
+                || order.status == Status::PickedUp
+            {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "order {order_id} is {} ({:?}): it cannot be assigned",
+                        order.status, order.fulfilment
+                    ),
+                ));
+            }
+            let previous = (order.status, order.rider.take());
+            order.rider = Some(rider);
+            change(conn, batch, order, previous, None)
+        }
+        Write::Chat { room, text } => chat(conn, batch, who, room, text),
+    }
+}
+
+fn invalid(order: &Order, to: Status, why: &str) -> Refusal {
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({why})")
+    };
+    Refusal::new(
+        ErrorCode::InvalidTransition,
+        format!(
+            "order {} is {}: it cannot become {to}{why}",
+            order.id, order.status
+        ),
+    )
+}
+
+fn load(conn: &Connection, order_id: i64) -> Result<Order, Refusal> {
+    queries::get_order(conn, order_id)?
+        .ok_or_else(|| Refusal::not_found(format!("order {order_id} does not exist")))
+}
+
+fn place_order(conn: &Connection, batch: &mut Batch, who: &Principal, v: ValidOrder) -> WriteResult {
+    let restaurant = v.order.restaurant.clone();
+    auth::check_place(who, &restaurant, &v.customer_id)?;
+    if let Some(key) = &v.key
+        && let Some(id) = queries::find_key(conn, &restaurant, key)?
+    {
+        let order = queries::get_order(conn, id)?
+            .ok_or_else(|| Refusal::internal(format!("order {id} for key '{key}' is missing")))?;
+        return Ok(Written::Order {
+            order,
+            duplicate: true,
+        });
+    }
+    let number = queries::next_number(conn, &restaurant, &batch.day)?;
+    let order = queries::insert_order(conn, &v, number, batch.now)?;
+    if let Some(key) = &v.key {
+        queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
+    }
+    let data = serde_json::to_string(&OrderEvent {
+        order: order.clone(),
+        previous: None,
+        reason: None,
+    })
+    .expect("serializable");
+    for room in [
+        Room::Restaurant(order.restaurant.clone()),
+        Room::Customer(order.customer.id.clone()),
+        Room::Order(order.id),
+    ] {
+        emit(conn, batch, &room.to_string(), EventKind::NewOrder, &data)?;
+    }
+    Ok(Written::Order {
+        order,
+        duplicate: false,
+    })
+}
+
+/// Saves an order's new status or rider and tells every room that follows it.
+fn change(
+    conn: &Connection,
+    batch: &mut Batch,
+    mut order: Order,
+    (previous, previous_rider): (Status, Option<String>),
+    reason: Option<String>,
+) -> WriteResult {
+    queries::save_order_state(conn, &order, batch.now)?;
+    order.updated_at = chit_protocol::format_time(batch.now);
+    let data = serde_json::to_string(&OrderEvent {
+        order: order.clone(),
+        previous: Some(previous),
+        reason,
+    })
+    .expect("serializable");
+    let mut rooms = vec![
+        Room::Restaurant(order.restaurant.clone()),
+        Room::Order(order.id),
+        Room::Customer(order.customer.id.clone()),
+    ];
+    let offered = |s: Status| matches!(s, Status::Preparing | Status::Ready);
+    if order.fulfilment == Fulfilment::Delivery
+        && (offered(order.status) || offered(previous) || order.rider != previous_rider)
+    {
+        rooms.push(Room::Riders);
+    }
+    if let Some(rider) = &order.rider {
+        rooms.push(Room::Rider(rider.clone()));
+    }
+    if let Some(rider) = previous_rider.filter(|r| Some(r) != order.rider.as_ref()) {
+        rooms.push(Room::Rider(rider));
+    }
+    for room in rooms {
+        emit(conn, batch, &room.to_string(), EventKind::OrderUpdate, &data)?;
+    }
+    Ok(Written::Order {
+        order,
+        duplicate: false,
+    })
+}
+
+fn chat(conn: &Connection, batch: &mut Batch, who: &Principal, room: Room, text: String) -> WriteResult {
+    let order = match &room {
+        Room::Order(id) => queries::get_order(conn, *id)?,
+        _ => None,
+    };
+    if !matches!(room, Room::Chat(_) | Room::Order(_)) {
+        return Err(Refusal::bad_request(format!(
+            "'{room}' is not a chat room (use chat:NAME or order:ID)"
+        )));
+    }
+    if !auth::can_join(who, &room, order.as_ref()) {
+        return Err(Refusal::forbidden(format!("this token may not talk in '{room}'")));
+    }
+    let room_name = room.to_string();
+    let mut message = ChatMessage {
+        id: 0,
+        room: room_name.clone(),
+        seq: Some(batch.next_seq),
+        author: who.name(),
+        role: who.role,
+        text,
+        at: chit_protocol::format_time(batch.now),
+    };
+    message.id = queries::insert_chat(conn, &message, batch.now)?;
+    let data = serde_json::to_string(&message).expect("serializable");
+    emit(conn, batch, &room_name, EventKind::ChatMessage, &data)?;
+    Ok(Written::Chat(message))
+}
+
+fn emit(
+    conn: &Connection,
+    batch: &mut Batch,
+    room: &str,
+    kind: EventKind,
+    data: &str,
+) -> rusqlite::Result<()> {
+    let seq = batch.next_seq;
+    batch.next_seq += 1;
+    queries::insert_event(conn, seq, room, kind.as_str(), batch.now, data)?;
+    batch.events.push(Published {
+        room: room.into(),
+        seq: Some(seq),
+        frame: event_frame(room, Some(seq), kind.as_str(), batch.now, data).into(),
+    });
+    Ok(())
+}

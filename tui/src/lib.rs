@@ -1,0 +1,1 @@
+//! The kitchen display and rider console (to come).
