@@ -1,1 +1,141 @@
-fn main() {}
+//! chit: the command line for placing and following orders, watching rooms, chatting
+//! and load testing. Human output by default, `--json` for scripts; exit codes 0
+//! success, 1 refused or bad input, 2 usage, 3 cannot reach or authenticate.
+
+mod commands;
+mod connect;
+mod output;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{bench, chat, order, stats, watch};
+
+#[derive(Parser)]
+#[command(name = "chit", version, about = "chit: real-time orders from the terminal")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags accepted anywhere on the command line.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Global {
+    /// Server URL.
+    #[arg(long, global = true, env = "CHIT_SERVER", default_value = chit_protocol::DEFAULT_SERVER_URL)]
+    pub server: String,
+    /// Access token [default: the admin token in the data directory]
+    #[arg(long, global = true, env = "CHIT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// One JSON document per result on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Place, change, show, list and follow orders.
+    #[command(subcommand)]
+    Order(order::OrderCommand),
+    /// Print the events of rooms as JSON Lines, resuming after reconnects.
+    Watch(watch::WatchArgs),
+    /// Talk in chat rooms.
+    #[command(subcommand)]
+    Chat(chat::ChatCommand),
+    /// Today's figures.
+    Stats(stats::StatsArgs),
+    /// Load-test a server (loopback only unless --yes-remote).
+    Bench(bench::BenchArgs),
+    /// Print shell completions.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if std::env::var_os("CHIT_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("CHIT_LOG"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chit: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let global = cli.global.clone();
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Order(cmd) => order::run(&global, cmd).await,
+            Command::Watch(args) => watch::run(&global, args).await,
+            Command::Chat(cmd) => chat::run(&global, cmd).await,
+            Command::Stats(args) => stats::run(&global, args).await,
+            Command::Bench(args) => bench::run(&global, args).await,
+            Command::Completions { shell } => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "chit", &mut std::io::stdout());
+                Ok(())
+            }
+        }
+    });
+    // Do not wait for blocked stdin readers and the like.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                eprintln!("chit: {}", failure.message);
+            }
+            std::process::ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// A command's failure: the sentence for stderr and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// Failed already reported on stdout/stderr line by line; exit 1 without more words.
+    pub fn quiet() -> Failure {
+        Failure {
+            code: 1,
+            message: String::new(),
+        }
+    }
+}
+
+impl From<chit_protocol::ClientError> for Failure {
+    fn from(e: chit_protocol::ClientError) -> Failure {
+        let code = if e.is_connection() { 3 } else { 1 };
+        let message = match e.code() {
+            Some(code) => format!("{e} ({code})"),
+            None => e.to_string(),
+        };
+        Failure { code, message }
+    }
+}
+
+pub type Outcome = Result<(), Failure>;

@@ -1,0 +1,7 @@
+//! One module per top-level command.
+
+pub mod bench;
+pub mod chat;
+pub mod order;
+pub mod stats;
+pub mod watch;
