@@ -39,14 +39,39 @@ async fn every_valid_transition_is_applied_and_published() {
     let paths: &[(Fulfilment, &[Status])] = &[
         (
             Fulfilment::Delivery,
-            &[Status::Confirmed, Status::Preparing, Status::Ready, Status::PickedUp, Status::Delivered],
+            &[
+                Status::Confirmed,
+                Status::Preparing,
+                Status::Ready,
+                Status::PickedUp,
+                Status::Delivered,
+            ],
         ),
-        (Fulfilment::Pickup, &[Status::Confirmed, Status::Preparing, Status::Ready, Status::Delivered]),
+        (
+            Fulfilment::Pickup,
+            &[
+                Status::Confirmed,
+                Status::Preparing,
+                Status::Ready,
+                Status::Delivered,
+            ],
+        ),
         (Fulfilment::Delivery, &[Status::Rejected]),
         (Fulfilment::Delivery, &[Status::Cancelled]),
         (Fulfilment::Pickup, &[Status::Confirmed, Status::Cancelled]),
-        (Fulfilment::Delivery, &[Status::Confirmed, Status::Preparing, Status::Cancelled]),
-        (Fulfilment::Pickup, &[Status::Confirmed, Status::Preparing, Status::Ready, Status::Cancelled]),
+        (
+            Fulfilment::Delivery,
+            &[Status::Confirmed, Status::Preparing, Status::Cancelled],
+        ),
+        (
+            Fulfilment::Pickup,
+            &[
+                Status::Confirmed,
+                Status::Preparing,
+                Status::Ready,
+                Status::Cancelled,
+            ],
+        ),
     ];
     for (fulfilment, path) in paths {
         let mut new = order("r1");
@@ -56,12 +81,21 @@ async fn every_valid_transition_is_applied_and_published() {
         client.subscribe(&room, None).await.unwrap();
         let mut previous = Status::Pending;
         for status in *path {
-            let order = client.update_status(placed.id, *status, None, false).await.unwrap();
+            let order = client
+                .update_status(placed.id, *status, None, false)
+                .await
+                .unwrap();
             assert_eq!(order.status, *status);
             let event = next_stored(&mut events).await;
-            assert_eq!((event.room.as_str(), event.kind), (room.as_str(), EventKind::OrderUpdate));
+            assert_eq!(
+                (event.room.as_str(), event.kind),
+                (room.as_str(), EventKind::OrderUpdate)
+            );
             let change = event.order_event().unwrap();
-            assert_eq!((change.previous, change.order.status), (Some(previous), *status));
+            assert_eq!(
+                (change.previous, change.order.status),
+                (Some(previous), *status)
+            );
             previous = *status;
         }
         client.unsubscribe(&room).await.unwrap();
@@ -85,14 +119,33 @@ async fn every_invalid_transition_is_refused_and_changes_nothing() {
                 (Status::Preparing, _) => &[Status::Confirmed, Status::Preparing],
                 (Status::Ready, _) => &[Status::Confirmed, Status::Preparing, Status::Ready],
                 (Status::PickedUp, Fulfilment::Pickup) => continue,
-                (Status::PickedUp, _) => &[Status::Confirmed, Status::Preparing, Status::Ready, Status::PickedUp],
-                (Status::Delivered, Fulfilment::Pickup) => &[Status::Confirmed, Status::Preparing, Status::Ready, Status::Delivered],
-                (Status::Delivered, _) => &[Status::Confirmed, Status::Preparing, Status::Ready, Status::PickedUp, Status::Delivered],
+                (Status::PickedUp, _) => &[
+                    Status::Confirmed,
+                    Status::Preparing,
+                    Status::Ready,
+                    Status::PickedUp,
+                ],
+                (Status::Delivered, Fulfilment::Pickup) => &[
+                    Status::Confirmed,
+                    Status::Preparing,
+                    Status::Ready,
+                    Status::Delivered,
+                ],
+                (Status::Delivered, _) => &[
+                    Status::Confirmed,
+                    Status::Preparing,
+                    Status::Ready,
+                    Status::PickedUp,
+                    Status::Delivered,
+                ],
                 (Status::Rejected, _) => &[Status::Rejected],
                 (Status::Cancelled, _) => &[Status::Cancelled],
             };
             for s in path {
-                client.update_status(placed.id, *s, None, false).await.unwrap();
+                client
+                    .update_status(placed.id, *s, None, false)
+                    .await
+                    .unwrap();
             }
             let before = client.get_order(placed.id).await.unwrap();
             assert_eq!(before.status, from);
@@ -100,9 +153,19 @@ async fn every_invalid_transition_is_refused_and_changes_nothing() {
                 if from.can_become(to, fulfilment) {
                     continue;
                 }
-                let err = client.update_status(placed.id, to, None, false).await.unwrap_err();
-                assert_eq!(err.code(), Some(ErrorCode::InvalidTransition), "{from} -> {to}");
-                assert!(err.to_string().contains(&format!("cannot become {to}")), "{err}");
+                let err = client
+                    .update_status(placed.id, to, None, false)
+                    .await
+                    .unwrap_err();
+                assert_eq!(
+                    err.code(),
+                    Some(ErrorCode::InvalidTransition),
+                    "{from} -> {to}"
+                );
+                assert!(
+                    err.to_string().contains(&format!("cannot become {to}")),
+                    "{err}"
+                );
             }
             assert_eq!(client.get_order(placed.id).await.unwrap(), before);
         }
@@ -121,13 +184,27 @@ async fn a_recall_steps_back_exactly_one_bump() {
     let server = TestServer::start().await;
     let (client, _events) = server.admin().await;
     let (placed, _) = client.place_order(order("r1"), None).await.unwrap();
-    client.update_status(placed.id, Status::Confirmed, None, false).await.unwrap();
-    client.update_status(placed.id, Status::Preparing, None, false).await.unwrap();
-    let back = client.update_status(placed.id, Status::Confirmed, None, true).await.unwrap();
+    client
+        .update_status(placed.id, Status::Confirmed, None, false)
+        .await
+        .unwrap();
+    client
+        .update_status(placed.id, Status::Preparing, None, false)
+        .await
+        .unwrap();
+    let back = client
+        .update_status(placed.id, Status::Confirmed, None, true)
+        .await
+        .unwrap();
     assert_eq!(back.status, Status::Confirmed);
-    let err = client.update_status(placed.id, Status::Ready, None, true).await.unwrap_err();
+    let err = client
+        .update_status(placed.id, Status::Ready, None, true)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::InvalidTransition));
-    let err = client.update_status(placed.id, Status::Preparing, None, false).await;
+    let err = client
+        .update_status(placed.id, Status::Preparing, None, false)
+        .await;
     assert!(err.is_ok(), "forward again after a recall");
 }
 
@@ -149,23 +226,46 @@ async fn the_same_key_returns_the_first_order_and_publishes_nothing_new() {
     assert!(!dup);
     assert_ne!(other.id, first.id);
     let (next, _) = client.place_order(order("r1"), None).await.unwrap();
-    assert_eq!(next_stored(&mut events).await.order_event().unwrap().order.id, first.id);
-    assert_eq!(next_stored(&mut events).await.order_event().unwrap().order.id, next.id);
+    assert_eq!(
+        next_stored(&mut events)
+            .await
+            .order_event()
+            .unwrap()
+            .order
+            .id,
+        first.id
+    );
+    assert_eq!(
+        next_stored(&mut events)
+            .await
+            .order_event()
+            .unwrap()
+            .order
+            .id,
+        next.id
+    );
 }
 
 #[tokio::test]
 async fn bad_orders_are_refused_with_reasons_and_nothing_is_stored() {
     let server = TestServer::start().await;
     let (client, _events) = server.admin().await;
-    let cases: Vec<(Box<dyn Fn(&mut chit_protocol::NewOrder)>, &str)> = vec![
-        (Box::new(|o| o.items.clear()), "at least one item"),
-        (Box::new(|o| o.items = vec![o.items[0].clone(); 101]), "at most 100 items"),
-        (Box::new(|o| o.items[0].qty = 100_000), "quantity"),
-        (Box::new(|o| o.items[0].unit_price = 1 << 60), "price"),
-        (Box::new(|o| o.items[0].unit_price = -1), "price"),
-        (Box::new(|o| o.note = Some("n".repeat(5000))), "longer than"),
-        (Box::new(|o| o.customer.address = None), "address"),
-        (Box::new(|o| o.restaurant = "no spaces please".into()), "not a valid id"),
+    type Change = fn(&mut chit_protocol::NewOrder);
+    let cases: Vec<(Change, &str)> = vec![
+        (|o| o.items.clear(), "at least one item"),
+        (
+            |o| o.items = vec![o.items[0].clone(); 101],
+            "at most 100 items",
+        ),
+        (|o| o.items[0].qty = 100_000, "quantity"),
+        (|o| o.items[0].unit_price = 1 << 60, "price"),
+        (|o| o.items[0].unit_price = -1, "price"),
+        (|o| o.note = Some("n".repeat(5000)), "longer than"),
+        (|o| o.customer.address = None, "address"),
+        (
+            |o| o.restaurant = "no spaces please".into(),
+            "not a valid id",
+        ),
     ];
     for (change, expected) in cases {
         let mut bad = order("r1");
@@ -179,7 +279,10 @@ async fn bad_orders_are_refused_with_reasons_and_nothing_is_stored() {
     assert_eq!(head, 0);
     let err = client.get_order(999).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NotFound));
-    let err = client.update_status(999, Status::Confirmed, None, false).await.unwrap_err();
+    let err = client
+        .update_status(999, Status::Confirmed, None, false)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NotFound));
 }
 
@@ -191,18 +294,34 @@ async fn list_filters_by_restaurant_and_status_oldest_first() {
     for r in ["r1", "r1", "r2", "r1"] {
         ids.push(client.place_order(order(r), None).await.unwrap().0.id);
     }
-    client.update_status(ids[1], Status::Confirmed, None, false).await.unwrap();
-    client.update_status(ids[1], Status::Preparing, None, false).await.unwrap();
-    client.update_status(ids[3], Status::Rejected, None, false).await.unwrap();
+    client
+        .update_status(ids[1], Status::Confirmed, None, false)
+        .await
+        .unwrap();
+    client
+        .update_status(ids[1], Status::Preparing, None, false)
+        .await
+        .unwrap();
+    client
+        .update_status(ids[3], Status::Rejected, None, false)
+        .await
+        .unwrap();
     let (orders, head) = client
-        .list_orders(Some("r1".into()), Some(vec![Status::Pending, Status::Preparing]), None)
+        .list_orders(
+            Some("r1".into()),
+            Some(vec![Status::Pending, Status::Preparing]),
+            None,
+        )
         .await
         .unwrap();
     let listed: Vec<i64> = orders.iter().map(|o| o.id).collect();
     assert_eq!(listed, [ids[0], ids[1]]);
     assert!(head >= 12, "head {head} counts every stored event");
     let (limited, _) = client.list_orders(None, None, Some(2)).await.unwrap();
-    assert_eq!(limited.iter().map(|o| o.id).collect::<Vec<_>>(), [ids[2], ids[3]]);
+    assert_eq!(
+        limited.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [ids[2], ids[3]]
+    );
 }
 
 #[tokio::test]
@@ -213,7 +332,10 @@ async fn stats_count_today_and_the_restaurant_room_gets_analytics() {
     let (a, _) = client.place_order(order("r1"), None).await.unwrap();
     let (b, _) = client.place_order(order("r1"), None).await.unwrap();
     client.place_order(order("r2"), None).await.unwrap();
-    client.update_status(b.id, Status::Rejected, None, false).await.unwrap();
+    client
+        .update_status(b.id, Status::Rejected, None, false)
+        .await
+        .unwrap();
     for s in [Status::Confirmed, Status::Preparing, Status::Ready] {
         client.update_status(a.id, s, None, false).await.unwrap();
     }
@@ -228,7 +350,10 @@ async fn stats_count_today_and_the_restaurant_room_gets_analytics() {
     // analytics_update events arrive and eventually reflect every change.
     loop {
         let event = chit_e2e::next_event(&mut events).await;
-        if event.kind == EventKind::AnalyticsUpdate && event.data["open_orders"] == 1 && event.data["total_orders"] == 2 {
+        if event.kind == EventKind::AnalyticsUpdate
+            && event.data["open_orders"] == 1
+            && event.data["total_orders"] == 2
+        {
             assert_eq!(event.seq, None);
             break;
         }

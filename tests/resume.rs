@@ -25,11 +25,17 @@ async fn resume_after_disconnect_receives_exactly_the_missed_events() {
     // While the watcher is away: two new orders, one update, and noise in r2.
     let (a, _) = placer.place_order(order("r1"), None).await.unwrap();
     placer.place_order(order("r2"), None).await.unwrap();
-    placer.update_status(first.id, Status::Confirmed, None, false).await.unwrap();
+    placer
+        .update_status(first.id, Status::Confirmed, None, false)
+        .await
+        .unwrap();
     let (b, _) = placer.place_order(order("r1"), None).await.unwrap();
 
     let (watcher, mut events) = server.admin().await;
-    watcher.subscribe("restaurant:r1", Some(last)).await.unwrap();
+    watcher
+        .subscribe("restaurant:r1", Some(last))
+        .await
+        .unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
         let event = next_stored(&mut events).await;
@@ -55,7 +61,10 @@ async fn a_since_from_another_log_or_the_future_must_resync() {
     let server = TestServer::start().await;
     let (client, _events) = server.admin().await;
     client.place_order(order("r1"), None).await.unwrap();
-    let err = client.subscribe("restaurant:r1", Some(1_000_000)).await.unwrap_err();
+    let err = client
+        .subscribe("restaurant:r1", Some(1_000_000))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::ResyncRequired));
     // The connection stays usable and a fresh subscribe works.
     assert!(client.subscribe("restaurant:r1", None).await.is_ok());
@@ -76,18 +85,30 @@ async fn snapshot_then_subscribe_misses_nothing_while_orders_are_placed() {
     });
     // Take the snapshot while orders are flowing.
     let (kitchen, mut events) = server.admin().await;
-    let (snapshot, head) = kitchen.list_orders(Some("r1".into()), None, Some(1000)).await.unwrap();
-    kitchen.subscribe("restaurant:r1", Some(head)).await.unwrap();
+    let (snapshot, head) = kitchen
+        .list_orders(Some("r1".into()), None, Some(1000))
+        .await
+        .unwrap();
+    kitchen
+        .subscribe("restaurant:r1", Some(head))
+        .await
+        .unwrap();
     let mut known: BTreeSet<i64> = snapshot.iter().map(|o| o.id).collect();
     let mut last_seq = head;
     let placed: BTreeSet<i64> = placing.await.unwrap().into_iter().collect();
     while known.len() < placed.len() {
         let event = next_stored(&mut events).await;
         let seq = event.seq.unwrap();
-        assert!(seq > last_seq, "events arrive in order, none twice ({seq} after {last_seq})");
+        assert!(
+            seq > last_seq,
+            "events arrive in order, none twice ({seq} after {last_seq})"
+        );
         last_seq = seq;
         let id = event.order_event().unwrap().order.id;
-        assert!(known.insert(id), "order {id} was in the snapshot and also replayed");
+        assert!(
+            known.insert(id),
+            "order {id} was in the snapshot and also replayed"
+        );
     }
     assert_eq!(known, placed);
 }
@@ -96,8 +117,14 @@ async fn snapshot_then_subscribe_misses_nothing_while_orders_are_placed() {
 async fn a_graceful_restart_keeps_orders_and_seq() {
     let server = TestServer::start().await;
     let (client, _events) = server.admin().await;
-    let (placed, _) = client.place_order(order("r1"), Some("k1".into())).await.unwrap();
-    client.update_status(placed.id, Status::Confirmed, None, false).await.unwrap();
+    let (placed, _) = client
+        .place_order(order("r1"), Some("k1".into()))
+        .await
+        .unwrap();
+    client
+        .update_status(placed.id, Status::Confirmed, None, false)
+        .await
+        .unwrap();
     let (_, head) = client.list_orders(None, None, None).await.unwrap();
     drop(client);
     let dir = server.stop().await;
@@ -108,7 +135,10 @@ async fn a_graceful_restart_keeps_orders_and_seq() {
     assert_eq!(head_after, head);
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].status, Status::Confirmed);
-    let (again, dup) = client.place_order(order("r1"), Some("k1".into())).await.unwrap();
+    let (again, dup) = client
+        .place_order(order("r1"), Some("k1".into()))
+        .await
+        .unwrap();
     assert!(dup && again.id == placed.id);
     client.subscribe("restaurant:r1", Some(head)).await.unwrap();
     let (next, _) = client.place_order(order("r1"), None).await.unwrap();
@@ -128,13 +158,19 @@ async fn after_kill_9_acknowledged_orders_survive_and_watch_since_replays() {
     let (client, _events) = Client::connect(&server.url, &token, "test").await.unwrap();
     let mut acknowledged = Vec::new();
     for i in 0..20 {
-        let (o, _) = client.place_order(order("r1"), Some(format!("k{i}"))).await.unwrap();
+        let (o, _) = client
+            .place_order(order("r1"), Some(format!("k{i}")))
+            .await
+            .unwrap();
         acknowledged.push(o.id);
     }
     let (_, seen_head) = client.list_orders(None, None, None).await.unwrap();
     // More after the point the watcher will resume from.
     let (after_a, _) = client.place_order(order("r1"), None).await.unwrap();
-    client.update_status(acknowledged[0], Status::Confirmed, None, false).await.unwrap();
+    client
+        .update_status(acknowledged[0], Status::Confirmed, None, false)
+        .await
+        .unwrap();
     let (after_b, _) = client.place_order(order("r2"), None).await.unwrap();
     drop(client);
     server.kill();
@@ -144,7 +180,10 @@ async fn after_kill_9_acknowledged_orders_survive_and_watch_since_replays() {
     let (orders, head) = client.list_orders(None, None, Some(1000)).await.unwrap();
     let stored: Vec<i64> = orders.iter().map(|o| o.id).collect();
     for id in acknowledged.iter().chain([&after_a.id, &after_b.id]) {
-        assert!(stored.contains(id), "acknowledged order {id} survived kill -9");
+        assert!(
+            stored.contains(id),
+            "acknowledged order {id} survived kill -9"
+        );
     }
     assert_eq!(orders.len(), 22);
     assert!(head > seen_head);
@@ -159,7 +198,9 @@ async fn after_kill_9_acknowledged_orders_survive_and_watch_since_replays() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(watch.stderr.take().unwrap()).lines();
-    let ready = tokio::task::spawn_blocking(move || stderr.next().unwrap().unwrap()).await.unwrap();
+    let ready = tokio::task::spawn_blocking(move || stderr.next().unwrap().unwrap())
+        .await
+        .unwrap();
     assert!(ready.contains("watching restaurant:r1"), "{ready}");
     let (live, _) = client.place_order(order("r1"), None).await.unwrap();
     let stdout = BufReader::new(watch.stdout.take().unwrap());
@@ -177,7 +218,12 @@ async fn after_kill_9_acknowledged_orders_survive_and_watch_since_replays() {
     watch.wait().unwrap();
     let got: Vec<(String, i64)> = lines
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap().to_string(), e["data"]["id"].as_i64().unwrap()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["data"]["id"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use crate::commands::{bench, chat, order, stats, watch};
 
 #[derive(Parser)]
-#[command(name = "chit", version, about = "chit: real-time orders from the terminal")]
+#[command(
+    name = "chit",
+    version,
+    about = "chit: real-time orders from the terminal"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -48,9 +52,7 @@ enum Command {
     /// Load-test a server (loopback only unless --yes-remote).
     Bench(bench::BenchArgs),
     /// Print shell completions.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,7 +63,10 @@ fn main() -> std::process::ExitCode {
             .with_writer(std::io::stderr)
             .init();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("chit: cannot start the async runtime: {e}");

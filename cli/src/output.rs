@@ -60,7 +60,10 @@ pub fn order_details(o: &Order) -> String {
         fulfilment(o),
         money::format(o.total)
     );
-    text += &format!("  customer  {} ({}), {}\n", o.customer.name, o.customer.id, o.customer.phone);
+    text += &format!(
+        "  customer  {} ({}), {}\n",
+        o.customer.name, o.customer.id, o.customer.phone
+    );
     if let Some(address) = &o.customer.address {
         text += &format!("  address   {address}\n");
     }
@@ -70,7 +73,10 @@ pub fn order_details(o: &Order) -> String {
             item.qty,
             item.name,
             money::format(item.unit_price),
-            item.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            item.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         );
     }
     if let Some(note) = &o.note {

@@ -355,9 +355,8 @@ impl RawClient<'_> {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Owns the socket: writes queued frames, routes replies to their waiters and events
 /// to the event stream. When it returns, every waiter and the event stream see the end.

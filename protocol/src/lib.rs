@@ -57,7 +57,7 @@ mod tests {
     fn time_round_trips() {
         let ms = 1_795_000_000_123;
         let text = format_time(ms);
-        assert_eq!(text, "2026-11-18T08:26:40.123Z");
+        assert_eq!(text, "2026-11-18T11:06:40.123Z");
         assert_eq!(parse_time(&text), Some(ms));
         assert_eq!(parse_time("yesterday"), None);
     }

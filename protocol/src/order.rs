@@ -207,8 +207,10 @@ impl NewItem {
         let unit_price = crate::money::parse(price)
             .ok_or_else(|| format!("item '{text}' has a bad price '{}'", price.trim()))?;
         let left = left.trim();
-        let (qty, name) = match left.split_once(|c: char| c == 'x' || c == '×') {
-            Some((q, n)) if !q.trim().is_empty() && q.trim().bytes().all(|b| b.is_ascii_digit()) => {
+        let (qty, name) = match left.split_once(['x', '×']) {
+            Some((q, n))
+                if !q.trim().is_empty() && q.trim().bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 let qty: u32 = q
                     .trim()
                     .parse()
@@ -255,7 +257,11 @@ mod tests {
                 let delivery = both.contains(&pair) || delivery_only.contains(&pair);
                 let pickup = both.contains(&pair) || pickup_only.contains(&pair);
                 assert_eq!(from.can_become(to, Delivery), delivery, "{from} -> {to}");
-                assert_eq!(from.can_become(to, Pickup), pickup, "{from} -> {to} (pickup)");
+                assert_eq!(
+                    from.can_become(to, Pickup),
+                    pickup,
+                    "{from} -> {to} (pickup)"
+                );
             }
         }
     }
@@ -276,11 +282,20 @@ mod tests {
     #[test]
     fn parses_cli_items() {
         let item = NewItem::parse("2 x Pad Thai @ 120.00").unwrap();
-        assert_eq!((item.qty, item.name.as_str(), item.unit_price), (2, "Pad Thai", 12000));
+        assert_eq!(
+            (item.qty, item.name.as_str(), item.unit_price),
+            (2, "Pad Thai", 12000)
+        );
         let item = NewItem::parse("Iced tea @ 35").unwrap();
-        assert_eq!((item.qty, item.name.as_str(), item.unit_price), (1, "Iced tea", 3500));
+        assert_eq!(
+            (item.qty, item.name.as_str(), item.unit_price),
+            (1, "Iced tea", 3500)
+        );
         let item = NewItem::parse("3x Extra rice@10.5").unwrap();
-        assert_eq!((item.qty, item.name.as_str(), item.unit_price), (3, "Extra rice", 1050));
+        assert_eq!(
+            (item.qty, item.name.as_str(), item.unit_price),
+            (3, "Extra rice", 1050)
+        );
         let item = NewItem::parse("Khao soi @ 1").unwrap();
         assert_eq!(item.name, "Khao soi");
         assert!(NewItem::parse("Pad Thai").is_err());

@@ -17,7 +17,8 @@ pub enum Room {
 pub fn valid_ident(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 impl Room {
@@ -86,7 +87,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_names() {
-        for name in ["", "lobby", "order:x", "order:-1", "restaurant:", "chat:a b", "rider:é"] {
+        for name in [
+            "",
+            "lobby",
+            "order:x",
+            "order:-1",
+            "restaurant:",
+            "chat:a b",
+            "rider:é",
+        ] {
             assert!(Room::parse(name).is_err(), "{name:?}");
         }
     }

@@ -97,7 +97,8 @@ pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
 /// Serves one accepted TCP connection until it closes.
 pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
     let _ = stream.set_nodelay(true);
-    let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
+    let handshake =
+        tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
     let ws = match tokio::time::timeout(ctx.config.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
@@ -190,7 +191,11 @@ async fn hello(mut ws: Ws, ctx: &Ctx) -> Option<(Ws, Principal, Option<Value>)> 
             Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,
             Ok(Some(Ok(_))) => continue,
             Err(_) => {
-                let e = frames::error(None, ErrorCode::Unauthorized, "no hello within the time allowed");
+                let e = frames::error(
+                    None,
+                    ErrorCode::Unauthorized,
+                    "no hello within the time allowed",
+                );
                 let _ = ws.send(Message::Text(e)).await;
                 return None;
             }
@@ -208,7 +213,11 @@ async fn hello(mut ws: Ws, ctx: &Ctx) -> Option<(Ws, Principal, Option<Value>)> 
             token, protocol, ..
         } = frame.msg
         else {
-            let e = frames::error(frame.id.as_ref(), ErrorCode::Unauthorized, "say hello with a token first");
+            let e = frames::error(
+                frame.id.as_ref(),
+                ErrorCode::Unauthorized,
+                "say hello with a token first",
+            );
             ws.send(Message::Text(e)).await.ok()?;
             continue;
         };
@@ -232,13 +241,25 @@ async fn hello(mut ws: Ws, ctx: &Ctx) -> Option<(Ws, Principal, Option<Value>)> 
         match found {
             Ok(Some(who)) => return Some((ws, who, frame.id)),
             Ok(None) => {
-                let e = frames::error(frame.id.as_ref(), ErrorCode::Unauthorized, "unknown or revoked token");
+                let e = frames::error(
+                    frame.id.as_ref(),
+                    ErrorCode::Unauthorized,
+                    "unknown or revoked token",
+                );
                 let _ = ws.send(Message::Text(e)).await;
-                let _ = ws.close(Some(close_frame(CloseCode::Policy, "unauthorized"))).await;
+                let _ = ws
+                    .close(Some(close_frame(CloseCode::Policy, "unauthorized")))
+                    .await;
                 return None;
             }
             Err(r) => {
-                let _ = ws.send(Message::Text(frames::error(frame.id.as_ref(), r.code, r.message))).await;
+                let _ = ws
+                    .send(Message::Text(frames::error(
+                        frame.id.as_ref(),
+                        r.code,
+                        r.message,
+                    )))
+                    .await;
                 return None;
             }
         }
@@ -354,7 +375,11 @@ impl Session {
     async fn request(&mut self, text: &str) -> Result<(), Stop> {
         let frame = match parse(text) {
             Ok(frame) => frame,
-            Err((id, r)) => return self.send(frames::error(id.as_ref(), r.code, r.message)).await,
+            Err((id, r)) => {
+                return self
+                    .send(frames::error(id.as_ref(), r.code, r.message))
+                    .await;
+            }
         };
         if !self.limiter.allow(Instant::now()) {
             let e = frames::error(
@@ -381,7 +406,12 @@ impl Session {
         while let Some(out) = next {
             taken += 1;
             if let Some(frame) = self.admit(out)? {
-                guarded(self.ws.feed(Message::Text(frame)), &self.kick, &self.ctx.shutdown).await?;
+                guarded(
+                    self.ws.feed(Message::Text(frame)),
+                    &self.kick,
+                    &self.ctx.shutdown,
+                )
+                .await?;
                 written += 1;
             }
             next = if taken < WRITE_BATCH {
@@ -432,7 +462,9 @@ impl Session {
                     Err(r) => {
                         self.rooms.remove(&room);
                         self.ctx.hub.leave(self.id, &room);
-                        return self.send(frames::error(id.as_ref(), r.code, r.message)).await;
+                        return self
+                            .send(frames::error(id.as_ref(), r.code, r.message))
+                            .await;
                     }
                 };
                 let Some(state) = self.rooms.get_mut(&room) else {
@@ -456,7 +488,12 @@ impl Session {
                     }
                 }
                 for frame in out {
-                    guarded(self.ws.feed(Message::Text(frame)), &self.kick, &self.ctx.shutdown).await?;
+                    guarded(
+                        self.ws.feed(Message::Text(frame)),
+                        &self.kick,
+                        &self.ctx.shutdown,
+                    )
+                    .await?;
                 }
                 guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
                 if let Some(restaurant) = room.strip_prefix("restaurant:") {
@@ -488,7 +525,8 @@ impl Session {
         };
         if matches!(stop, Stop::Kicked(KickReason::Revoked)) {
             let e = frames::error(None, ErrorCode::Unauthorized, "this token has been revoked");
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.send(Message::Text(e))).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), self.ws.send(Message::Text(e))).await;
         }
         let closing = async {
             self.ws.close(Some(close_frame(code, reason))).await?;

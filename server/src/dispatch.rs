@@ -29,7 +29,9 @@ const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Option<Utf8Bytes> {
     let refuse = |r: Refusal| Some(frames::error(id.as_ref(), r.code, r.message));
     match msg {
-        ClientMsg::Hello { .. } => refuse(Refusal::bad_request("this connection already said hello")),
+        ClientMsg::Hello { .. } => {
+            refuse(Refusal::bad_request("this connection already said hello"))
+        }
         ClientMsg::Ping => Some(frames::reply(id.as_ref(), ServerMsg::Pong)),
         ClientMsg::Subscribe { room, since } => match subscribe(s, id.clone(), &room, since) {
             Ok(()) => None,
@@ -55,8 +57,13 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             recall,
         } => {
             let reason = reason.map(|r| clean(&r)).filter(|r| !r.is_empty());
-            if reason.as_ref().is_some_and(|r| r.chars().count() > validate::MAX_NOTE) {
-                return refuse(Refusal::bad_request("the reason is longer than 500 characters"));
+            if reason
+                .as_ref()
+                .is_some_and(|r| r.chars().count() > validate::MAX_NOTE)
+            {
+                return refuse(Refusal::bad_request(
+                    "the reason is longer than 500 characters",
+                ));
             }
             let op = Write::UpdateStatus {
                 order_id,
@@ -95,7 +102,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
                     Some(_) => Err(Refusal::forbidden(format!(
                         "this token may not see order {order_id}"
                     ))),
-                    None => Err(Refusal::not_found(format!("order {order_id} does not exist"))),
+                    None => Err(Refusal::not_found(format!(
+                        "order {order_id} does not exist"
+                    ))),
                 }
             });
             None
@@ -262,7 +271,9 @@ fn check_join(conn: &Connection, who: &Principal, room: &Room) -> Result<(), Ref
     if auth::can_join(who, room, order.as_ref()) {
         Ok(())
     } else {
-        Err(Refusal::forbidden(format!("this token may not join '{room}'")))
+        Err(Refusal::forbidden(format!(
+            "this token may not join '{room}'"
+        )))
     }
 }
 
@@ -313,14 +324,22 @@ fn check_live(conn: &Connection, who: &Principal) -> Result<(), Refusal> {
     if queries::token_is_live(conn, who.token_id)? {
         Ok(())
     } else {
-        Err(Refusal::new(ErrorCode::Unauthorized, "this token has been revoked"))
+        Err(Refusal::new(
+            ErrorCode::Unauthorized,
+            "this token has been revoked",
+        ))
     }
 }
 
 /// Joins the room at once (so no live event is missed), holds its live events, and
 /// reads what the peer missed; the connection writes the reply, the replay, then the
 /// held events.
-fn subscribe(s: &mut Session, id: Option<Value>, name: &str, since: Option<u64>) -> Result<(), Refusal> {
+fn subscribe(
+    s: &mut Session,
+    id: Option<Value>,
+    name: &str,
+    since: Option<u64>,
+) -> Result<(), Refusal> {
     let room = Room::parse(name).map_err(Refusal::bad_request)?;
     let name = room.to_string();
     if !s.rooms.contains_key(&name) && s.rooms.len() >= MAX_ROOMS {

@@ -38,6 +38,8 @@ impl Refusal {
 impl From<rusqlite::Error> for Refusal {
     fn from(e: rusqlite::Error) -> Refusal {
         tracing::error!("database error: {e}");
-        Refusal::internal("the server could not complete this request (storage error); nothing was changed")
+        Refusal::internal(
+            "the server could not complete this request (storage error); nothing was changed",
+        )
     }
 }

@@ -29,9 +29,8 @@ struct EventFrame<'a> {
 
 /// The text of an `event` frame whose `data` is already JSON.
 pub fn event_frame(room: &str, seq: Option<u64>, kind: &str, at_ms: i64, data: &str) -> String {
-    let data: &RawValue = serde_json::from_str(data).unwrap_or_else(|_| {
-        serde_json::from_str("null").expect("null is JSON")
-    });
+    let data: &RawValue = serde_json::from_str(data)
+        .unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"));
     serde_json::to_string(&EventFrame {
         kind_of_frame: "event",
         room,
@@ -53,7 +52,11 @@ pub fn reply(id: Option<&serde_json::Value>, msg: ServerMsg) -> Utf8Bytes {
     .into()
 }
 
-pub fn error(id: Option<&serde_json::Value>, code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
+pub fn error(
+    id: Option<&serde_json::Value>,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> Utf8Bytes {
     reply(
         id,
         ServerMsg::Error {
@@ -72,10 +75,20 @@ mod tests {
     fn event_frames_parse_as_protocol_events() {
         let text = event_frame("restaurant:r1", Some(7), "new_order", 0, r#"{"id":1}"#);
         let frame: ServerFrame = serde_json::from_str(&text).unwrap();
-        let ServerMsg::Event(Event { room, seq, kind, data, .. }) = frame.msg else {
+        let ServerMsg::Event(Event {
+            room,
+            seq,
+            kind,
+            data,
+            ..
+        }) = frame.msg
+        else {
             panic!("not an event: {text}");
         };
-        assert_eq!((room.as_str(), seq, kind), ("restaurant:r1", Some(7), EventKind::NewOrder));
+        assert_eq!(
+            (room.as_str(), seq, kind),
+            ("restaurant:r1", Some(7), EventKind::NewOrder)
+        );
         assert_eq!(data["id"], 1);
     }
 }

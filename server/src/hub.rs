@@ -37,7 +37,10 @@ impl Kick {
 
     pub async fn kicked(&self) -> KickReason {
         self.token.cancelled().await;
-        self.reason.get().copied().unwrap_or(KickReason::SlowConsumer)
+        self.reason
+            .get()
+            .copied()
+            .unwrap_or(KickReason::SlowConsumer)
     }
 }
 
@@ -222,10 +225,11 @@ impl Hub {
             return;
         };
         for (session, tx) in members {
-            if Some(*session) != skip && tx.try_send(event.clone()).is_err() {
-                if let Some(entry) = state.sessions.get(session) {
-                    entry.kick.kick(KickReason::SlowConsumer);
-                }
+            if Some(*session) != skip
+                && tx.try_send(event.clone()).is_err()
+                && let Some(entry) = state.sessions.get(session)
+            {
+                entry.kick.kick(KickReason::SlowConsumer);
             }
         }
     }
@@ -237,7 +241,12 @@ impl Hub {
             "name": member.name,
             "role": member.role,
         });
-        self.publish_live(room, EventKind::Presence, &data.to_string(), Some(member.session));
+        self.publish_live(
+            room,
+            EventKind::Presence,
+            &data.to_string(),
+            Some(member.session),
+        );
     }
 
     /// Who is in `room` now.
@@ -336,7 +345,11 @@ mod tests {
         let mut b = hub.register(2, "b".into(), Role::Kitchen);
         hub.join(a.id, "restaurant:r1");
         hub.join(b.id, "restaurant:r2");
-        hub.publish(vec![event("restaurant:r1", 1), event("restaurant:r2", 2), event("restaurant:r1", 3)]);
+        hub.publish(vec![
+            event("restaurant:r1", 1),
+            event("restaurant:r2", 2),
+            event("restaurant:r1", 3),
+        ]);
         assert_eq!(a.rx.recv().await.unwrap().seq, Some(1));
         assert_eq!(a.rx.recv().await.unwrap().seq, Some(3));
         assert_eq!(b.rx.recv().await.unwrap().seq, Some(2));

@@ -76,7 +76,9 @@ impl Server {
     pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
         let hub = Hub::new(config.outbound_queue);
         let publisher = hub.clone();
-        let store = Store::open(db, config.store.clone(), move |events| publisher.publish(events))?;
+        let store = Store::open(db, config.store.clone(), move |events| {
+            publisher.publish(events)
+        })?;
         Ok(Server {
             hub,
             store,
@@ -111,7 +113,10 @@ impl Server {
         token.cancel();
         drop(listener);
         tracker.close();
-        if tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some connections did not close within 5 s");
         }
         self.store.close().await;
@@ -134,7 +139,10 @@ async fn accept(listener: &TcpListener, ctx: &Ctx, tracker: &TaskTracker) {
         };
         // Tasks still running = connections (plus two background tasks).
         if tracker.len() >= ctx.config.max_connections + 2 {
-            tracing::warn!("refusing {peer}: {} connections open", ctx.config.max_connections);
+            tracing::warn!(
+                "refusing {peer}: {} connections open",
+                ctx.config.max_connections
+            );
             drop(stream);
             continue;
         }
@@ -170,7 +178,8 @@ async fn analytics(ctx: Ctx) {
                     for (today, restaurant) in figures {
                         let data = serde_json::to_string(&today).expect("serializable");
                         let room = format!("restaurant:{restaurant}");
-                        ctx.hub.publish_live(&room, EventKind::AnalyticsUpdate, &data, None);
+                        ctx.hub
+                            .publish_live(&room, EventKind::AnalyticsUpdate, &data, None);
                     }
                 }
                 Err(e) => tracing::warn!("computing figures failed: {e}"),

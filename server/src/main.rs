@@ -114,7 +114,10 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         if let Some(file) = store::ensure_admin_token(&conn, db)
             .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
         {
-            eprintln!("chit-server: created an admin token in '{}'", file.display());
+            eprintln!(
+                "chit-server: created an admin token in '{}'",
+                file.display()
+            );
         }
     }
     let mut config = Config {
@@ -130,8 +133,8 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let server =
-            Server::open(db, config).with_context(|| format!("opening database '{}'", db.display()))?;
+        let server = Server::open(db, config)
+            .with_context(|| format!("opening database '{}'", db.display()))?;
         let listener = tokio::net::TcpListener::bind(&cli.listen)
             .await
             .with_context(|| format!("listening on '{}'", cli.listen))?;
@@ -175,7 +178,9 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
             let needs = |what: &str, value: &Option<String>| -> anyhow::Result<()> {
                 match value {
                     Some(v) if chit_protocol::room::valid_ident(v) => Ok(()),
-                    Some(v) => bail!("--{what} '{v}' is not a valid id (1-64 letters, digits, '_', '-' or '.')"),
+                    Some(v) => bail!(
+                        "--{what} '{v}' is not a valid id (1-64 letters, digits, '_', '-' or '.')"
+                    ),
                     None => bail!("a {role} token needs --{what}"),
                 }
             };
@@ -194,8 +199,13 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
                 customer,
                 label,
             };
-            let id = queries::insert_token(&conn, &hash_token(&token), &principal, chit_protocol::now_ms())
-                .context("saving the token")?;
+            let id = queries::insert_token(
+                &conn,
+                &hash_token(&token),
+                &principal,
+                chit_protocol::now_ms(),
+            )
+            .context("saving the token")?;
             eprintln!("issued token {id}: {}", describe(&principal));
             println!("{token}");
         }

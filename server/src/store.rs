@@ -181,7 +181,12 @@ pub fn ensure_admin_token(
         label: Some("admin".into()),
     };
     write_secret(&file, &format!("{token}\n"))?;
-    queries::insert_token(conn, &crate::auth::hash_token(&token), &admin, chit_protocol::now_ms())?;
+    queries::insert_token(
+        conn,
+        &crate::auth::hash_token(&token),
+        &admin,
+        chit_protocol::now_ms(),
+    )?;
     Ok(Some(file))
 }
 

@@ -49,7 +49,9 @@ impl TestServer {
             .expect("admin token file")
             .trim()
             .to_string();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = Server::open(&db, config).expect("open server");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -96,7 +98,9 @@ impl TestServer {
     }
 
     pub async fn connect(&self, token: &str) -> (Client, Events) {
-        Client::connect(&self.url, token, "test").await.expect("connect")
+        Client::connect(&self.url, token, "test")
+            .await
+            .expect("connect")
     }
 
     /// Issues a token straight into the database, as `chit-server token issue` does.
@@ -122,12 +126,15 @@ pub fn issue(db: &Path, role: Role, scope: Option<&str>) -> String {
     let p = Principal {
         token_id: 0,
         role,
-        restaurant: scope.clone().filter(|_| matches!(role, Role::Kitchen | Role::Pos)),
+        restaurant: scope
+            .clone()
+            .filter(|_| matches!(role, Role::Kitchen | Role::Pos)),
         rider: scope.clone().filter(|_| role == Role::Rider),
         customer: scope.filter(|_| role == Role::Customer),
         label: None,
     };
-    queries::insert_token(&conn, &hash_token(&token), &p, chit_protocol::now_ms()).expect("insert token");
+    queries::insert_token(&conn, &hash_token(&token), &p, chit_protocol::now_ms())
+        .expect("insert token");
     token
 }
 
@@ -244,7 +251,10 @@ impl ServerProcess {
     /// SIGTERM, then the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
         self.child.wait().expect("wait")
     }
 }

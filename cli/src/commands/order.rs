@@ -3,9 +3,7 @@
 
 use std::io::BufRead;
 
-use chit_protocol::{
-    Client, EventKind, Fulfilment, NewCustomer, NewItem, NewOrder, Status,
-};
+use chit_protocol::{Client, EventKind, Fulfilment, NewCustomer, NewItem, NewOrder, Status};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -123,7 +121,11 @@ pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
         OrderCommand::Assign { order_id, rider } => {
             let (client, _) = connect(global).await?;
             let order = client.assign_order(order_id, &rider).await?;
-            print_order(global, &order, &format!("order {order_id} assigned to {rider}"));
+            print_order(
+                global,
+                &order,
+                &format!("order {order_id} assigned to {rider}"),
+            );
             Ok(())
         }
     }
@@ -137,9 +139,16 @@ fn print_order(global: &Global, order: &chit_protocol::Order, human: &str) {
     }
 }
 
-async fn set_status(global: &Global, order_id: i64, status: Status, reason: Option<String>) -> Outcome {
+async fn set_status(
+    global: &Global,
+    order_id: i64,
+    status: Status,
+    reason: Option<String>,
+) -> Outcome {
     let (client, _) = connect(global).await?;
-    let order = client.update_status(order_id, status, reason, false).await?;
+    let order = client
+        .update_status(order_id, status, reason, false)
+        .await?;
     print_order(global, &order, &output::status_change(&order, None));
     Ok(())
 }
@@ -169,7 +178,11 @@ async fn place(global: &Global, args: PlaceArgs) -> Outcome {
     if global.json {
         json(&json!({ "order": order, "duplicate": duplicate }));
     } else {
-        let again = if duplicate { " (already placed with this key)" } else { "" };
+        let again = if duplicate {
+            " (already placed with this key)"
+        } else {
+            ""
+        };
         println!("{}{again}", output::order_details(&order));
     }
     Ok(())
@@ -224,7 +237,11 @@ async fn place_many(global: &Global, file: &str) -> Outcome {
                 if global.json {
                     json(&json!({ "line": n, "ok": true, "order": order, "duplicate": duplicate }));
                 } else {
-                    let again = if duplicate { " (duplicate key: not placed again)" } else { "" };
+                    let again = if duplicate {
+                        " (duplicate key: not placed again)"
+                    } else {
+                        ""
+                    };
                     println!(
                         "line {n}: order {} (#{}) at {}, total {}{again}",
                         order.id,
@@ -238,7 +255,9 @@ async fn place_many(global: &Global, file: &str) -> Outcome {
                 failed += 1;
                 lost |= code == "disconnected";
                 if global.json {
-                    json(&json!({ "line": n, "ok": false, "error": { "code": code, "message": message } }));
+                    json(
+                        &json!({ "line": n, "ok": false, "error": { "code": code, "message": message } }),
+                    );
                 } else {
                     println!("line {n}: failed: {message} ({code})");
                 }
@@ -264,7 +283,12 @@ type LineResult = Result<(chit_protocol::Order, bool), (String, String)>;
 async fn place_line(client: &Client, line: std::io::Result<String>) -> Option<LineResult> {
     let line = match line {
         Ok(line) => line,
-        Err(e) => return Some(Err(("bad_input".into(), format!("cannot read the line: {e}")))),
+        Err(e) => {
+            return Some(Err((
+                "bad_input".into(),
+                format!("cannot read the line: {e}"),
+            )));
+        }
     };
     if line.trim().is_empty() {
         return None;

@@ -96,9 +96,17 @@ impl Follow {
                     self.conn = Some(conn);
                     return Ok(());
                 }
-                Err(failure) if failure.code == 3 && self.connected_once && !failure.message.contains("unauthorized") => {
+                Err(failure)
+                    if failure.code == 3
+                        && self.connected_once
+                        && !failure.message.contains("unauthorized") =>
+                {
                     let delay = self.backoff.next_delay();
-                    eprintln!("chit: {}; retrying in {:.1} s", failure.message, delay.as_secs_f64());
+                    eprintln!(
+                        "chit: {}; retrying in {:.1} s",
+                        failure.message,
+                        delay.as_secs_f64()
+                    );
                     tokio::time::sleep(delay.max(Duration::from_millis(100))).await;
                 }
                 Err(failure) => return Err(failure),

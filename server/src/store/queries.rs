@@ -170,11 +170,9 @@ pub fn save_order_state(conn: &Connection, order: &Order, now: i64) -> rusqlite:
 }
 
 pub fn find_key(conn: &Connection, restaurant: &str, key: &str) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT order_id FROM idempotency_keys WHERE restaurant = ?1 AND key = ?2",
-    )?
-    .query_row(params![restaurant, key], |r| r.get(0))
-    .optional()
+    conn.prepare_cached("SELECT order_id FROM idempotency_keys WHERE restaurant = ?1 AND key = ?2")?
+        .query_row(params![restaurant, key], |r| r.get(0))
+        .optional()
 }
 
 pub fn insert_key(
@@ -255,8 +253,10 @@ pub fn insert_event(
     at: i64,
     data: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO events (seq, room, kind, at, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![seq as i64, room, kind, at, data])?;
+    conn.prepare_cached(
+        "INSERT INTO events (seq, room, kind, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![seq as i64, room, kind, at, data])?;
     Ok(())
 }
 
@@ -316,8 +316,10 @@ pub fn head(conn: &Connection) -> rusqlite::Result<u64> {
 
 /// Deletes events older than `before` (Unix ms); records the newest seq removed.
 pub fn prune_events(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
-    let newest: Option<i64> = conn
-        .query_row("SELECT MAX(seq) FROM events WHERE at < ?1", [before], |r| r.get(0))?;
+    let newest: Option<i64> =
+        conn.query_row("SELECT MAX(seq) FROM events WHERE at < ?1", [before], |r| {
+            r.get(0)
+        })?;
     let Some(newest) = newest else { return Ok(0) };
     let removed = conn.execute("DELETE FROM events WHERE seq <= ?1", [newest])?;
     let old = meta(conn, "pruned_through")?;
@@ -362,7 +364,15 @@ pub fn insert_token(
     conn.execute(
         "INSERT INTO tokens (hash, role, restaurant, rider, customer, label, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![hash, p.role.as_str(), p.restaurant, p.rider, p.customer, p.label, now],
+        params![
+            hash,
+            p.role.as_str(),
+            p.restaurant,
+            p.rider,
+            p.customer,
+            p.label,
+            now
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }

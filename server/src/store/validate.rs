@@ -191,19 +191,20 @@ mod tests {
 
     #[test]
     fn refuses_what_a_kitchen_cannot_cook() {
-        let cases: Vec<(Box<dyn Fn(&mut NewOrder)>, &str)> = vec![
-            (Box::new(|o| o.items.clear()), "at least one item"),
-            (Box::new(|o| o.items[0].qty = 0), "quantity 0"),
-            (Box::new(|o| o.items[0].qty = 1_000_000), "quantity 1000000"),
-            (Box::new(|o| o.items[0].unit_price = -5), "price -5"),
-            (Box::new(|o| o.items[0].unit_price = i64::MAX), "price"),
-            (Box::new(|o| o.items[0].name = "x".repeat(500)), "longer than"),
-            (Box::new(|o| o.customer.phone = "call me".into()), "not a phone"),
-            (Box::new(|o| o.customer.name = " ".into()), "must not be empty"),
-            (Box::new(|o| o.customer.address = None), "needs an address"),
-            (Box::new(|o| o.restaurant = "r 1".into()), "not a valid id"),
+        type Change = fn(&mut NewOrder);
+        let cases: Vec<(Change, &str)> = vec![
+            (|o| o.items.clear(), "at least one item"),
+            (|o| o.items[0].qty = 0, "quantity 0"),
+            (|o| o.items[0].qty = 1_000_000, "quantity 1000000"),
+            (|o| o.items[0].unit_price = -5, "price -5"),
+            (|o| o.items[0].unit_price = i64::MAX, "price"),
+            (|o| o.items[0].name = "x".repeat(500), "longer than"),
+            (|o| o.customer.phone = "call me".into(), "not a phone"),
+            (|o| o.customer.name = " ".into(), "must not be empty"),
+            (|o| o.customer.address = None, "needs an address"),
+            (|o| o.restaurant = "r 1".into(), "not a valid id"),
             (
-                Box::new(|o| o.items = vec![o.items[0].clone(); 101]),
+                |o| o.items = vec![o.items[0].clone(); 101],
                 "at most 100 items",
             ),
         ];
@@ -211,7 +212,11 @@ mod tests {
             let mut o = order();
             change(&mut o);
             let err = validate(o, None).unwrap_err();
-            assert!(err.message.contains(expected), "{} !~ {expected}", err.message);
+            assert!(
+                err.message.contains(expected),
+                "{} !~ {expected}",
+                err.message
+            );
         }
         assert!(validate(order(), Some(String::new())).is_err());
     }

@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chit_protocol::{
-    ChatMessage, ErrorCode, EventKind, Fulfilment, Order, OrderEvent, Role, Room, Status,
-    now_ms,
+    ChatMessage, ErrorCode, EventKind, Fulfilment, Order, OrderEvent, Role, Room, Status, now_ms,
 };
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -57,6 +56,7 @@ pub enum Written {
 
 pub type WriteResult = Result<Written, Refusal>;
 
+#[allow(clippy::large_enum_variant)] // jobs move once through a channel; boxing buys nothing
 pub(super) enum Job {
     Write {
         who: Arc<Principal>,
@@ -178,7 +178,10 @@ impl Writer {
         let before = now_ms() - self.retention.as_millis() as i64;
         match queries::prune_events(&self.conn, before) {
             Ok(0) => {}
-            Ok(n) => tracing::info!("retention removed {n} events older than {:?}", self.retention),
+            Ok(n) => tracing::info!(
+                "retention removed {n} events older than {:?}",
+                self.retention
+            ),
             Err(e) => tracing::warn!("pruning events failed: {e}"),
         }
     }
@@ -206,7 +209,11 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
                 }
                 auth::check_update(who, &order, status)?;
                 if order.status.recall_to(order.fulfilment) != Some(status) {
-                    return Err(invalid(&order, status, "a recall goes back exactly one step"));
+                    return Err(invalid(
+                        &order,
+                        status,
+                        "a recall goes back exactly one step",
+                    ));
                 }
             } else {
                 auth::check_update(who, &order, status)?;
@@ -249,7 +256,10 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
             if !matches!(order.status, Status::Preparing | Status::Ready) {
                 return Err(Refusal::new(
                     ErrorCode::InvalidTransition,
-                    format!("order {order_id} is {}: it is not offered to riders", order.status),
+                    format!(
+                        "order {order_id} is {}: it is not offered to riders",
+                        order.status
+                    ),
                 ));
             }
             let previous = (order.status, order.rider.take());
@@ -264,14 +274,20 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
                     "order {order_id} is not claimed by this rider"
                 )));
             }
-            if order.rider.is_none() || order.status.is_terminal() || order.status == Status::PickedUp
+            if order.rider.is_none()
+                || order.status.is_terminal()
+                || order.status == Status::PickedUp
             {
                 return Err(Refusal::new(
                     ErrorCode::InvalidTransition,
                     format!(
                         "order {order_id} cannot be released: it is {}{}",
                         order.status,
-                        if order.rider.is_none() { " and unclaimed" } else { "" }
+                        if order.rider.is_none() {
+                            " and unclaimed"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }
@@ -323,7 +339,12 @@ fn load(conn: &Connection, order_id: i64) -> Result<Order, Refusal> {
         .ok_or_else(|| Refusal::not_found(format!("order {order_id} does not exist")))
 }
 
-fn place_order(conn: &Connection, batch: &mut Batch, who: &Principal, v: ValidOrder) -> WriteResult {
+fn place_order(
+    conn: &Connection,
+    batch: &mut Batch,
+    who: &Principal,
+    v: ValidOrder,
+) -> WriteResult {
     let restaurant = v.order.restaurant.clone();
     auth::check_place(who, &restaurant, &v.customer_id)?;
     if let Some(key) = &v.key
@@ -394,7 +415,13 @@ fn change(
         rooms.push(Room::Rider(rider));
     }
     for room in rooms {
-        emit(conn, batch, &room.to_string(), EventKind::OrderUpdate, &data)?;
+        emit(
+            conn,
+            batch,
+            &room.to_string(),
+            EventKind::OrderUpdate,
+            &data,
+        )?;
     }
     Ok(Written::Order {
         order,
@@ -402,7 +429,13 @@ fn change(
     })
 }
 
-fn chat(conn: &Connection, batch: &mut Batch, who: &Principal, room: Room, text: String) -> WriteResult {
+fn chat(
+    conn: &Connection,
+    batch: &mut Batch,
+    who: &Principal,
+    room: Room,
+    text: String,
+) -> WriteResult {
     let order = match &room {
         Room::Order(id) => queries::get_order(conn, *id)?,
         _ => None,
@@ -413,7 +446,9 @@ fn chat(conn: &Connection, batch: &mut Batch, who: &Principal, room: Room, text:
         )));
     }
     if !auth::can_join(who, &room, order.as_ref()) {
-        return Err(Refusal::forbidden(format!("this token may not talk in '{room}'")));
+        return Err(Refusal::forbidden(format!(
+            "this token may not talk in '{room}'"
+        )));
     }
     let room_name = room.to_string();
     let mut message = ChatMessage {

@@ -1,0 +1,31 @@
+# chit: make demo (see it work), make test (prove it), make check (what CI runs).
+.PHONY: demo run test check deps build release
+
+CARGO ?= cargo
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+release: deps
+	$(CARGO) build --workspace --bins --release
+
+# A server on a temporary database, sample orders flowing in, and the kitchen display
+# in the foreground; quitting the display stops everything.
+demo: deps
+	$(CARGO) build --workspace --bins --release
+	@scripts/demo.sh target/release
+
+# The server on its default address and database (~/.local/share/chit/chit.db).
+run: deps
+	$(CARGO) run --release -p chit-server
+
+test: deps
+	$(CARGO) test --workspace
+
+check: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages chit needs to build and test on Debian/Ubuntu:
+# ALSA headers and pkg-config (sound in the kitchen display), tmux (terminal tests).
+set -euo pipefail
+packages=(libasound2-dev pkg-config tmux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
