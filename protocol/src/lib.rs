@@ -8,6 +8,7 @@ pub mod message;
 pub mod money;
 pub mod order;
 pub mod room;
+pub mod token;
 
 pub use client::{Backoff, Client, ClientError};
 pub use error::ErrorCode;

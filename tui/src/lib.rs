@@ -1,1 +1,40 @@
-//! The kitchen display and rider console (to come).
+//! chit's terminal displays: the kitchen display and the rider console, with what they
+//! share (the connection link, sound and bell, terminal handling, widgets).
+
+pub mod conn;
+pub mod kitchen;
+pub mod link;
+pub mod sound;
+pub mod terminal;
+pub mod widgets;
+
+use std::time::Duration;
+
+/// Flags both displays take.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DisplayArgs {
+    /// Server URL.
+    #[arg(long, env = "CHIT_SERVER", default_value = chit_protocol::DEFAULT_SERVER_URL)]
+    pub server: String,
+    /// Access token [default: the admin token in the data directory]
+    #[arg(long, env = "CHIT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// No sound and no bell.
+    #[arg(long)]
+    pub mute: bool,
+    /// Ring the terminal bell instead of playing sounds (the default over SSH).
+    #[arg(long)]
+    pub bell: bool,
+    /// Log file [default: ~/.local/state/chit/NAME.log]
+    #[arg(long)]
+    pub log: Option<std::path::PathBuf>,
+}
+
+/// Parses `30s`, `5m`, `1h` (or plain seconds) for duration flags.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration like 30s or 5m: {e}"))
+}

@@ -1,0 +1,62 @@
+//! chit-kitchen: the kitchen display. Shows a restaurant's open tickets, beeps on new
+//! orders, and bumps them through confirmed, preparing and ready.
+
+use std::time::Duration;
+
+use chit_tui::kitchen::app::Settings;
+use chit_tui::{DisplayArgs, parse_duration};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "chit-kitchen", version, about = "chit's kitchen display")]
+struct Args {
+    /// The restaurant whose tickets to show.
+    #[arg(long, env = "CHIT_RESTAURANT")]
+    restaurant: String,
+    #[command(flatten)]
+    display: DisplayArgs,
+    /// A ticket older than this shows as a warning.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    warn_after: Duration,
+    /// A ticket older than this shows as late.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    late_after: Duration,
+    /// While new orders are unacknowledged, alert again this often.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    alert_every: Duration,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if !chit_protocol::room::valid_ident(&args.restaurant) {
+        eprintln!(
+            "chit-kitchen: --restaurant '{}' is not a valid id",
+            args.restaurant
+        );
+        return std::process::ExitCode::from(2);
+    }
+    let settings = Settings {
+        warn_after: args.warn_after,
+        late_after: args.late_after.max(args.warn_after),
+        alert_every: args.alert_every.max(Duration::from_secs(1)),
+        color: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the async runtime");
+    let result = runtime.block_on(chit_tui::kitchen::run(
+        args.restaurant,
+        args.display,
+        settings,
+    ));
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chit-kitchen: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

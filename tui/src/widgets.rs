@@ -1,0 +1,194 @@
+//! Pieces both displays draw: the theme (colour, or plain modifiers under `NO_COLOR`),
+//! local clock times, the connection banner, centred popups and the key footer.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
+
+use crate::conn::Conn;
+
+/// Styles for what the displays show; without colour, only bold/reverse/underline.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    fn pick(&self, colored: Style, plain: Style) -> Style {
+        if self.color { colored } else { plain }
+    }
+
+    pub fn header(&self) -> Style {
+        self.pick(
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Blue)
+                .add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
+    }
+
+    pub fn alarm(&self) -> Style {
+        self.pick(
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
+    }
+
+    pub fn late(&self) -> Style {
+        self.pick(
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
+    }
+
+    pub fn warning(&self) -> Style {
+        self.pick(Style::new().fg(Color::Yellow), Style::new())
+    }
+
+    pub fn new_order(&self) -> Style {
+        self.pick(
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
+    }
+
+    pub fn selected(&self) -> Style {
+        self.pick(
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
+    }
+
+    pub fn dim(&self) -> Style {
+        self.pick(
+            Style::new().fg(Color::DarkGray),
+            Style::new().add_modifier(Modifier::DIM),
+        )
+    }
+
+    pub fn good(&self) -> Style {
+        self.pick(
+            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
+    }
+
+    pub fn flash(&self) -> Style {
+        self.pick(
+            Style::new().fg(Color::Black).bg(Color::Cyan),
+            Style::new().add_modifier(Modifier::REVERSED),
+        )
+    }
+}
+
+/// `HH:MM:SS` in the machine's local time.
+pub fn local_clock(unix_ms: i64) -> String {
+    use chrono::TimeZone;
+    match chrono::Local.timestamp_millis_opt(unix_ms) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.format("%H:%M:%S").to_string()
+        }
+        chrono::LocalResult::None => "--:--:--".into(),
+    }
+}
+
+/// The connection as a header span: a dot and a word, never colour alone.
+pub fn conn_span(conn: &Conn, now: i64, theme: Theme) -> Span<'static> {
+    let label = conn.label(now);
+    match conn {
+        Conn::Online => Span::styled(format!("● {label}"), theme.good()),
+        _ => Span::styled(format!("○ {}", label.to_uppercase()), theme.alarm()),
+    }
+}
+
+/// The line under the header while the display is not live; `queued` counts changes
+/// waiting to be sent.
+pub fn conn_banner(conn: &Conn, now: i64, queued: usize) -> Option<String> {
+    let queued = match queued {
+        0 => String::new(),
+        1 => " · 1 change queued".into(),
+        n => format!(" · {n} changes queued"),
+    };
+    match conn {
+        Conn::Online => None,
+        Conn::Connecting => Some(format!("connecting to the server…{queued}")),
+        Conn::Offline { since, reason, .. } => Some(format!(
+            "OFFLINE since {} · {} · {reason}{queued} · what you see may be out of date",
+            local_clock(*since),
+            conn.label(now)
+        )),
+        Conn::Refused { reason, .. } => Some(format!(
+            "REFUSED by the server: {reason} · check --token and the restaurant or rider name{queued}"
+        )),
+    }
+}
+
+/// A rectangle of at most `width` x `height`, centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// A bordered popup with a title and text, drawn over whatever is below.
+pub fn popup(buf: &mut Buffer, area: Rect, title: &str, lines: Vec<Line<'static>>, theme: Theme) {
+    let width = lines
+        .iter()
+        .map(|l| l.width() as u16)
+        .max()
+        .unwrap_or(0)
+        .max(title.len() as u16 + 4)
+        + 4;
+    let rect = centered(
+        area,
+        width.min(area.width.saturating_sub(2)).max(20),
+        lines.len() as u16 + 2,
+    );
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .title(Span::styled(format!(" {title} "), theme.selected())),
+        )
+        .render(rect, buf);
+}
+
+/// A footer of `key action` pairs, keys emphasised.
+pub fn footer(pairs: &[(&str, &str)], theme: Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (key, action) in pairs {
+        spans.push(Span::styled(format!(" {key}"), theme.selected()));
+        spans.push(Span::raw(format!(" {action} ")));
+    }
+    let _ = theme;
+    Line::from(spans)
+}
+
+/// Cuts `text` to `max` characters, marking the cut with `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut t: String = text.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}
