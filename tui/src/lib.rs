@@ -2,6 +2,7 @@
 //! share (the connection link, sound and bell, terminal handling, widgets).
 
 pub mod conn;
+pub mod display;
 pub mod kitchen;
 pub mod link;
 pub mod sound;

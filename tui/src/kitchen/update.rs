@@ -4,6 +4,7 @@
 use chit_protocol::{Analytics, ClientMsg, ErrorCode, EventKind, ServerMsg, Status};
 
 use super::app::{App, KITCHEN_STATUSES, Overlay, Pending, Ticket, group};
+pub use crate::display::Effect;
 use crate::link::{LinkEvent, Request};
 use crate::sound::Sound;
 
@@ -39,14 +40,6 @@ pub enum Action {
     Help,
     Quit,
     Close,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Send(Request),
-    Play(Sound),
-    SetMuted(bool),
-    Quit,
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {

@@ -21,8 +21,9 @@ impl Widget for &App {
             color: self.settings.color,
         };
         let banner = widgets::conn_banner(&self.conn, self.now, self.queued_count());
+        let header_lines = if area.width < 120 { 2 } else { 1 };
         let [header, banner_area, body, flash_area, footer] = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(header_lines),
             Constraint::Length(u16::from(banner.is_some())),
             Constraint::Fill(1),
             Constraint::Length(u16::from(self.flash.is_some())),
@@ -85,6 +86,7 @@ impl Widget for &App {
 }
 
 fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let mut lines = Vec::new();
     let mut spans = vec![
         Span::raw(format!(" chit kitchen · {} ", app.restaurant)),
         Span::raw("│ "),
