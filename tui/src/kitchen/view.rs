@@ -86,7 +86,7 @@ impl Widget for &App {
 }
 
 fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
-    let mut lines = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     let mut spans = vec![
         Span::raw(format!(" chit kitchen · {} ", app.restaurant)),
         Span::raw("│ "),
