@@ -86,7 +86,6 @@ impl Widget for &App {
 }
 
 fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
-    let mut lines: Vec<Line> = Vec::new();
     let mut spans = vec![
         Span::raw(format!(" chit kitchen · {} ", app.restaurant)),
         Span::raw("│ "),
@@ -99,23 +98,32 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
     } else {
         spans.push(Span::raw("NEW 0"));
     }
-    if let Some(a) = &app.analytics {
-        let avg = a
-            .avg_ready_minutes
-            .map(|m| format!(" · avg {m:.1} min"))
-            .unwrap_or_default();
-        spans.push(Span::raw(format!(
-            " │ today {} orders · {} · {} pending{avg}",
-            a.total_orders,
-            money::format(a.total_revenue),
-            a.pending_orders
-        )));
-    }
     spans.push(Span::raw(format!(
         " │ {}",
         if app.muted { "muted" } else { app.alert_mode }
     )));
-    Paragraph::new(Line::from(spans))
+    let stats = match &app.analytics {
+        Some(a) => {
+            let avg = a
+                .avg_ready_minutes
+                .map(|m| format!(" · avg ticket {m:.1} min"))
+                .unwrap_or_default();
+            format!(
+                " today {} orders · {} · {} pending{avg}",
+                a.total_orders,
+                money::format(a.total_revenue),
+                a.pending_orders
+            )
+        }
+        None => " today: waiting for figures".into(),
+    };
+    let lines = if area.height > 1 {
+        vec![Line::from(spans), Line::raw(stats)]
+    } else {
+        spans.push(Span::raw(format!(" │{stats}")));
+        vec![Line::from(spans)]
+    };
+    Paragraph::new(lines)
         .style(theme.header())
         .render(area, buf);
 }
