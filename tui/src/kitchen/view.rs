@@ -453,7 +453,7 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 ("← → / h l", "jump to the previous / next status group"),
                 (
                     "Enter, Space",
-                    "bump: new → confirmed → preparing → ready (pickup: → delivered)",
+                    "bump to the next status (a ready pickup: delivered)",
                 ),
                 ("1 … 9", "bump the n-th ticket on screen"),
                 ("u", "recall the last bump (one step back)"),
