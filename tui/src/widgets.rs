@@ -122,7 +122,7 @@ pub fn conn_banner(conn: &Conn, now: i64, queued: usize) -> Option<String> {
         Conn::Online => None,
         Conn::Connecting => Some(format!("connecting to the server…{queued}")),
         Conn::Offline { since, reason, .. } => Some(format!(
-            "OFFLINE since {} · {} · {reason}{queued} · what you see may be out of date",
+            "OFFLINE since {} · {}{queued} · {reason} · what you see may be out of date",
             local_clock(*since),
             conn.label(now)
         )),

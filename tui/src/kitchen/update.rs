@@ -377,3 +377,478 @@ fn fix_selection(app: &mut App, was_at: Option<usize>) {
     let at = was_at.unwrap_or(0).min(visible.len().saturating_sub(1));
     app.selected = visible.get(at).map(|t| t.order.id);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kitchen::app::Settings;
+    use chit_protocol::{
+        Customer, Event, Fulfilment, Item, Order, OrderEvent, Welcome, format_time,
+    };
+    use std::time::Duration;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn order(id: i64, status: Status, fulfilment: Fulfilment) -> Order {
+        Order {
+            id,
+            number: id as u32,
+            restaurant: "r1".into(),
+            customer: Customer {
+                id: "0812345678".into(),
+                name: format!("Guest {id}"),
+                phone: "0812345678".into(),
+                address: Some("12 Sukhumvit".into()),
+            },
+            items: vec![Item {
+                name: "Pad Thai".into(),
+                qty: 2,
+                unit_price: 12000,
+                note: None,
+            }],
+            total: 24000,
+            note: None,
+            fulfilment,
+            status,
+            rider: None,
+            created_at: format_time(T0 + id * 1000),
+            updated_at: format_time(T0 + id * 1000),
+        }
+    }
+
+    fn event(kind: EventKind, order: Order, previous: Option<Status>, seq: u64) -> Msg {
+        let data = serde_json::to_value(OrderEvent {
+            order,
+            previous,
+            reason: None,
+        })
+        .unwrap();
+        Msg::Link(LinkEvent::Event(Event {
+            room: "restaurant:r1".into(),
+            seq: Some(seq),
+            kind,
+            at: format_time(T0),
+            data,
+        }))
+    }
+
+    fn welcome() -> Msg {
+        Msg::Link(LinkEvent::Online(Welcome {
+            session: 1,
+            role: chit_protocol::Role::Kitchen,
+            server: "test".into(),
+            protocol: 1,
+            heartbeat: 30,
+            name: "kitchen r1".into(),
+            restaurant: Some("r1".into()),
+            rider: None,
+            customer: None,
+        }))
+    }
+
+    /// A display that is online with `orders` loaded.
+    fn loaded(orders: Vec<Order>) -> App {
+        let mut app = App::new("r1", Settings::default(), T0);
+        update(&mut app, welcome());
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Snapshot { orders, head: 10 }),
+        );
+        app
+    }
+
+    fn sent(effects: &[Effect]) -> Vec<(i64, Status, bool)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(Request {
+                    msg:
+                        ClientMsg::UpdateStatus {
+                            order_id,
+                            status,
+                            recall,
+                            ..
+                        },
+                    ..
+                }) => Some((*order_id, *status, *recall)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn reply_ok(app: &mut App, effects: &[Effect]) {
+        for e in effects {
+            if let Effect::Send(req) = e {
+                let order = order(1, Status::Pending, Fulfilment::Delivery);
+                update(
+                    app,
+                    Msg::Link(LinkEvent::Reply {
+                        id: req.id,
+                        result: Ok(ServerMsg::Order {
+                            order,
+                            duplicate: None,
+                        }),
+                    }),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_order_shows_beeps_and_waits_for_acknowledgement() {
+        let mut app = loaded(vec![]);
+        let effects = update(
+            &mut app,
+            event(
+                EventKind::NewOrder,
+                order(1, Status::Pending, Fulfilment::Delivery),
+                None,
+                11,
+            ),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
+        assert!(app.tickets.contains_key(&1));
+        assert!(app.unacked.contains(&1));
+        assert_eq!(app.selected, Some(1));
+        // A replayed copy of the same event neither beeps nor duplicates.
+        let effects = update(
+            &mut app,
+            event(
+                EventKind::NewOrder,
+                order(1, Status::Pending, Fulfilment::Delivery),
+                None,
+                11,
+            ),
+        );
+        assert!(effects.is_empty());
+        assert_eq!(app.tickets.len(), 1);
+        update(&mut app, Msg::Key(Action::AckAll));
+        assert!(app.unacked.is_empty());
+    }
+
+    #[test]
+    fn the_alert_repeats_until_acknowledged() {
+        let mut app = loaded(vec![]);
+        update(
+            &mut app,
+            event(
+                EventKind::NewOrder,
+                order(1, Status::Pending, Fulfilment::Delivery),
+                None,
+                11,
+            ),
+        );
+        let every = app.settings.alert_every.as_millis() as i64;
+        let table = [
+            (T0 + 1_000, false),
+            (T0 + every - 1, false),
+            (T0 + every, true),
+            (T0 + every + 1_000, false),
+            (T0 + 2 * every, true),
+        ];
+        for (now, beeps) in table {
+            let effects = update(&mut app, Msg::Tick(now));
+            assert_eq!(
+                effects.contains(&Effect::Play(Sound::NewOrder)),
+                beeps,
+                "at +{} ms",
+                now - T0
+            );
+        }
+        update(&mut app, Msg::Key(Action::AckAll));
+        assert!(update(&mut app, Msg::Tick(T0 + 10 * every)).is_empty());
+    }
+
+    #[test]
+    fn bumps_follow_the_kitchen_path_and_acknowledge() {
+        let table = [
+            (
+                Status::Pending,
+                Fulfilment::Delivery,
+                Some(Status::Confirmed),
+            ),
+            (
+                Status::Confirmed,
+                Fulfilment::Delivery,
+                Some(Status::Preparing),
+            ),
+            (Status::Preparing, Fulfilment::Pickup, Some(Status::Ready)),
+            (Status::Ready, Fulfilment::Pickup, Some(Status::Delivered)),
+            (Status::Ready, Fulfilment::Delivery, None),
+        ];
+        for (from, fulfilment, to) in table {
+            let mut app = loaded(vec![order(1, from, fulfilment)]);
+            let effects = update(&mut app, Msg::Key(Action::Bump));
+            match to {
+                Some(to) => {
+                    assert_eq!(sent(&effects), [(1, to, false)], "{from:?} {fulfilment:?}");
+                    assert_eq!(app.tickets[&1].queued, Some(to));
+                    assert!(!app.unacked.contains(&1));
+                }
+                None => {
+                    assert!(sent(&effects).is_empty());
+                    assert!(
+                        app.flash
+                            .as_ref()
+                            .unwrap()
+                            .0
+                            .contains("waits for its rider")
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn digits_bump_the_nth_visible_ticket() {
+        let mut app = loaded(vec![
+            order(3, Status::Preparing, Fulfilment::Delivery),
+            order(1, Status::Pending, Fulfilment::Delivery),
+            order(2, Status::Pending, Fulfilment::Delivery),
+        ]);
+        // Display order: new first (1, 2), then preparing (3).
+        let ids: Vec<i64> = app.visible().iter().map(|t| t.order.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(
+            sent(&update(&mut app, Msg::Key(Action::BumpNth(3)))),
+            [(3, Status::Ready, false)]
+        );
+        assert_eq!(app.selected, Some(3));
+        assert!(update(&mut app, Msg::Key(Action::BumpNth(9))).is_empty());
+    }
+
+    #[test]
+    fn recall_sends_the_last_bump_back_once() {
+        let mut app = loaded(vec![order(1, Status::Confirmed, Fulfilment::Delivery)]);
+        let effects = update(&mut app, Msg::Key(Action::Bump));
+        reply_ok(&mut app, &effects);
+        update(
+            &mut app,
+            event(
+                EventKind::OrderUpdate,
+                order(1, Status::Preparing, Fulfilment::Delivery),
+                Some(Status::Confirmed),
+                12,
+            ),
+        );
+        let effects = update(&mut app, Msg::Key(Action::Recall));
+        assert_eq!(sent(&effects), [(1, Status::Confirmed, true)]);
+        let effects = update(&mut app, Msg::Key(Action::Recall));
+        assert!(sent(&effects).is_empty());
+        assert_eq!(app.flash.as_ref().unwrap().0, "nothing to recall");
+    }
+
+    #[test]
+    fn bumps_while_offline_stay_queued_and_an_applied_retry_is_not_an_error() {
+        let mut app = loaded(vec![order(1, Status::Pending, Fulfilment::Delivery)]);
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Offline {
+                retry_in: Duration::from_secs(2),
+                reason: "connection lost".into(),
+            }),
+        );
+        assert!(!app.conn.is_online());
+        let effects = update(&mut app, Msg::Key(Action::Bump));
+        assert_eq!(sent(&effects), [(1, Status::Confirmed, false)]);
+        assert_eq!(app.queued_count(), 1);
+        assert_eq!(app.tickets[&1].queued, Some(Status::Confirmed));
+        // Back online: the replay shows the change (it was applied before the drop) and
+        // the re-sent request is refused as a repeat: no error is shown.
+        update(&mut app, welcome());
+        assert!(app.flash.as_ref().unwrap().0.contains("back online"));
+        update(
+            &mut app,
+            event(
+                EventKind::OrderUpdate,
+                order(1, Status::Confirmed, Fulfilment::Delivery),
+                Some(Status::Pending),
+                12,
+            ),
+        );
+        let Effect::Send(req) = &effects[0] else {
+            panic!()
+        };
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Reply {
+                id: req.id,
+                result: Err((ErrorCode::InvalidTransition, "order 1 is confirmed".into())),
+            }),
+        );
+        assert_eq!(app.queued_count(), 0);
+        assert_eq!(app.tickets[&1].queued, None);
+        assert!(
+            app.flash.as_ref().unwrap().0.contains("back online"),
+            "no error flashed"
+        );
+    }
+
+    #[test]
+    fn a_refused_change_is_shown_and_the_ticket_is_left_as_the_server_has_it() {
+        let mut app = loaded(vec![order(1, Status::Pending, Fulfilment::Delivery)]);
+        let effects = update(&mut app, Msg::Key(Action::Bump));
+        let Effect::Send(req) = &effects[0] else {
+            panic!()
+        };
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Reply {
+                id: req.id,
+                result: Err((
+                    ErrorCode::Forbidden,
+                    "this token may not set order 1 to confirmed".into(),
+                )),
+            }),
+        );
+        assert_eq!(app.tickets[&1].order.status, Status::Pending);
+        assert_eq!(app.tickets[&1].queued, None);
+        assert!(
+            app.flash
+                .as_ref()
+                .unwrap()
+                .0
+                .contains("may not set order 1")
+        );
+    }
+
+    #[test]
+    fn updates_move_tickets_and_closed_orders_leave_with_a_sound_when_cancelled() {
+        let mut app = loaded(vec![
+            order(1, Status::Pending, Fulfilment::Delivery),
+            order(2, Status::Ready, Fulfilment::Delivery),
+        ]);
+        update(
+            &mut app,
+            event(
+                EventKind::OrderUpdate,
+                order(2, Status::PickedUp, Fulfilment::Delivery),
+                Some(Status::Ready),
+                11,
+            ),
+        );
+        assert!(
+            !app.tickets.contains_key(&2),
+            "picked up orders leave quietly"
+        );
+        let effects = update(
+            &mut app,
+            event(
+                EventKind::OrderUpdate,
+                order(1, Status::Cancelled, Fulfilment::Delivery),
+                Some(Status::Pending),
+                12,
+            ),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::Cancelled)]);
+        assert!(app.tickets.is_empty());
+        assert!(app.unacked.is_empty());
+        assert!(app.flash.as_ref().unwrap().0.contains("was cancelled"));
+        assert_eq!(app.selected, None);
+    }
+
+    #[test]
+    fn a_resync_snapshot_replaces_tickets_and_flags_only_unseen_new_orders() {
+        let mut app = loaded(vec![order(1, Status::Pending, Fulfilment::Delivery)]);
+        update(&mut app, Msg::Key(Action::AckAll));
+        let effects = update(
+            &mut app,
+            Msg::Link(LinkEvent::Snapshot {
+                orders: vec![
+                    order(1, Status::Pending, Fulfilment::Delivery),
+                    order(4, Status::Pending, Fulfilment::Pickup),
+                ],
+                head: 50,
+            }),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
+        assert_eq!(app.unacked.iter().copied().collect::<Vec<_>>(), [4]);
+    }
+
+    #[test]
+    fn cancelling_asks_first_and_rejects_a_new_order() {
+        let mut app = loaded(vec![
+            order(1, Status::Pending, Fulfilment::Delivery),
+            order(2, Status::Preparing, Fulfilment::Delivery),
+        ]);
+        assert!(update(&mut app, Msg::Key(Action::Cancel)).is_empty());
+        assert_eq!(app.overlay, Overlay::ConfirmCancel(1));
+        assert!(update(&mut app, Msg::Key(Action::No)).is_empty());
+        assert_eq!(app.overlay, Overlay::None);
+        update(&mut app, Msg::Key(Action::Cancel));
+        assert_eq!(
+            sent(&update(&mut app, Msg::Key(Action::Yes))),
+            [(1, Status::Rejected, false)]
+        );
+        update(&mut app, Msg::Key(Action::Down));
+        assert_eq!(app.selected, Some(2));
+        update(&mut app, Msg::Key(Action::Cancel));
+        assert_eq!(
+            sent(&update(&mut app, Msg::Key(Action::Yes))),
+            [(2, Status::Cancelled, false)]
+        );
+        update(&mut app, Msg::Key(Action::Quit));
+        assert_eq!(app.overlay, Overlay::ConfirmQuit);
+        assert_eq!(update(&mut app, Msg::Key(Action::Yes)), [Effect::Quit]);
+    }
+
+    #[test]
+    fn selection_moves_within_and_across_status_groups() {
+        let mut app = loaded(vec![
+            order(1, Status::Pending, Fulfilment::Delivery),
+            order(2, Status::Pending, Fulfilment::Delivery),
+            order(3, Status::Preparing, Fulfilment::Delivery),
+            order(4, Status::Ready, Fulfilment::Delivery),
+        ]);
+        let steps = [
+            (Action::Down, 2),
+            (Action::Down, 3),
+            (Action::Up, 2),
+            (Action::Right, 3),
+            (Action::Right, 4),
+            (Action::Right, 4),
+            (Action::Left, 3),
+            (Action::Left, 1),
+            (Action::Up, 1),
+        ];
+        for (action, expected) in steps {
+            update(&mut app, Msg::Key(action));
+            assert_eq!(app.selected, Some(expected), "after {action:?}");
+        }
+        // When the selected ticket leaves, the one in its place is selected.
+        update(&mut app, Msg::Key(Action::Down));
+        update(
+            &mut app,
+            event(
+                EventKind::OrderUpdate,
+                order(2, Status::Cancelled, Fulfilment::Delivery),
+                Some(Status::Pending),
+                20,
+            ),
+        );
+        assert_eq!(app.selected, Some(3));
+    }
+
+    #[test]
+    fn the_connection_state_follows_the_link() {
+        let mut app = App::new("r1", Settings::default(), T0);
+        assert_eq!(app.conn, crate::conn::Conn::Connecting);
+        update(&mut app, welcome());
+        assert!(app.conn.is_online());
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Offline {
+                retry_in: Duration::from_secs(4),
+                reason: "connection lost".into(),
+            }),
+        );
+        assert!(
+            matches!(app.conn, crate::conn::Conn::Offline { retry_at, .. } if retry_at == T0 + 4000)
+        );
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Refused("unknown or revoked token".into())),
+        );
+        assert!(matches!(app.conn, crate::conn::Conn::Refused { .. }));
+    }
+}
