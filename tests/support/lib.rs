@@ -265,3 +265,108 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A real terminal: a program running in its own tmux server (a private socket, so
+/// tests never touch anyone's tmux), read with capture-pane and driven with send-keys.
+pub struct Tmux {
+    socket: String,
+    pub session: String,
+}
+
+impl Tmux {
+    /// Starts `command` (run by the shell) in a `width` x `height` terminal.
+    pub fn start(width: u16, height: u16, command: &str) -> Tmux {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmux = Tmux {
+            socket: format!("chit-test-{}-{n}", std::process::id()),
+            session: "t".into(),
+        };
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                &tmux.session,
+            ])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .status()
+            .expect("tmux is installed (make deps)");
+        assert!(status.success(), "tmux new-session failed");
+        tmux.run(&["set-option", "-t", "t", "remain-on-exit", "on"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    /// Types keys (tmux key names: "Enter", "Escape", "q", …).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Copies everything the program writes to the terminal into `file`.
+    pub fn record(&self, file: &Path) {
+        let cmd = format!("cat >> '{}'", file.display());
+        self.run(&["pipe-pane", "-o", "-t", &self.session, &cmd]);
+    }
+
+    /// Waits (up to 15 s) until the screen satisfies `check`; returns that screen.
+    pub fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        wait_until(what, || {
+            let screen = self.screen();
+            check(&screen).then_some(screen)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for {what}; the screen:\n{}",
+                self.screen()
+            )
+        })
+    }
+
+    pub fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("'{text}'"), |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// Polls `check` every 50 ms for up to 15 s: for outcomes another process produces,
+/// where there is no event to wait on.
+pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!("gave up waiting for {what}");
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
