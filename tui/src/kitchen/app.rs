@@ -45,6 +45,19 @@ pub struct Ticket {
     pub order: Order,
     /// A change asked for and not yet answered (sending, or queued while offline).
     pub queued: Option<Status>,
+    /// `order.created_at` as Unix ms, read once.
+    pub created: i64,
+}
+
+impl Ticket {
+    pub fn new(order: Order, queued: Option<Status>) -> Ticket {
+        let created = order.created_ms();
+        Ticket {
+            order,
+            queued,
+            created,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +142,7 @@ impl App {
     /// Open tickets in display order: grouped by status (new → ready), oldest first.
     pub fn visible(&self) -> Vec<&Ticket> {
         let mut tickets: Vec<&Ticket> = self.tickets.values().collect();
-        tickets.sort_by_key(|t| (group(t.order.status), t.order.created_ms(), t.order.id));
+        tickets.sort_by_key(|t| (group(t.order.status), t.created, t.order.id));
         tickets
     }
 
@@ -137,8 +150,8 @@ impl App {
         self.selected.and_then(|id| self.tickets.get(&id))
     }
 
-    pub fn age(&self, order: &Order) -> Age {
-        let age = self.age_ms(order);
+    pub fn age(&self, ticket: &Ticket) -> Age {
+        let age = self.age_ms(ticket);
         if age >= self.settings.late_after.as_millis() as i64 {
             Age::Late
         } else if age >= self.settings.warn_after.as_millis() as i64 {
@@ -148,8 +161,8 @@ impl App {
         }
     }
 
-    pub fn age_ms(&self, order: &Order) -> i64 {
-        (self.now - order.created_ms()).max(0)
+    pub fn age_ms(&self, ticket: &Ticket) -> i64 {
+        (self.now - ticket.created).max(0)
     }
 
     /// Quantity of each item across open tickets, largest first: the all-day view.

@@ -98,7 +98,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                     .filter(|p| p.order_id == order.id)
                     .map(|p| p.to)
                     .last();
-                app.tickets.insert(order.id, Ticket { order, queued });
+                app.tickets.insert(order.id, Ticket::new(order, queued));
             }
             app.unacked.retain(|id| app.tickets.contains_key(id));
             if fresh {
@@ -136,7 +136,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                 }
                 if open {
                     let queued = app.tickets.get(&id).and_then(|t| t.queued);
-                    app.tickets.insert(id, Ticket { order, queued });
+                    app.tickets.insert(id, Ticket::new(order, queued));
                 } else {
                     app.tickets.remove(&id);
                     app.unacked.remove(&id);

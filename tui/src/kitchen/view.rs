@@ -193,8 +193,8 @@ fn card_title(app: &App, t: &Ticket, index: usize, theme: Theme) -> (Line<'stati
     } else {
         left.push(Span::raw(format!("{} ", group_label(o.status))));
     }
-    let age = format_age(app.age_ms(o));
-    let right = match app.age(o) {
+    let age = format_age(app.age_ms(t));
+    let right = match app.age(t) {
         Age::Fresh => Span::raw(format!(" {age} ")),
         Age::Warning => Span::styled(format!(" {age} ! "), theme.warning()),
         Age::Late => Span::styled(format!(" {age} LATE "), theme.late()),
@@ -202,29 +202,30 @@ fn card_title(app: &App, t: &Ticket, index: usize, theme: Theme) -> (Line<'stati
     (Line::from(left), Line::from(right))
 }
 
+/// How many lines `card_lines` gives a ticket, without building them.
+fn card_line_count(t: &Ticket) -> usize {
+    1 + t.order.items.len()
+        + t.order.items.iter().filter(|i| i.note.is_some()).count()
+        + usize::from(t.order.note.is_some())
+        + usize::from(t.queued.is_some())
+}
+
 fn render_cards(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
     let tickets = app.visible();
     let cols = (area.width / CARD_MIN_WIDTH).max(1) as usize;
     let card_width = area.width / cols as u16;
     let inner = card_width.saturating_sub(2) as usize;
-    let max_height = area.height.max(4);
     // Lay the cards out in rows; a row is as tall as its tallest card.
-    let cards: Vec<(usize, &Ticket, Vec<Line<'static>>)> = tickets
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (i, *t, card_lines(app, t, inner, theme)))
-        .collect();
-    let rows: Vec<&[(usize, &Ticket, Vec<Line<'static>>)]> = cards.chunks(cols).collect();
-    let heights: Vec<u16> = rows
-        .iter()
+    let heights: Vec<u16> = tickets
+        .chunks(cols)
         .map(|row| {
-            let lines = row.iter().map(|c| c.2.len()).max().unwrap_or(0) as u16;
-            (lines + 2).min(max_height)
+            let lines = row.iter().map(|t| card_line_count(t)).max().unwrap_or(0) as u16;
+            (lines + 2).min(area.height.max(4))
         })
         .collect();
-    let selected_row = cards
+    let selected_row = tickets
         .iter()
-        .position(|c| Some(c.1.order.id) == app.selected)
+        .position(|t| Some(t.order.id) == app.selected)
         .map(|i| i / cols)
         .unwrap_or(0);
     // Scroll so that the selected row is on screen.
@@ -233,10 +234,10 @@ fn render_cards(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         first += 1;
     }
     let mut y = area.y;
-    for (r, row) in rows.iter().enumerate().skip(first) {
+    for (r, row) in tickets.chunks(cols).enumerate().skip(first) {
         let h = heights[r];
         if y + h > area.y + area.height {
-            let hidden = cards.len() - r * cols;
+            let hidden = tickets.len() - r * cols;
             if y < area.y + area.height {
                 let rect = Rect {
                     x: area.x,
@@ -250,14 +251,15 @@ fn render_cards(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
             }
             break;
         }
-        for (c, (index, ticket, lines)) in row.iter().enumerate() {
+        for (c, ticket) in row.iter().enumerate() {
             let rect = Rect {
                 x: area.x + c as u16 * card_width,
                 y,
                 width: card_width,
                 height: h,
             };
-            render_card(app, rect, buf, *index, ticket, lines.clone(), theme);
+            let lines = card_lines(app, ticket, inner, theme);
+            render_card(app, rect, buf, r * cols + c, ticket, lines, theme);
         }
         y += h;
     }
@@ -285,7 +287,7 @@ fn render_card(
 ) {
     let selected = app.selected == Some(t.order.id);
     let (left, right) = card_title(app, t, index, theme);
-    let mut border = match app.age(&t.order) {
+    let mut border = match app.age(t) {
         Age::Late => theme.late(),
         Age::Warning => theme.warning(),
         Age::Fresh => Style::new(),
@@ -344,10 +346,10 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         } else {
             " ".into()
         };
-        let (age_text, age_style) = match app.age(o) {
-            Age::Fresh => (format_age(app.age_ms(o)), Style::new()),
-            Age::Warning => (format!("{}!", format_age(app.age_ms(o))), theme.warning()),
-            Age::Late => (format!("{} LATE", format_age(app.age_ms(o))), theme.late()),
+        let (age_text, age_style) = match app.age(t) {
+            Age::Fresh => (format_age(app.age_ms(t)), Style::new()),
+            Age::Warning => (format!("{}!", format_age(app.age_ms(t))), theme.warning()),
+            Age::Late => (format!("{} LATE", format_age(app.age_ms(t))), theme.late()),
         };
         let items: Vec<String> = o
             .items
@@ -522,8 +524,8 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
             lines.push(Line::raw(format!("total {}", money::format(o.total))));
             lines.push(Line::raw(format!(
                 "placed {} · age {}",
-                local_clock(o.created_ms()),
-                format_age(app.age_ms(o))
+                local_clock(t.created),
+                format_age(app.age_ms(t))
             )));
             if let Some(r) = &o.rider {
                 lines.push(Line::raw(format!("rider {r}")));
@@ -616,13 +618,8 @@ mod tests {
             avg_ready_minutes: Some(11.5),
         });
         for o in orders {
-            app.tickets.insert(
-                o.id,
-                crate::kitchen::app::Ticket {
-                    order: o,
-                    queued: None,
-                },
-            );
+            app.tickets
+                .insert(o.id, crate::kitchen::app::Ticket::new(o, None));
         }
         app.selected = app.visible().first().map(|t| t.order.id);
         app
