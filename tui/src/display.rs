@@ -16,6 +16,8 @@ use crate::sound::{Alerter, Sound};
 use crate::terminal::{self, Screen};
 
 /// What a display asks its loop to do.
+// A handful per key press or event, moved once: boxing the request buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Send(Request),

@@ -11,6 +11,8 @@ use crate::sound::Sound;
 /// How long a flash message stays up.
 const FLASH_MS: i64 = 6_000;
 
+// One message at a time goes through `update`; boxing the link event buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A second passed (or a redraw is due); carries the time.
