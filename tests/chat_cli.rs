@@ -286,3 +286,103 @@ async fn a_script_pipes_lines_in_and_reads_json_lines_out() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
 }
+
+/// Lines of a child's pipe, as they come.
+fn lines_of(
+    pipe: impl std::io::Read + Send + 'static,
+) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+async fn next_line(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(15), lines.recv())
+        .await
+        .expect("a line within 15 s")
+        .expect("the pipe is open")
+}
+
+async fn line_containing(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    text: &str,
+) -> String {
+    loop {
+        let line = next_line(lines).await;
+        if line.contains(text) {
+            return line;
+        }
+    }
+}
+
+fn text_of(line: &str) -> String {
+    let doc: Value = serde_json::from_str(line).expect("a JSON line");
+    doc["text"].as_str().expect("a message").to_string()
+}
+
+/// The real server stopped, and started again on the same address after others talked:
+/// `chit chat join` reconnects and prints what was said meanwhile, once, then goes on
+/// live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_reconnects_and_resumes_without_losing_or_repeating() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chit.db");
+    let server = chit_e2e::ServerProcess::start(&db, "127.0.0.1:0");
+    let addr = server.url.trim_start_matches("ws://").to_string();
+    let token = server.admin_token();
+    let say = |url: String, text: &'static str| {
+        let token = token.clone();
+        async move {
+            let (c, _e) = chit_protocol::Client::connect(&url, &token, "test")
+                .await
+                .unwrap();
+            c.chat_send("chat:staff", text).await.unwrap();
+        }
+    };
+    say(server.url.clone(), "m1").await;
+
+    let mut child = Command::new(bin("chit"))
+        .args(["--json", "chat", "join", "chat:staff"])
+        .env("CHIT_SERVER", &server.url)
+        .env("CHIT_TOKEN", &token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut out = lines_of(child.stdout.take().unwrap());
+    let mut err = lines_of(child.stderr.take().unwrap());
+    assert_eq!(text_of(&next_line(&mut out).await), "m1");
+
+    assert!(server.terminate().success());
+    line_containing(&mut err, "connection lost").await;
+    // Said while chit cannot reach the server: through the same database on another
+    // address.
+    let elsewhere = chit_e2e::ServerProcess::start(&db, "127.0.0.1:0");
+    say(elsewhere.url.clone(), "m2").await;
+    say(elsewhere.url.clone(), "m3").await;
+    assert!(elsewhere.terminate().success());
+    let server = chit_e2e::ServerProcess::start(&db, &addr);
+    assert_eq!(text_of(&next_line(&mut out).await), "m2");
+    assert_eq!(text_of(&next_line(&mut out).await), "m3");
+    line_containing(&mut err, "reconnected").await;
+    say(server.url.clone(), "m4").await;
+    assert_eq!(text_of(&next_line(&mut out).await), "m4");
+
+    drop(stdin);
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(out.recv().await, None, "nothing printed twice");
+}
