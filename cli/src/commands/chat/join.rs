@@ -13,6 +13,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
 use super::editor::{Action, Editor};
+use super::line;
 use super::link::{Item, Link};
 use super::screen::{Line, Screen};
 use crate::output::{json, status_change};
@@ -313,7 +314,7 @@ impl View for Plain {
         if self.json {
             json(m);
         } else {
-            println!("{}", super::line(m));
+            println!("{}", line(m));
         }
     }
 
@@ -389,7 +390,7 @@ impl Tty {
 impl View for Tty {
     fn message(&mut self, m: &ChatMessage) {
         self.print(&[Line {
-            text: super::line(m),
+            text: line(m),
             dim: false,
         }]);
     }
@@ -526,7 +527,7 @@ mod tests {
             text: "hi\u{1b}]0;x\u{7}\u{202e}".into(),
             at: "2026-11-22T08:12:03.000Z".into(),
         };
-        assert_eq!(super::line(&m), "08:12:03 E[31mve: hi]0;x");
+        assert_eq!(line(&m), "08:12:03 E[31mve: hi]0;x");
         let members = [
             Member {
                 session: 3,
