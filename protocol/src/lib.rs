@@ -2,6 +2,7 @@
 //! and its status machine, rooms, error codes, and an async client that speaks them.
 //! It owns no storage and no terminal code.
 
+pub mod chat;
 pub mod client;
 pub mod error;
 pub mod message;

@@ -6,6 +6,7 @@ use chit_protocol::{Order, Role, Room, Status};
 use sha2::{Digest, Sha256};
 
 use crate::error::Refusal;
+use crate::store::validate::clean;
 
 /// Who a session speaks for, as bound when its token was issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +22,8 @@ pub struct Principal {
 impl Principal {
     /// The name others see in chat and presence.
     pub fn name(&self) -> String {
-        if let Some(label) = self.label.as_ref().filter(|l| !l.is_empty()) {
-            return label.clone();
+        if let Some(label) = self.label.as_deref().map(clean).filter(|l| !l.is_empty()) {
+            return label;
         }
         match self.role {
             Role::Rider => self.rider.clone().unwrap_or_else(|| "rider".into()),

@@ -81,7 +81,6 @@ pub(crate) struct Session {
     pub inflight: FuturesUnordered<futures_util::future::BoxFuture<'static, Done>>,
     pub rooms: HashMap<String, RoomState>,
     pub last_seen: Instant,
-    pub typing_sent: HashMap<String, Instant>,
     pub limiter: crate::limits::RateLimiter,
 }
 
@@ -124,7 +123,6 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
         inflight: FuturesUnordered::new(),
         rooms: HashMap::new(),
         last_seen: Instant::now(),
-        typing_sent: HashMap::new(),
         limiter: crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst),
         ctx,
     };
@@ -496,6 +494,7 @@ impl Session {
                     .await?;
                 }
                 guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
+                self.ctx.hub.present(self.id, &room);
                 if let Some(restaurant) = room.strip_prefix("restaurant:") {
                     self.ctx.hub.touch_restaurant(restaurant);
                 }

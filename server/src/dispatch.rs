@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chit_protocol::{ClientMsg, ErrorCode, EventKind, Role, Room, ServerMsg};
+use chit_protocol::{ClientMsg, ErrorCode, Role, Room, ServerMsg};
 use rusqlite::Connection;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -21,8 +21,6 @@ use crate::store::{Write, Written, queries};
 const MAX_REPLAY: u32 = 100_000;
 const MAX_ROOMS: usize = 256;
 pub const MAX_CHAT_TEXT: usize = 2000;
-/// A member's `typing` is relayed at most this often.
-const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Handles one request; returns a reply to write now, or `None` when the reply will
 /// come from a future pushed onto the session's in-flight set (or there is none).
@@ -128,9 +126,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             None
         }
         ClientMsg::ChatSend { room, text } => {
-            let room = match Room::parse(&room) {
+            let room = match chat_room(&room) {
                 Ok(room) => room,
-                Err(e) => return refuse(Refusal::bad_request(e)),
+                Err(r) => return refuse(r),
             };
             let text = clean(&text);
             if text.is_empty() {
@@ -142,6 +140,18 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
                     format!("a chat message may be at most {MAX_CHAT_TEXT} characters"),
                 ));
             }
+            if !s.ctx.hub.allow_chat(s.who.token_id) {
+                let rate = s.ctx.hub.chat_rate();
+                return refuse(Refusal::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "more than {} chat messages a minute (bursts of {}): wait a moment and send again",
+                        rate.per_minute, rate.burst
+                    ),
+                ));
+            }
+            // The message ends its author's typing indicator.
+            s.ctx.hub.typing(s.id, &room.to_string(), false);
             write(s, id, Write::Chat { room, text }, false);
             None
         }
@@ -150,10 +160,11 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             before,
             limit,
         } => {
-            let room = match Room::parse(&name) {
+            let room = match chat_room(&name) {
                 Ok(room) => room,
-                Err(e) => return refuse(Refusal::bad_request(e)),
+                Err(r) => return refuse(r),
             };
+            let name = room.to_string();
             let limit = limit.unwrap_or(50).clamp(1, 500);
             read(s, id, move |conn, who| {
                 check_join(conn, who, &room)?;
@@ -163,31 +174,14 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             None
         }
         ClientMsg::Typing { room, active } => {
-            if !s.rooms.contains_key(&room) {
+            if let Err(r) = chat_room(&room) {
+                return refuse(r);
+            }
+            if !s.ctx.hub.typing(s.id, &room, active) {
                 return refuse(Refusal::bad_request(format!(
                     "subscribe to '{room}' before typing in it"
                 )));
             }
-            let now = tokio::time::Instant::now();
-            if active {
-                if let Some(last) = s.typing_sent.get(&room)
-                    && now.duration_since(*last) < TYPING_EVERY
-                {
-                    return None;
-                }
-                s.typing_sent.insert(room.clone(), now);
-            } else {
-                s.typing_sent.remove(&room);
-            }
-            let data = serde_json::json!({
-                "session": s.id,
-                "name": s.who.name(),
-                "role": s.who.role,
-                "active": active,
-            });
-            s.ctx
-                .hub
-                .publish_live(&room, EventKind::Typing, &data.to_string(), Some(s.id));
             None
         }
         ClientMsg::Presence { room: name } => {
@@ -227,6 +221,16 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             });
             None
         }
+    }
+}
+
+/// A room where people talk: `chat:NAME` or `order:ID`.
+fn chat_room(name: &str) -> Result<Room, Refusal> {
+    match Room::parse(name).map_err(Refusal::bad_request)? {
+        room @ (Room::Chat(_) | Room::Order(_)) => Ok(room),
+        room => Err(Refusal::bad_request(format!(
+            "'{room}' is not a chat room (use chat:NAME or order:ID)"
+        ))),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Config {
     pub read_buffer: usize,
     /// How often `analytics_update` is sent at most, per restaurant.
     pub analytics_every: Duration,
+    /// Chat messages a member (one token) may send, over all its connections.
+    pub chat_rate: hub::ChatRate,
     pub store: StoreConfig,
 }
 
@@ -58,6 +60,7 @@ impl Default for Config {
             rate_burst: 4000,
             read_buffer: 4096,
             analytics_every: Duration::from_millis(500),
+            chat_rate: hub::ChatRate::default(),
             store: StoreConfig::default(),
         }
     }
@@ -74,7 +77,7 @@ pub struct Server {
 impl Server {
     /// Opens (or creates) the database at `db` and the hub that fans out its events.
     pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
-        let hub = Hub::new(config.outbound_queue);
+        let hub = Hub::with_chat_rate(config.outbound_queue, config.chat_rate);
         let publisher = hub.clone();
         let store = Store::open(db, config.store.clone(), move |events| {
             publisher.publish(events)
@@ -104,6 +107,7 @@ impl Server {
         let tracker = TaskTracker::new();
         tracker.spawn(analytics(ctx.clone()));
         tracker.spawn(watch_revocations(ctx.clone()));
+        tracker.spawn(expire_typing(ctx.clone()));
         STARTED.get_or_init(|| self.started);
 
         tokio::select! {
@@ -137,8 +141,8 @@ async fn accept(listener: &TcpListener, ctx: &Ctx, tracker: &TaskTracker) {
                 continue;
             }
         };
-        // Tasks still running = connections (plus two background tasks).
-        if tracker.len() >= ctx.config.max_connections + 2 {
+        // Tasks still running = connections (plus three background tasks).
+        if tracker.len() >= ctx.config.max_connections + 3 {
             tracing::warn!(
                 "refusing {peer}: {} connections open",
                 ctx.config.max_connections
@@ -189,6 +193,14 @@ async fn analytics(ctx: Ctx) {
             _ = tokio::time::sleep(ctx.config.analytics_every) => {}
             _ = ctx.shutdown.cancelled() => return,
         }
+    }
+}
+
+/// Tells rooms when a member shown typing has gone quiet.
+async fn expire_typing(ctx: Ctx) {
+    tokio::select! {
+        _ = ctx.hub.expire_typing() => {}
+        _ = ctx.shutdown.cancelled() => {}
     }
 }
 

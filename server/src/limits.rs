@@ -1,4 +1,5 @@
-//! Per-connection request rate limit: a token bucket, refilled continuously.
+//! Rate limits (requests per connection, chat messages per member): a token bucket,
+//! refilled continuously.
 
 use tokio::time::Instant;
 
@@ -19,6 +20,14 @@ impl RateLimiter {
             burst,
             tokens: burst,
             last: None,
+        }
+    }
+
+    /// Allows `per_minute` requests a minute on average and bursts of up to `burst`.
+    pub fn per_minute(per_minute: u32, burst: u32) -> RateLimiter {
+        RateLimiter {
+            rate: f64::from(per_minute.max(1)) / 60.0,
+            ..RateLimiter::new(1, burst)
         }
     }
 
@@ -51,5 +60,15 @@ mod tests {
         assert!(limiter.allow(start + Duration::from_millis(100)));
         assert!(!limiter.allow(start + Duration::from_millis(100)));
         assert!((0..20).all(|_| limiter.allow(start + Duration::from_secs(10))));
+    }
+
+    #[test]
+    fn a_rate_a_minute_refills_slowly() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::per_minute(30, 3);
+        assert!((0..3).all(|_| limiter.allow(start)));
+        assert!(!limiter.allow(start + Duration::from_millis(1900)));
+        assert!(limiter.allow(start + Duration::from_millis(2000)));
+        assert!(!limiter.allow(start + Duration::from_millis(2000)));
     }
 }

@@ -29,6 +29,9 @@ struct Cli {
     /// Requests a second allowed per connection (bursts of twice as many).
     #[arg(long, env = "CHIT_RATE_LIMIT", default_value_t = 2000)]
     rate_limit: u32,
+    /// Chat messages a minute allowed per member (one token), in bursts of up to 10.
+    #[arg(long, env = "CHIT_CHAT_RATE_LIMIT", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    chat_rate_limit: u32,
     /// Days of events kept for clients that resume; older ones must reload.
     #[arg(long, env = "CHIT_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
@@ -125,6 +128,10 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         max_connections: cli.max_connections,
         rate_limit: cli.rate_limit,
         rate_burst: cli.rate_limit.saturating_mul(2),
+        chat_rate: chit_server::hub::ChatRate {
+            per_minute: cli.chat_rate_limit,
+            ..Default::default()
+        },
         ..Config::default()
     };
     config.store.retention = Duration::from_secs(cli.retention_days.max(1) * 24 * 3600);

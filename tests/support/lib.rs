@@ -108,6 +108,11 @@ impl TestServer {
         issue(&self.db(), role, scope)
     }
 
+    /// A token with a label: the name others see in chat and presence.
+    pub fn labelled(&self, role: Role, scope: Option<&str>, label: &str) -> String {
+        issue_labelled(&self.db(), role, scope, Some(label))
+    }
+
     /// `chit` with this server and the admin token in its environment.
     pub fn chit(&self) -> Command {
         let mut cmd = Command::new(bin("chit"));
@@ -120,6 +125,10 @@ impl TestServer {
 
 /// Writes a token for `role` bound to `scope` (restaurant, rider or customer).
 pub fn issue(db: &Path, role: Role, scope: Option<&str>) -> String {
+    issue_labelled(db, role, scope, None)
+}
+
+pub fn issue_labelled(db: &Path, role: Role, scope: Option<&str>, label: Option<&str>) -> String {
     let conn = store::open_connection(db, true).expect("open db");
     let token = new_token();
     let scope = scope.map(str::to_string);
@@ -131,7 +140,7 @@ pub fn issue(db: &Path, role: Role, scope: Option<&str>) -> String {
             .filter(|_| matches!(role, Role::Kitchen | Role::Pos)),
         rider: scope.clone().filter(|_| role == Role::Rider),
         customer: scope.filter(|_| role == Role::Customer),
-        label: None,
+        label: label.map(str::to_string),
     };
     queries::insert_token(&conn, &hash_token(&token), &p, chit_protocol::now_ms())
         .expect("insert token");

@@ -24,14 +24,11 @@ pub struct ValidOrder {
     pub key: Option<String>,
 }
 
-/// Removes control characters (terminal escapes among them) and trims.
+/// Makes text safe for every terminal it will reach: line breaks and tabs become
+/// spaces, control characters (terminal escapes among them) and bidi overrides are
+/// removed, and the ends are trimmed. See [`chit_protocol::chat::printable`].
 pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c == '\t' || c == '\n' { ' ' } else { c })
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim()
-        .to_string()
+    chit_protocol::chat::printable(text).trim().to_string()
 }
 
 fn field(name: &str, value: &str, max: usize, required: bool) -> Result<String, Refusal> {
@@ -187,6 +184,7 @@ mod tests {
         o.customer.name = "Ann\u{1b}[2J\u{7}".into();
         let v = validate(o, None).unwrap();
         assert_eq!(v.order.customer.name, "Ann[2J");
+        assert_eq!(clean(" \u{202E}lanimret\u{202C}\tok\r\n"), "lanimret ok");
     }
 
     #[test]

@@ -437,7 +437,7 @@ fn chat(
     text: String,
 ) -> WriteResult {
     let order = match &room {
-        Room::Order(id) => queries::get_order(conn, *id)?,
+        Room::Order(id) => Some(load(conn, *id)?),
         _ => None,
     };
     if !matches!(room, Room::Chat(_) | Room::Order(_)) {
