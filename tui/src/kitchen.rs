@@ -17,6 +17,9 @@ use update::{Msg, update};
 
 impl Model for App {
     fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if self.chat.open && self.overlay == app::Overlay::None {
+            return update(self, Msg::ChatKey(key));
+        }
         match keymap::key_to_action(self, key) {
             Some(action) => update(self, Msg::Key(action)),
             None => Vec::new(),
@@ -44,6 +47,7 @@ impl Model for App {
 /// Runs the kitchen display for `restaurant` until the cook quits.
 pub async fn run(
     restaurant: String,
+    chat_room: String,
     args: DisplayArgs,
     mut settings: Settings,
 ) -> anyhow::Result<()> {
@@ -52,7 +56,10 @@ pub async fn run(
         url: args.server.clone(),
         token: String::new(),
         client: format!("chit-kitchen {}", env!("CARGO_PKG_VERSION")),
-        rooms: vec![format!("restaurant:{restaurant}")],
+        rooms: vec![
+            format!("restaurant:{restaurant}"),
+            format!("chat:{chat_room}"),
+        ],
         restaurant: Some(restaurant.clone()),
         statuses: vec![
             Status::Pending,
@@ -61,6 +68,11 @@ pub async fn run(
             Status::Ready,
         ],
     };
-    let app = App::new(&restaurant, settings, chit_protocol::now_ms());
+    let app = App::with_chat(
+        &restaurant,
+        settings,
+        chit_protocol::now_ms(),
+        Some(format!("chat:{chat_room}")),
+    );
     display::run(app, spec, &args, "chit-kitchen").await
 }

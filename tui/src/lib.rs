@@ -1,6 +1,7 @@
 //! chit's terminal displays: the kitchen display and the rider console, with what they
 //! share (the connection link, sound and bell, terminal handling, widgets).
 
+pub mod chat;
 pub mod conn;
 pub mod display;
 pub mod kitchen;

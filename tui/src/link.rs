@@ -149,6 +149,7 @@ async fn run(
             tokio::select! {
                 _ = &mut sleep => break,
                 req = requests.recv() => match req {
+                    Some(req) if is_transient(&req.msg) => {}
                     Some(req) => state.queue.push_back(req),
                     None => return,
                 },
@@ -195,6 +196,11 @@ async fn snapshot(state: &mut State, client: &Client) -> Result<(), ClientError>
     Ok(())
 }
 
+/// Messages with no reply that only matter now (typing): sent at once, never queued.
+fn is_transient(msg: &ClientMsg) -> bool {
+    matches!(msg, ClientMsg::Typing { .. })
+}
+
 type InFlight = BoxFuture<'static, (Request, Result<ServerMsg, ClientError>)>;
 
 /// Forwards events and sends requests one at a time, in order, until the connection
@@ -210,6 +216,11 @@ async fn serve(
     }
     let mut in_flight: Option<InFlight> = None;
     loop {
+        while let Some(req) = state.queue.front().filter(|r| is_transient(&r.msg)) {
+            // No reply to wait for, and no point in sending it late.
+            let _ = client.send(req.msg.clone());
+            state.queue.pop_front();
+        }
         if in_flight.is_none()
             && let Some(req) = state.queue.pop_front()
         {

@@ -13,6 +13,9 @@ struct Args {
     /// The restaurant whose tickets to show.
     #[arg(long, env = "CHIT_RESTAURANT")]
     restaurant: String,
+    /// The staff chat room shown in the chat pane (`c`) [default: the restaurant id]
+    #[arg(long)]
+    chat_room: Option<String>,
     #[command(flatten)]
     display: DisplayArgs,
     /// A ticket older than this shows as a warning.
@@ -35,6 +38,14 @@ fn main() -> std::process::ExitCode {
         );
         return std::process::ExitCode::from(2);
     }
+    let chat_room = args
+        .chat_room
+        .clone()
+        .unwrap_or_else(|| args.restaurant.clone());
+    if !chit_protocol::room::valid_ident(&chat_room) {
+        eprintln!("chit-kitchen: --chat-room '{chat_room}' is not a valid name");
+        return std::process::ExitCode::from(2);
+    }
     let settings = Settings {
         warn_after: args.warn_after,
         late_after: args.late_after.max(args.warn_after),
@@ -48,6 +59,7 @@ fn main() -> std::process::ExitCode {
         .expect("the async runtime");
     let result = runtime.block_on(chit_tui::kitchen::run(
         args.restaurant,
+        chat_room,
         args.display,
         settings,
     ));

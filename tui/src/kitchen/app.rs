@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chit_protocol::{Analytics, Order, Status};
 
+use crate::chat::ChatPane;
 use crate::conn::Conn;
 
 /// What a cook can tune.
@@ -113,10 +114,27 @@ pub struct App {
     /// Whether the first snapshot has arrived.
     pub loaded: bool,
     pub next_request: u64,
+    /// The staff chat room's pane (`c`).
+    pub chat: ChatPane,
 }
 
 impl App {
     pub fn new(restaurant: &str, settings: Settings, now: i64) -> App {
+        App::with_chat(
+            restaurant,
+            settings,
+            now,
+            Some(format!("chat:{restaurant}")),
+        )
+    }
+
+    /// A display whose chat pane follows `chat_room` (none: no chat pane).
+    pub fn with_chat(
+        restaurant: &str,
+        settings: Settings,
+        now: i64,
+        chat_room: Option<String>,
+    ) -> App {
         App {
             restaurant: restaurant.to_string(),
             settings,
@@ -136,6 +154,7 @@ impl App {
             last_alert: None,
             loaded: false,
             next_request: 1,
+            chat: ChatPane::new(chat_room, now),
         }
     }
 

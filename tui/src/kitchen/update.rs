@@ -18,6 +18,8 @@ pub enum Msg {
     /// A second passed (or a redraw is due); carries the time.
     Tick(i64),
     Key(Action),
+    /// A key while the chat pane is open: it goes to the chat input.
+    ChatKey(crossterm::event::KeyEvent),
     Link(LinkEvent),
 }
 
@@ -42,6 +44,8 @@ pub enum Action {
     Help,
     Quit,
     Close,
+    /// Open or close the chat pane.
+    Chat,
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -62,6 +66,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.last_alert = Some(now);
                 effects.push(Effect::Play(Sound::NewOrder));
             }
+            app.chat.tick(now);
+        }
+        Msg::ChatKey(key) => {
+            let now = app.now;
+            effects.extend(app.chat.key(key, now, &mut app.next_request));
         }
         Msg::Link(event) => link(app, event, &mut effects),
         Msg::Key(action) => key(app, action, &mut effects),
@@ -78,6 +87,23 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
     let now = app.now;
     if app.conn.apply(&event, now) {
         flash(app, "back online: the display is up to date");
+    }
+    match &event {
+        LinkEvent::Online(welcome) => {
+            effects.extend(app.chat.online(&welcome.name, &mut app.next_request));
+        }
+        LinkEvent::Offline { .. } => app.chat.offline(),
+        LinkEvent::Event(e)
+            if matches!(
+                e.kind,
+                EventKind::ChatMessage | EventKind::Typing | EventKind::Presence
+            ) =>
+        {
+            effects.extend(app.chat.event(e, now));
+            return;
+        }
+        LinkEvent::Reply { id, result } if app.chat.reply(*id, result) => return,
+        _ => {}
     }
     match event {
         LinkEvent::Snapshot { orders, .. } => {
@@ -313,6 +339,7 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
         }
         Action::Help => app.overlay = Overlay::Help,
         Action::Quit => app.overlay = Overlay::ConfirmQuit,
+        Action::Chat => app.chat.toggle(),
         Action::Yes | Action::No | Action::Close => {}
     }
 }
@@ -852,5 +879,32 @@ mod tests {
             Msg::Link(LinkEvent::Refused("unknown or revoked token".into())),
         );
         assert!(matches!(app.conn, crate::conn::Conn::Refused { .. }));
+    }
+}
+
+#[cfg(test)]
+mod chat_tests {
+    use super::*;
+    use crate::kitchen::app::Settings;
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    #[test]
+    fn the_chat_pane_opens_with_c_and_takes_the_keys_until_esc() {
+        let mut app = App::new("r1", Settings::default(), 0);
+        assert_eq!(app.chat.room.as_deref(), Some("chat:r1"));
+        update(&mut app, Msg::Key(Action::Chat));
+        assert!(app.chat.open);
+        for c in "ready in 5".chars() {
+            update(&mut app, Msg::ChatKey(KeyEvent::from(KeyCode::Char(c))));
+        }
+        assert_eq!(app.chat.input, "ready in 5");
+        let effects = update(&mut app, Msg::ChatKey(KeyEvent::from(KeyCode::Enter)));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Send(Request { msg: ClientMsg::ChatSend { room, text }, .. }) if room == "chat:r1" && text == "ready in 5")));
+        assert!(
+            app.tickets.is_empty() && app.pending.is_empty(),
+            "no ticket was touched"
+        );
+        update(&mut app, Msg::ChatKey(KeyEvent::from(KeyCode::Esc)));
+        assert!(!app.chat.open);
     }
 }

@@ -36,6 +36,22 @@ impl Widget for &App {
                 .style(theme.alarm())
                 .render(banner_area, buf);
         }
+        let (body, chat_area) = if self.chat.open {
+            if body.width >= 100 {
+                let [left, right] =
+                    Layout::horizontal([Constraint::Fill(1), Constraint::Length(42)]).areas(body);
+                (left, Some(right))
+            } else {
+                let [top, bottom] = Layout::vertical([
+                    Constraint::Fill(1),
+                    Constraint::Length((body.height / 2).clamp(5, 12)),
+                ])
+                .areas(body);
+                (top, Some(bottom))
+            }
+        } else {
+            (body, None)
+        };
         if self.all_day {
             render_all_day(self, body, buf, theme);
         } else if !self.loaded && self.tickets.is_empty() {
@@ -50,6 +66,9 @@ impl Widget for &App {
             render_list(self, body, buf, theme);
         } else {
             render_cards(self, body, buf, theme);
+        }
+        if let Some(chat_area) = chat_area {
+            self.chat.render(chat_area, buf, theme);
         }
         if let Some((text, _)) = &self.flash {
             Paragraph::new(format!(" {text}"))
@@ -74,6 +93,7 @@ impl Widget for &App {
                 ("x", "reject/cancel"),
                 ("a", "ack all"),
                 ("Tab", "all-day"),
+                ("c", "chat"),
                 ("d", "details"),
                 ("m", "mute"),
                 ("?", "help"),
@@ -97,6 +117,13 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         spans.push(Span::styled(format!(" NEW {new} "), theme.new_order()));
     } else {
         spans.push(Span::raw("NEW 0"));
+    }
+    if app.chat.unread > 0 {
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled(
+            format!(" chat {} ", app.chat.unread),
+            theme.new_order(),
+        ));
     }
     spans.push(Span::raw(format!(
         " │ {}",
@@ -467,6 +494,10 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 ("Tab", "all-day view: quantities across open tickets"),
                 ("d", "details of the selected ticket"),
                 ("m", "mute / unmute alerts"),
+                (
+                    "c",
+                    "chat with staff (Esc closes; keys type while it is open)",
+                ),
                 ("q", "quit (asks first)"),
                 ("Esc", "close this"),
             ];
