@@ -4,6 +4,7 @@
 # nothing happening. Prints the display's and the server's CPU seconds.
 # Usage: scripts/idle-cpu.sh [SECONDS] [BIN_DIR]   (needs tmux; loopback only)
 set -euo pipefail
+. "$(dirname "$0")/server.sh"
 secs=${1:-60}
 bin=${2:-target/release}
 dir=$(mktemp -d -t chit-idle.XXXXXX)
@@ -17,15 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$bin/chit-server" --db "$dir/chit.db" --listen 127.0.0.1:0 2>"$dir/server.log" &
-server=$!
-url=""
-for _ in $(seq 100); do
-  url=$(sed -n 's/^chit-server: listening on //p' "$dir/server.log")
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-export CHIT_SERVER="$url" CHIT_TOKEN="$(cat "$dir/admin.token")"
+start_server "$dir" "$bin"
 for i in $(seq 20); do
   "$bin/chit" order place --restaurant r1 --name "Guest $i" --phone "08100000$i" --pickup \
     --item "2 x Pad Thai @ 120" --item "Iced tea @ 35" >/dev/null
