@@ -237,3 +237,46 @@ async fn after_kill_9_acknowledged_orders_survive_and_watch_since_replays() {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
     assert!(seqs[0] > seen_head);
 }
+
+/// SIGTERM: the server closes its clients with "going away", checkpoints the WAL into
+/// the database file and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_clients_checkpoints_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chit.db");
+    let server = ServerProcess::start(&db, "127.0.0.1:0");
+    let token = server.admin_token();
+    let (client, mut events) = Client::connect(&server.url, &token, "test").await.unwrap();
+    let (placed, _) = client.place_order(order("r1"), None).await.unwrap();
+    let wal = dir.path().join("chit.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0,
+        "writes went to the WAL"
+    );
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(events.recv().await.is_none(), "the connection was closed");
+    assert_eq!(
+        client.close_reason().as_deref(),
+        Some("server shutting down")
+    );
+    assert_eq!(
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0),
+        0,
+        "the WAL was checkpointed"
+    );
+    assert_eq!(
+        count_orders(&db),
+        1,
+        "order {} is in the database file",
+        placed.id
+    );
+}
+
+fn count_orders(db: &std::path::Path) -> i64 {
+    let conn = chit_e2e::chit_server::store::open_connection(db, true).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
+        .unwrap()
+}
