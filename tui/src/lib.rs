@@ -6,6 +6,7 @@ pub mod conn;
 pub mod display;
 pub mod kitchen;
 pub mod link;
+pub mod rider;
 pub mod sound;
 pub mod terminal;
 pub mod widgets;
