@@ -13,6 +13,8 @@ use crate::sound::Sound;
 /// How long a flash message stays up.
 const FLASH_MS: i64 = 6_000;
 
+// Built, matched and dropped within one loop turn; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A second passed; carries the time.
