@@ -79,8 +79,9 @@ pub struct App {
     pub order_seq: HashMap<i64, u64>,
     /// The head of the last snapshot: every event up to it is already in `orders`.
     pub floor: u64,
-    /// Orders that have been on offer once; a new offer beeps, a returning one not.
-    pub offered: HashSet<i64>,
+    /// Orders already shown, as an offer or a delivery: a new offer beeps, one that
+    /// comes back (released, by this rider or another) does not.
+    pub seen: HashSet<i64>,
     pub pane: Pane,
     pub selected_mine: Option<i64>,
     pub selected_offer: Option<i64>,
@@ -107,7 +108,7 @@ impl App {
             orders: BTreeMap::new(),
             order_seq: HashMap::new(),
             floor: 0,
-            offered: HashSet::new(),
+            seen: HashSet::new(),
             pane: Pane::Offers,
             selected_mine: None,
             selected_offer: None,

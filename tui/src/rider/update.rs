@@ -99,7 +99,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                 if !app.wants(&order) {
                     continue;
                 }
-                if is_offer(&order) && app.offered.insert(order.id) {
+                if app.seen.insert(order.id) && is_offer(&order) {
                     fresh = true;
                 }
                 if !first && app.is_mine(&order) && !before.contains_key(&order.id) {
@@ -177,7 +177,7 @@ fn apply(app: &mut App, change: OrderEvent, effects: &mut Vec<Effect>) {
         };
         flash(app, format!("#{} {what}", order.number));
     }
-    if is_offer(&order) && app.offered.insert(id) {
+    if app.wants(&order) && app.seen.insert(id) && is_offer(&order) {
         effects.push(Effect::Play(Sound::NewOrder));
     }
     if now_mine && !was_mine && !claiming {
@@ -469,5 +469,595 @@ fn fix_selection(app: &mut App, (mine_at, offer_at): (Option<usize>, Option<usiz
     if !app.selected_offer.is_some_and(|id| offers.contains(&id)) {
         let at = offer_at.unwrap_or(0).min(offers.len().saturating_sub(1));
         app.selected_offer = offers.get(at).copied();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::Conn;
+    use chit_protocol::{
+        Customer, Event, Fulfilment, Item, Order, ServerMsg, Welcome, format_time,
+    };
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn order(id: i64, status: Status, rider: Option<&str>) -> Order {
+        Order {
+            id,
+            number: id as u32,
+            restaurant: "r1".into(),
+            customer: Customer {
+                id: "0812345678".into(),
+                name: "Ann".into(),
+                phone: "0812345678".into(),
+                address: Some("12 Sukhumvit".into()),
+            },
+            items: vec![Item {
+                name: "Pad Thai".into(),
+                qty: 2,
+                unit_price: 12000,
+                note: None,
+            }],
+            total: 24000,
+            note: None,
+            fulfilment: Fulfilment::Delivery,
+            status,
+            rider: rider.map(str::to_string),
+            // Lower ids are older.
+            created_at: format_time(NOW - 600_000 + id * 1000),
+            updated_at: format_time(NOW),
+        }
+    }
+
+    fn pickup(id: i64, status: Status) -> Order {
+        Order {
+            fulfilment: Fulfilment::Pickup,
+            ..order(id, status, None)
+        }
+    }
+
+    fn event(seq: u64, room: &str, order: Order) -> Msg {
+        Msg::Link(LinkEvent::Event(Event {
+            room: room.into(),
+            seq: Some(seq),
+            kind: EventKind::OrderUpdate,
+            at: format_time(NOW),
+            data: serde_json::to_value(OrderEvent {
+                order,
+                previous: None,
+                reason: None,
+            })
+            .unwrap(),
+        }))
+    }
+
+    fn welcome(role: Role) -> Msg {
+        Msg::Link(LinkEvent::Online(Welcome {
+            session: 1,
+            role,
+            server: "chit-server".into(),
+            protocol: 1,
+            heartbeat: 30,
+            name: "bo".into(),
+            restaurant: None,
+            rider: (role == Role::Rider).then(|| "bo".into()),
+            customer: None,
+        }))
+    }
+
+    fn snapshot(orders: Vec<Order>, head: u64) -> Msg {
+        Msg::Link(LinkEvent::Snapshot { orders, head })
+    }
+
+    fn reply(id: u64, result: Result<Order, (ErrorCode, &str)>) -> Msg {
+        Msg::Link(LinkEvent::Reply {
+            id,
+            result: result
+                .map(|order| ServerMsg::Order {
+                    order,
+                    duplicate: None,
+                })
+                .map_err(|(code, m)| (code, m.to_string())),
+        })
+    }
+
+    /// A rider `bo`, online, with `orders` loaded at seq 10.
+    fn app(orders: Vec<Order>) -> App {
+        let mut app = App::new("bo", true, NOW);
+        update(&mut app, welcome(Role::Rider));
+        update(&mut app, snapshot(orders, 10));
+        app
+    }
+
+    fn ids(orders: Vec<&Order>) -> Vec<i64> {
+        orders.iter().map(|o| o.id).collect()
+    }
+
+    fn sent(effects: &[Effect]) -> Vec<ClientMsg> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(r) => Some(r.msg.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn flash_text(app: &App) -> &str {
+        app.flash.as_ref().map_or("", |(t, _)| t.as_str())
+    }
+
+    #[test]
+    fn keeps_offers_and_own_orders_and_drops_the_rest() {
+        // An admin's snapshot holds everything open; a rider keeps what concerns them.
+        let mut app = App::new("bo", true, NOW);
+        update(&mut app, welcome(Role::Admin));
+        update(
+            &mut app,
+            snapshot(
+                vec![
+                    order(1, Status::Pending, None),
+                    order(2, Status::Confirmed, None),
+                    order(3, Status::Preparing, None),
+                    order(4, Status::Ready, None),
+                    order(5, Status::Ready, Some("al")),
+                    order(6, Status::PickedUp, Some("bo")),
+                    order(7, Status::Confirmed, Some("bo")),
+                    pickup(8, Status::Ready),
+                    order(9, Status::Delivered, Some("bo")),
+                ],
+                10,
+            ),
+        );
+        assert!(app.admin);
+        assert_eq!(ids(app.offers()), [4, 3], "ready first, then upcoming");
+        assert_eq!(ids(app.mine()), [6, 7]);
+        assert_eq!(app.orders.len(), 4);
+    }
+
+    #[test]
+    fn offers_are_ready_first_then_upcoming_each_oldest_first() {
+        let app = app(vec![
+            order(4, Status::Preparing, None),
+            order(3, Status::Ready, None),
+            order(2, Status::Preparing, None),
+            order(1, Status::Ready, None),
+        ]);
+        assert_eq!(ids(app.offers()), [1, 3, 2, 4]);
+        assert_eq!(app.selected_offer, Some(1));
+    }
+
+    #[test]
+    fn a_new_offer_beeps_once() {
+        let mut app = app(vec![]);
+        let beep = Effect::Play(Sound::NewOrder);
+        let steps: Vec<(Msg, bool, &str)> = vec![
+            (
+                event(11, "riders", order(1, Status::Preparing, None)),
+                true,
+                "first offered",
+            ),
+            (
+                event(12, "riders", order(1, Status::Ready, None)),
+                false,
+                "upcoming turns ready",
+            ),
+            (
+                event(13, "riders", order(1, Status::Ready, Some("al"))),
+                false,
+                "claimed by al",
+            ),
+            (
+                event(14, "riders", order(1, Status::Ready, None)),
+                false,
+                "released again",
+            ),
+            (
+                event(15, "riders", order(2, Status::Ready, None)),
+                true,
+                "another",
+            ),
+            (
+                event(16, "riders", pickup(3, Status::Ready)),
+                false,
+                "pickup orders are no offers",
+            ),
+        ];
+        for (msg, beeps, what) in steps {
+            let effects = update(&mut app, msg);
+            assert_eq!(effects.contains(&beep), beeps, "{what}");
+        }
+        assert_eq!(ids(app.offers()), [1, 2]);
+    }
+
+    #[test]
+    fn the_first_snapshot_beeps_when_something_is_on_offer() {
+        let mut app = App::new("bo", true, NOW);
+        let effects = update(&mut app, snapshot(vec![order(1, Status::Ready, None)], 10));
+        assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
+        let effects = update(&mut app, snapshot(vec![order(1, Status::Ready, None)], 12));
+        assert!(effects.is_empty(), "a reload shows nothing new");
+    }
+
+    #[test]
+    fn enter_claims_the_selected_offer_and_the_winner_sees_it_in_my_deliveries() {
+        let mut app = app(vec![
+            order(1, Status::Ready, None),
+            order(2, Status::Ready, None),
+        ]);
+        update(&mut app, Msg::Key(Action::Down));
+        let effects = update(&mut app, Msg::Key(Action::Select));
+        assert_eq!(sent(&effects), [ClientMsg::ClaimOrder { order_id: 2 }]);
+        assert_eq!(app.pending_for(2).map(|p| p.act), Some(Act::Claim));
+        // A second Enter while waiting does not ask again.
+        assert!(sent(&update(&mut app, Msg::Key(Action::Select))).is_empty());
+        // The server publishes the claim, then answers.
+        let effects = update(
+            &mut app,
+            event(11, "rider:bo", order(2, Status::Ready, Some("bo"))),
+        );
+        assert!(effects.is_empty(), "our own claim is no surprise");
+        update(&mut app, reply(1, Ok(order(2, Status::Ready, Some("bo")))));
+        assert_eq!(ids(app.mine()), [2]);
+        assert_eq!(ids(app.offers()), [1]);
+        assert_eq!((app.pane, app.selected_mine), (Pane::Mine, Some(2)));
+        assert!(
+            flash_text(&app).contains("#2 is yours"),
+            "{}",
+            flash_text(&app)
+        );
+    }
+
+    #[test]
+    fn an_admin_claims_by_assigning_to_the_rider_it_runs_as() {
+        let mut app = App::new("bo", true, NOW);
+        update(&mut app, welcome(Role::Admin));
+        update(&mut app, snapshot(vec![order(1, Status::Ready, None)], 10));
+        let effects = update(&mut app, Msg::Key(Action::Select));
+        assert_eq!(
+            sent(&effects),
+            [ClientMsg::AssignOrder {
+                order_id: 1,
+                rider: "bo".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_lost_race_flashes_and_the_offer_disappears() {
+        let mut app = app(vec![
+            order(1, Status::Ready, None),
+            order(2, Status::Ready, None),
+        ]);
+        update(&mut app, Msg::Key(Action::Select));
+        update(
+            &mut app,
+            reply(1, Err((ErrorCode::Conflict, "order 1 was already claimed"))),
+        );
+        assert_eq!(ids(app.offers()), [2]);
+        assert_eq!(app.selected_offer, Some(2));
+        assert!(app.mine().is_empty());
+        assert!(flash_text(&app).contains("#1 went to another rider"));
+        assert!(app.pending.is_empty());
+        // The winner's event, arriving after, changes nothing more.
+        update(
+            &mut app,
+            event(11, "riders", order(1, Status::Ready, Some("al"))),
+        );
+        assert_eq!(ids(app.offers()), [2]);
+    }
+
+    #[test]
+    fn an_offer_taken_under_the_cursor_says_so() {
+        let mut app = app(vec![
+            order(1, Status::Ready, None),
+            order(2, Status::Ready, None),
+        ]);
+        update(
+            &mut app,
+            event(11, "riders", order(1, Status::Ready, Some("al"))),
+        );
+        assert_eq!(flash_text(&app), "#1 went to another rider");
+        update(
+            &mut app,
+            event(12, "riders", order(2, Status::Cancelled, None)),
+        );
+        assert_eq!(flash_text(&app), "#2 was cancelled");
+        assert!(app.offers().is_empty());
+    }
+
+    /// `p`, `d` and `r` on a delivery in each status: what is sent, or why not.
+    #[test]
+    fn delivery_keys_follow_the_status_machine() {
+        use Status::*;
+        let table: &[(Status, Action, Option<ClientMsg>, &str)] = &[
+            (
+                Preparing,
+                Action::PickUp,
+                None,
+                "is preparing: p once the kitchen has it ready",
+            ),
+            (Confirmed, Action::PickUp, None, "is confirmed: p once"),
+            (
+                Ready,
+                Action::PickUp,
+                Some(ClientMsg::UpdateStatus {
+                    order_id: 1,
+                    status: PickedUp,
+                    reason: None,
+                    recall: false,
+                }),
+                "",
+            ),
+            (PickedUp, Action::PickUp, None, "already picked up"),
+            (Ready, Action::Deliver, None, "mark it picked up first (p)"),
+            (Preparing, Action::Deliver, None, "d once it is picked up"),
+            (
+                PickedUp,
+                Action::Deliver,
+                Some(ClientMsg::UpdateStatus {
+                    order_id: 1,
+                    status: Delivered,
+                    reason: None,
+                    recall: false,
+                }),
+                "",
+            ),
+            (PickedUp, Action::Release, None, "can no longer be released"),
+        ];
+        for (status, action, expected, says) in table {
+            let mut app = app(vec![order(1, *status, Some("bo"))]);
+            let effects = update(&mut app, Msg::Key(*action));
+            assert_eq!(
+                sent(&effects),
+                expected.iter().cloned().collect::<Vec<_>>(),
+                "{action:?} on {status}"
+            );
+            assert!(
+                flash_text(&app).contains(says),
+                "{action:?} on {status}: {}",
+                flash_text(&app)
+            );
+            assert_eq!(app.pane, Pane::Mine, "p, d and r act on my deliveries");
+        }
+    }
+
+    #[test]
+    fn release_asks_first() {
+        let mut app = app(vec![order(1, Status::Ready, Some("bo"))]);
+        assert!(update(&mut app, Msg::Key(Action::Release)).is_empty());
+        assert_eq!(app.overlay, Overlay::ConfirmRelease(1));
+        update(&mut app, Msg::Key(Action::No));
+        assert_eq!(app.overlay, Overlay::None);
+        update(&mut app, Msg::Key(Action::Release));
+        let effects = update(&mut app, Msg::Key(Action::Yes));
+        assert_eq!(sent(&effects), [ClientMsg::ReleaseOrder { order_id: 1 }]);
+        // Released: back among the offers, with no alarm for what we asked for.
+        let effects = update(&mut app, event(11, "riders", order(1, Status::Ready, None)));
+        assert!(effects.is_empty(), "{effects:?}");
+        update(&mut app, reply(1, Ok(order(1, Status::Ready, None))));
+        assert_eq!(ids(app.offers()), [1]);
+        assert!(app.mine().is_empty());
+        assert_eq!(app.pane, Pane::Offers, "nothing left in my deliveries");
+    }
+
+    #[test]
+    fn pick_up_and_deliver_queue_back_to_back_while_offline() {
+        let mut app = app(vec![order(1, Status::Ready, Some("bo"))]);
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Offline {
+                retry_in: std::time::Duration::from_secs(2),
+                reason: "connection lost".into(),
+            }),
+        );
+        let p = update(&mut app, Msg::Key(Action::PickUp));
+        let d = update(&mut app, Msg::Key(Action::Deliver));
+        assert_eq!(
+            sent(&p).len() + sent(&d).len(),
+            2,
+            "d counts on the queued p"
+        );
+        assert_eq!(app.pending.len(), 2);
+        assert_eq!(app.expected_status(&app.orders[&1]), Status::Delivered);
+        // q with changes unsent asks first.
+        assert!(update(&mut app, Msg::Key(Action::Quit)).is_empty());
+        assert_eq!(app.overlay, Overlay::ConfirmQuit);
+        update(&mut app, Msg::Key(Action::No));
+    }
+
+    #[test]
+    fn a_change_resent_after_reconnecting_is_not_an_error_when_already_done() {
+        let mut app = app(vec![order(1, Status::Ready, Some("bo"))]);
+        update(&mut app, Msg::Key(Action::PickUp));
+        // Applied before the connection dropped; the resent request is refused.
+        update(
+            &mut app,
+            event(11, "rider:bo", order(1, Status::PickedUp, Some("bo"))),
+        );
+        update(
+            &mut app,
+            reply(
+                1,
+                Err((ErrorCode::InvalidTransition, "picked_up -> picked_up")),
+            ),
+        );
+        assert_eq!(app.flash, None);
+        update(&mut app, Msg::Key(Action::Deliver));
+        update(
+            &mut app,
+            event(12, "rider:bo", order(1, Status::Delivered, Some("bo"))),
+        );
+        update(
+            &mut app,
+            reply(2, Err((ErrorCode::InvalidTransition, "delivered"))),
+        );
+        assert_eq!(app.flash, None);
+        assert!(app.mine().is_empty());
+        // A real refusal is shown.
+        let mut app = self::app(vec![order(2, Status::Ready, Some("bo"))]);
+        update(&mut app, Msg::Key(Action::PickUp));
+        update(
+            &mut app,
+            reply(
+                1,
+                Err((
+                    ErrorCode::Forbidden,
+                    "this token may not set order 2 to picked_up",
+                )),
+            ),
+        );
+        assert_eq!(
+            flash_text(&app),
+            "#2: this token may not set order 2 to picked_up"
+        );
+    }
+
+    #[test]
+    fn stale_events_from_the_other_room_are_ignored() {
+        // Resuming replays `riders`, then `rider:bo`: the older claim and release of
+        // order 1 come after al's newer claim and must not bring it back.
+        let mut app = app(vec![order(1, Status::Ready, None)]);
+        update(
+            &mut app,
+            event(13, "riders", order(1, Status::Ready, Some("al"))),
+        );
+        update(
+            &mut app,
+            event(11, "rider:bo", order(1, Status::Ready, Some("bo"))),
+        );
+        update(
+            &mut app,
+            event(12, "rider:bo", order(1, Status::Ready, None)),
+        );
+        assert!(app.orders.is_empty(), "{:?}", app.orders);
+        // And nothing at or below the snapshot's head.
+        update(&mut app, event(9, "riders", order(5, Status::Ready, None)));
+        assert!(app.orders.is_empty());
+    }
+
+    #[test]
+    fn assignments_changes_and_cancellations_of_my_orders_are_announced() {
+        let mut app = app(vec![]);
+        let effects = update(
+            &mut app,
+            event(11, "rider:bo", order(1, Status::Preparing, Some("bo"))),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
+        assert_eq!(flash_text(&app), "order #1 was assigned to you");
+        let effects = update(
+            &mut app,
+            event(12, "rider:bo", order(1, Status::Ready, Some("bo"))),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
+        assert_eq!(flash_text(&app), "#1 is ready: go and pick it up");
+        let effects = update(
+            &mut app,
+            event(13, "rider:bo", order(1, Status::Cancelled, Some("bo"))),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::Cancelled)]);
+        assert_eq!(flash_text(&app), "#1 was cancelled");
+        update(
+            &mut app,
+            event(14, "rider:bo", order(2, Status::Ready, Some("bo"))),
+        );
+        let effects = update(
+            &mut app,
+            event(15, "rider:bo", order(2, Status::Ready, Some("al"))),
+        );
+        assert_eq!(effects, [Effect::Play(Sound::Cancelled)]);
+        assert_eq!(flash_text(&app), "#2 was given to al");
+        assert!(app.mine().is_empty());
+    }
+
+    #[test]
+    fn arrows_move_through_both_lists_and_tab_switches() {
+        let mut app = app(vec![
+            order(1, Status::Ready, Some("bo")),
+            order(2, Status::PickedUp, Some("bo")),
+            order(3, Status::Ready, None),
+            order(4, Status::Preparing, None),
+        ]);
+        let mut at = |action| {
+            update(&mut app, Msg::Key(action));
+            match app.pane {
+                Pane::Mine => ("mine", app.selected_mine),
+                Pane::Offers => ("offers", app.selected_offer),
+            }
+        };
+        let path = [
+            (Action::Down, ("offers", Some(4))),
+            (Action::Down, ("offers", Some(4))),
+            (Action::Up, ("offers", Some(3))),
+            (Action::Up, ("mine", Some(2))),
+            (Action::Up, ("mine", Some(1))),
+            (Action::Up, ("mine", Some(1))),
+            (Action::Down, ("mine", Some(2))),
+            (Action::Down, ("offers", Some(3))),
+            (Action::Switch, ("mine", Some(2))),
+            (Action::Switch, ("offers", Some(3))),
+        ];
+        for (action, expected) in path {
+            assert_eq!(at(action), expected, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn the_selection_stays_in_place_when_its_order_leaves() {
+        let mut app = app((1..=4).map(|i| order(i, Status::Ready, None)).collect());
+        update(&mut app, Msg::Key(Action::Down));
+        update(&mut app, Msg::Key(Action::Down));
+        assert_eq!(app.selected_offer, Some(3));
+        update(
+            &mut app,
+            event(11, "riders", order(3, Status::Ready, Some("al"))),
+        );
+        assert_eq!(app.selected_offer, Some(4));
+        update(
+            &mut app,
+            event(12, "riders", order(4, Status::Ready, Some("al"))),
+        );
+        assert_eq!(app.selected_offer, Some(2));
+    }
+
+    #[test]
+    fn overlays_quit_and_the_flash_timeout() {
+        let mut app = app(vec![order(1, Status::Ready, None)]);
+        update(&mut app, Msg::Key(Action::Help));
+        assert_eq!(app.overlay, Overlay::Help);
+        assert!(
+            sent(&update(&mut app, Msg::Key(Action::Select))).is_empty(),
+            "Enter closes help"
+        );
+        assert_eq!(app.overlay, Overlay::None);
+        update(&mut app, Msg::Key(Action::Details));
+        assert_eq!(app.overlay, Overlay::Details(1));
+        update(&mut app, Msg::Key(Action::Close));
+        let effects = update(&mut app, Msg::Key(Action::Mute));
+        assert_eq!(effects, [Effect::SetMuted(true)]);
+        assert_eq!(flash_text(&app), "alerts muted");
+        update(&mut app, Msg::Tick(NOW + FLASH_MS - 1));
+        assert!(app.flash.is_some());
+        update(&mut app, Msg::Tick(NOW + FLASH_MS));
+        assert_eq!(app.flash, None);
+        assert_eq!(
+            update(&mut app, Msg::Key(Action::Quit)),
+            [Effect::Quit],
+            "nothing unsent: quit at once"
+        );
+    }
+
+    #[test]
+    fn coming_back_online_is_announced() {
+        let mut app = app(vec![]);
+        app.conn = Conn::Offline {
+            since: NOW - 5000,
+            retry_at: NOW,
+            reason: "lost".into(),
+        };
+        update(&mut app, welcome(Role::Rider));
+        assert!(app.conn.is_online());
+        assert!(flash_text(&app).starts_with("back online"));
     }
 }
