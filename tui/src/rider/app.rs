@@ -146,6 +146,14 @@ impl App {
         mine
     }
 
+    pub fn mine_ids(&self) -> Vec<i64> {
+        self.mine().iter().map(|o| o.id).collect()
+    }
+
+    pub fn offer_ids(&self) -> Vec<i64> {
+        self.offers().iter().map(|o| o.id).collect()
+    }
+
     /// The newest unanswered request about `order_id`.
     pub fn pending_for(&self, order_id: i64) -> Option<&Pending> {
         let mut waiting: Vec<(&u64, &Pending)> = self

@@ -36,3 +36,44 @@ pub fn key_to_action(app: &App, key: KeyEvent) -> Option<Action> {
     };
     Some(action)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(app: &App, code: KeyCode, modifiers: KeyModifiers) -> Option<Action> {
+        key_to_action(app, KeyEvent::new(code, modifiers))
+    }
+
+    #[test]
+    fn keys_mean_what_the_footer_says() {
+        let mut app = App::new("bo", false, 0);
+        let none = KeyModifiers::NONE;
+        let table = [
+            (KeyCode::Enter, Some(Action::Select)),
+            (KeyCode::Char('p'), Some(Action::PickUp)),
+            (KeyCode::Char('d'), Some(Action::Deliver)),
+            (KeyCode::Char('r'), Some(Action::Release)),
+            (KeyCode::Tab, Some(Action::Switch)),
+            (KeyCode::Char('j'), Some(Action::Down)),
+            (KeyCode::Up, Some(Action::Up)),
+            (KeyCode::Char('?'), Some(Action::Help)),
+            (KeyCode::Char('y'), None),
+            (KeyCode::Char('x'), None),
+        ];
+        for (code, action) in table {
+            assert_eq!(press(&app, code, none), action, "{code:?}");
+        }
+        assert_eq!(
+            press(&app, KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Some(Action::Quit)
+        );
+        app.overlay = Overlay::ConfirmRelease(1);
+        assert_eq!(press(&app, KeyCode::Char('y'), none), Some(Action::Yes));
+        assert_eq!(press(&app, KeyCode::Enter, none), Some(Action::Yes));
+        assert_eq!(press(&app, KeyCode::Char('n'), none), Some(Action::No));
+        let mut release = KeyEvent::new(KeyCode::Enter, none);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(key_to_action(&app, release), None);
+    }
+}

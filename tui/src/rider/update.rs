@@ -64,16 +64,6 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     effects
 }
 
-impl App {
-    fn mine_ids(&self) -> Vec<i64> {
-        self.mine().iter().map(|o| o.id).collect()
-    }
-
-    fn offer_ids(&self) -> Vec<i64> {
-        self.offers().iter().map(|o| o.id).collect()
-    }
-}
-
 fn position(ids: &[i64], selected: Option<i64>) -> Option<usize> {
     selected.and_then(|s| ids.iter().position(|id| *id == s))
 }
@@ -246,8 +236,8 @@ fn done_already(app: &App, p: &Pending) -> bool {
     match p.act {
         Act::Claim => order.is_some_and(|o| app.is_mine(o)),
         Act::PickUp => order.is_some_and(|o| o.status == Status::PickedUp),
-        // Delivered orders leave the list.
-        Act::Deliver => order.is_none() && app.order_seq.contains_key(&p.order_id),
+        // Delivered orders leave the list (and so do cancelled ones, already announced).
+        Act::Deliver => order.is_none(),
         Act::Release => order.is_none_or(|o| !app.is_mine(o)),
     }
 }
@@ -270,8 +260,9 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
         }
         Overlay::ConfirmQuit => {
             match action {
-                Action::Yes => effects.push(Effect::Quit),
-                Action::No | Action::Close | Action::Quit => app.overlay = Overlay::None,
+                // q or Ctrl-C twice means it.
+                Action::Yes | Action::Quit => effects.push(Effect::Quit),
+                Action::No | Action::Close => app.overlay = Overlay::None,
                 _ => {}
             }
             return;
@@ -865,6 +856,9 @@ mod tests {
         assert!(update(&mut app, Msg::Key(Action::Quit)).is_empty());
         assert_eq!(app.overlay, Overlay::ConfirmQuit);
         update(&mut app, Msg::Key(Action::No));
+        assert_eq!(app.overlay, Overlay::None);
+        update(&mut app, Msg::Key(Action::Quit));
+        assert_eq!(update(&mut app, Msg::Key(Action::Quit)), [Effect::Quit]);
     }
 
     #[test]
