@@ -135,14 +135,14 @@ impl App {
     /// Offers, ready ones first, then those still being prepared; oldest first in each.
     pub fn offers(&self) -> Vec<&Order> {
         let mut offers: Vec<&Order> = self.orders.values().filter(|o| is_offer(o)).collect();
-        offers.sort_by_key(|o| (o.status != Status::Ready, o.created_ms(), o.id));
+        offers.sort_by_cached_key(|o| (o.status != Status::Ready, o.created_ms(), o.id));
         offers
     }
 
     /// This rider's deliveries, oldest first.
     pub fn mine(&self) -> Vec<&Order> {
         let mut mine: Vec<&Order> = self.orders.values().filter(|o| self.is_mine(o)).collect();
-        mine.sort_by_key(|o| (o.created_ms(), o.id));
+        mine.sort_by_cached_key(|o| (o.created_ms(), o.id));
         mine
     }
 
