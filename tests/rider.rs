@@ -378,4 +378,8 @@ async fn two_consoles_race_for_one_offer_and_one_gets_it() {
         admin.get_order(offer.id).await.unwrap().rider.as_deref(),
         Some(winner)
     );
+    for term in [&wide, &narrow] {
+        term.keys(&["q"]);
+        term.wait_for("the console to exit", |s| !s.contains("chit rider"));
+    }
 }
