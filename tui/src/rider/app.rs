@@ -58,7 +58,8 @@ impl Act {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub order_id: i64,
-    pub number: u32,
+    /// How the order is named in messages (`thai-1 #12`).
+    pub label: String,
     pub act: Act,
 }
 
@@ -183,6 +184,11 @@ pub fn is_offer(order: &Order) -> bool {
     order.fulfilment == Fulfilment::Delivery
         && order.rider.is_none()
         && matches!(order.status, Status::Preparing | Status::Ready)
+}
+
+/// An order as riders name it: numbers restart per restaurant, so with the restaurant.
+pub fn label(order: &Order) -> String {
+    format!("{} #{}", order.restaurant, order.number)
 }
 
 /// A status as the rider reads it.

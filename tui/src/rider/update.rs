@@ -5,7 +5,7 @@
 
 use chit_protocol::{ClientMsg, ErrorCode, EventKind, OrderEvent, Role, Status};
 
-use super::app::{Act, App, Overlay, Pane, Pending, is_offer};
+use super::app::{Act, App, Overlay, Pane, Pending, is_offer, label};
 pub use crate::display::Effect;
 use crate::link::{LinkEvent, Request};
 use crate::sound::Sound;
@@ -93,7 +93,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                     fresh = true;
                 }
                 if !first && app.is_mine(&order) && !before.contains_key(&order.id) {
-                    flash(app, format!("order #{} is yours now", order.number));
+                    flash(app, format!("{} is yours now", label(&order)));
                     fresh = true;
                 }
                 app.orders.insert(order.id, order);
@@ -129,13 +129,10 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                     if app.orders.get(&p.order_id).is_some_and(is_offer) {
                         app.orders.remove(&p.order_id);
                     }
-                    flash(
-                        app,
-                        format!("too late: #{} went to another rider", p.number),
-                    );
+                    flash(app, format!("too late: {} went to another rider", p.label));
                 }
                 Err(_) if done_already(app, &p) => {}
-                Err((_, message)) => flash(app, format!("#{}: {message}", p.number)),
+                Err((_, message)) => flash(app, format!("{}: {message}", p.label)),
             }
         }
         LinkEvent::Refused(reason) => flash(app, format!("refused: {reason}")),
@@ -165,18 +162,18 @@ fn apply(app: &mut App, change: OrderEvent, effects: &mut Vec<Effect>) {
             Some(_) => "went to another rider".to_string(),
             None => format!("was {}", status_word(order.status)),
         };
-        flash(app, format!("#{} {what}", order.number));
+        flash(app, format!("{} {what}", label(&order)));
     }
     if app.wants(&order) && app.seen.insert(id) && is_offer(&order) {
         effects.push(Effect::Play(Sound::NewOrder));
     }
     if now_mine && !was_mine && !claiming {
-        flash(app, format!("order #{} was assigned to you", order.number));
+        flash(app, format!("{} was assigned to you", label(&order)));
         effects.push(Effect::Play(Sound::NewOrder));
     } else if now_mine && was_mine && order.status == Status::Ready && !was_ready {
         flash(
             app,
-            format!("#{} is ready: go and pick it up", order.number),
+            format!("{} is ready: go and pick it up", label(&order)),
         );
         effects.push(Effect::Play(Sound::NewOrder));
     } else if was_mine && !now_mine {
@@ -188,7 +185,7 @@ fn apply(app: &mut App, change: OrderEvent, effects: &mut Vec<Effect>) {
         match order.status {
             Status::Delivered => {}
             Status::Cancelled | Status::Rejected => {
-                flash(app, format!("#{} was {}{why}", order.number, order.status));
+                flash(app, format!("{} was {}{why}", label(&order), order.status));
                 effects.push(Effect::Play(Sound::Cancelled));
             }
             _ if order.rider.is_none() && releasing => {}
@@ -197,7 +194,7 @@ fn apply(app: &mut App, change: OrderEvent, effects: &mut Vec<Effect>) {
                     Some(r) => format!("given to {r}"),
                     None => "taken back to the offers".into(),
                 };
-                flash(app, format!("#{} was {to}", order.number));
+                flash(app, format!("{} was {to}", label(&order)));
                 effects.push(Effect::Play(Sound::Cancelled));
             }
         }
@@ -214,18 +211,18 @@ fn apply(app: &mut App, change: OrderEvent, effects: &mut Vec<Effect>) {
 
 /// The server said yes.
 fn answered(app: &mut App, p: &Pending) {
-    let n = p.number;
+    let n = &p.label;
     match p.act {
         Act::Claim => {
             if app.orders.get(&p.order_id).is_some_and(|o| app.is_mine(o)) {
                 app.selected_mine = Some(p.order_id);
                 app.pane = Pane::Mine;
             }
-            flash(app, format!("#{n} is yours · p when picked up"));
+            flash(app, format!("{n} is yours · p when picked up"));
         }
-        Act::PickUp => flash(app, format!("#{n} picked up · d when delivered")),
-        Act::Deliver => flash(app, format!("#{n} delivered ✓")),
-        Act::Release => flash(app, format!("#{n} released to the other riders")),
+        Act::PickUp => flash(app, format!("{n} picked up · d when delivered")),
+        Act::Deliver => flash(app, format!("{n} delivered ✓")),
+        Act::Release => flash(app, format!("{n} released to the other riders")),
     }
 }
 
@@ -383,24 +380,24 @@ fn mine_act(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
         flash(app, "nothing claimed yet: select an offer and press Enter");
         return;
     };
-    let (id, n) = (order.id, order.number);
+    let (id, n) = (order.id, label(order));
     let status = app.expected_status(order);
     let fulfilment = order.fulfilment;
     let refusal = match action {
-        Action::PickUp if status == Status::PickedUp => Some(format!("#{n} is already picked up")),
+        Action::PickUp if status == Status::PickedUp => Some(format!("{n} is already picked up")),
         Action::PickUp if !status.can_become(Status::PickedUp, fulfilment) => Some(format!(
-            "#{n} is {}: p once the kitchen has it ready",
+            "{n} is {}: p once the kitchen has it ready",
             status_word(status)
         )),
         Action::Deliver if status == Status::Ready => {
-            Some(format!("#{n}: mark it picked up first (p)"))
+            Some(format!("{n}: mark it picked up first (p)"))
         }
         Action::Deliver if !status.can_become(Status::Delivered, fulfilment) => Some(format!(
-            "#{n} is {}: d once it is picked up",
+            "{n} is {}: d once it is picked up",
             status_word(status)
         )),
         Action::Release if status == Status::PickedUp => {
-            Some(format!("#{n} is picked up: it can no longer be released"))
+            Some(format!("{n} is picked up: it can no longer be released"))
         }
         _ => None,
     };
@@ -420,7 +417,11 @@ fn status_word(status: Status) -> String {
 }
 
 fn request(app: &mut App, order_id: i64, act: Act, effects: &mut Vec<Effect>) {
-    let number = app.orders.get(&order_id).map(|o| o.number).unwrap_or(0);
+    let name = app
+        .orders
+        .get(&order_id)
+        .map(label)
+        .unwrap_or_else(|| format!("order {order_id}"));
     let msg = match act {
         // An admin cannot claim; it hands the order to the rider it runs as.
         Act::Claim if app.admin => ClientMsg::AssignOrder {
@@ -442,7 +443,7 @@ fn request(app: &mut App, order_id: i64, act: Act, effects: &mut Vec<Effect>) {
         id,
         Pending {
             order_id,
-            number,
+            label: name,
             act,
         },
     );
@@ -694,7 +695,7 @@ mod tests {
         assert_eq!(ids(app.offers()), [1]);
         assert_eq!((app.pane, app.selected_mine), (Pane::Mine, Some(2)));
         assert!(
-            flash_text(&app).contains("#2 is yours"),
+            flash_text(&app).contains("r1 #2 is yours"),
             "{}",
             flash_text(&app)
         );
@@ -729,7 +730,7 @@ mod tests {
         assert_eq!(ids(app.offers()), [2]);
         assert_eq!(app.selected_offer, Some(2));
         assert!(app.mine().is_empty());
-        assert!(flash_text(&app).contains("#1 went to another rider"));
+        assert!(flash_text(&app).contains("r1 #1 went to another rider"));
         assert!(app.pending.is_empty());
         // The winner's event, arriving after, changes nothing more.
         update(
@@ -749,12 +750,12 @@ mod tests {
             &mut app,
             event(11, "riders", order(1, Status::Ready, Some("al"))),
         );
-        assert_eq!(flash_text(&app), "#1 went to another rider");
+        assert_eq!(flash_text(&app), "r1 #1 went to another rider");
         update(
             &mut app,
             event(12, "riders", order(2, Status::Cancelled, None)),
         );
-        assert_eq!(flash_text(&app), "#2 was cancelled");
+        assert_eq!(flash_text(&app), "r1 #2 was cancelled");
         assert!(app.offers().is_empty());
     }
 
@@ -904,7 +905,7 @@ mod tests {
         );
         assert_eq!(
             flash_text(&app),
-            "#2: this token may not set order 2 to picked_up"
+            "r1 #2: this token may not set order 2 to picked_up"
         );
     }
 
@@ -939,19 +940,19 @@ mod tests {
             event(11, "rider:bo", order(1, Status::Preparing, Some("bo"))),
         );
         assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
-        assert_eq!(flash_text(&app), "order #1 was assigned to you");
+        assert_eq!(flash_text(&app), "r1 #1 was assigned to you");
         let effects = update(
             &mut app,
             event(12, "rider:bo", order(1, Status::Ready, Some("bo"))),
         );
         assert_eq!(effects, [Effect::Play(Sound::NewOrder)]);
-        assert_eq!(flash_text(&app), "#1 is ready: go and pick it up");
+        assert_eq!(flash_text(&app), "r1 #1 is ready: go and pick it up");
         let effects = update(
             &mut app,
             event(13, "rider:bo", order(1, Status::Cancelled, Some("bo"))),
         );
         assert_eq!(effects, [Effect::Play(Sound::Cancelled)]);
-        assert_eq!(flash_text(&app), "#1 was cancelled");
+        assert_eq!(flash_text(&app), "r1 #1 was cancelled");
         update(
             &mut app,
             event(14, "rider:bo", order(2, Status::Ready, Some("bo"))),
@@ -961,7 +962,7 @@ mod tests {
             event(15, "rider:bo", order(2, Status::Ready, Some("al"))),
         );
         assert_eq!(effects, [Effect::Play(Sound::Cancelled)]);
-        assert_eq!(flash_text(&app), "#2 was given to al");
+        assert_eq!(flash_text(&app), "r1 #2 was given to al");
         assert!(app.mine().is_empty());
     }
 

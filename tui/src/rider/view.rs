@@ -623,7 +623,7 @@ mod tests {
             1,
             Pending {
                 order_id: 1,
-                number: 11,
+                label: "r1 #11".into(),
                 act: Act::Deliver,
             },
         );
