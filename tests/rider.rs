@@ -256,12 +256,15 @@ fn console(
     term
 }
 
-/// The line of the screen that shows order `number` of r1.
+/// The first line of order `number` of r1 in either list (not a message naming it).
 fn row(screen: &str, number: u32) -> Option<String> {
     let tag = format!("#{number} ");
     screen
         .lines()
-        .find(|l| l.contains(" r1 ") && l.contains(&tag))
+        .find(|l| {
+            let rest = l.trim_start_matches(['▶', '›', ' ']);
+            rest.starts_with("r1 ") && rest.contains(&tag)
+        })
         .map(str::to_string)
 }
 

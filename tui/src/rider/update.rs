@@ -3,7 +3,7 @@
 //! server decides who may do what; the console only avoids asking for what the status
 //! machine already rules out, and says why.
 
-use chit_protocol::{ClientMsg, ErrorCode, EventKind, OrderEvent, Role, Status};
+use chit_protocol::{ClientMsg, ErrorCode, EventKind, OrderEvent, Role, ServerMsg, Status};
 
 use super::app::{Act, App, Overlay, Pane, Pending, is_offer, label};
 pub use crate::display::Effect;
@@ -119,9 +119,23 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
             apply(app, change, effects);
         }
         LinkEvent::Reply { id, result } => {
-            let Some(p) = app.pending.remove(&id) else {
+            let Some(p) = app.pending.get(&id).cloned() else {
                 return;
             };
+            // A reply may overtake the events of the same change: take the order from
+            // it while the request still counts as ours, so nothing is announced.
+            if let Ok(ServerMsg::Order { order, .. }) = &result
+                && order.id == p.order_id
+                && !done_already(app, &p)
+            {
+                let change = OrderEvent {
+                    order: order.clone(),
+                    previous: None,
+                    reason: None,
+                };
+                apply(app, change, effects);
+            }
+            app.pending.remove(&id);
             match result {
                 Ok(_) => answered(app, &p),
                 Err((ErrorCode::Conflict, _)) if p.act == Act::Claim => {
@@ -699,6 +713,38 @@ mod tests {
             "{}",
             flash_text(&app)
         );
+    }
+
+    #[test]
+    fn a_reply_that_overtakes_its_events_is_taken_in_quietly() {
+        let mut app = app(vec![order(1, Status::Ready, None)]);
+        update(&mut app, Msg::Key(Action::Select));
+        let effects = update(&mut app, reply(1, Ok(order(1, Status::Ready, Some("bo")))));
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!((app.pane, app.selected_mine), (Pane::Mine, Some(1)));
+        assert_eq!(flash_text(&app), "r1 #1 is yours · p when picked up");
+        // The claim's events, arriving after, change nothing and announce nothing.
+        for (seq, room) in [(11, "riders"), (12, "rider:bo")] {
+            let effects = update(
+                &mut app,
+                event(seq, room, order(1, Status::Ready, Some("bo"))),
+            );
+            assert!(effects.is_empty(), "{effects:?}");
+        }
+        assert_eq!(flash_text(&app), "r1 #1 is yours · p when picked up");
+        update(&mut app, Msg::Key(Action::PickUp));
+        update(
+            &mut app,
+            reply(2, Ok(order(1, Status::PickedUp, Some("bo")))),
+        );
+        assert_eq!(app.orders[&1].status, Status::PickedUp);
+        update(&mut app, Msg::Key(Action::Deliver));
+        update(
+            &mut app,
+            reply(3, Ok(order(1, Status::Delivered, Some("bo")))),
+        );
+        assert!(app.orders.is_empty());
+        assert_eq!(flash_text(&app), "r1 #1 delivered ✓");
     }
 
     #[test]
