@@ -45,7 +45,12 @@ pub struct ChatPane {
     loaded: bool,
     /// Maps Unix ms (the displays' clock) to `Instant` for the typing helpers.
     epoch: (i64, Instant),
+    /// The pane's own request ids, far from the display's.
+    next_id: u64,
 }
+
+/// Where the pane's request ids start, so they never meet the display's own.
+pub const CHAT_REQUEST_IDS: u64 = 1 << 40;
 
 impl ChatPane {
     pub fn new(room: Option<String>, now: i64) -> ChatPane {
@@ -62,6 +67,7 @@ impl ChatPane {
             pending: HashMap::new(),
             loaded: false,
             epoch: (now, Instant::now()),
+            next_id: CHAT_REQUEST_IDS,
         }
     }
 
@@ -69,8 +75,15 @@ impl ChatPane {
         self.epoch.1 + Duration::from_millis((now - self.epoch.0).max(0) as u64)
     }
 
+    /// A fresh request id for a request about the pane (joining its room).
+    pub fn request_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
     /// Follows another room (the rider's selected order); forgets the old one's lines.
-    pub fn set_room(&mut self, room: Option<String>, next_id: &mut u64) -> Vec<Effect> {
+    pub fn set_room(&mut self, room: Option<String>) -> Vec<Effect> {
         if room == self.room {
             return Vec::new();
         }
@@ -79,23 +92,23 @@ impl ChatPane {
         self.unread = 0;
         self.typists.clear();
         self.loaded = false;
-        self.load_history(next_id)
+        self.load_history()
     }
 
     /// After (re)connecting: who we are, and the history the first time.
-    pub fn online(&mut self, me: &str, next_id: &mut u64) -> Vec<Effect> {
+    pub fn online(&mut self, me: &str) -> Vec<Effect> {
         self.me = me.to_string();
         if self.loaded {
             return Vec::new();
         }
-        self.load_history(next_id)
+        self.load_history()
     }
 
-    fn load_history(&mut self, next_id: &mut u64) -> Vec<Effect> {
+    fn load_history(&mut self) -> Vec<Effect> {
         let Some(room) = self.room.clone() else {
             return Vec::new();
         };
-        let id = take(next_id);
+        let id = self.request_id();
         self.pending.insert(id, true);
         vec![Effect::Send(Request {
             id,
@@ -187,7 +200,7 @@ impl ChatPane {
     }
 
     /// A key while the pane is open: edit, send with Enter, close with Esc.
-    pub fn key(&mut self, key: KeyEvent, now: i64, next_id: &mut u64) -> Vec<Effect> {
+    pub fn key(&mut self, key: KeyEvent, now: i64) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
@@ -211,7 +224,7 @@ impl ChatPane {
                 self.input.clear();
                 self.error = None;
                 self.notifier.sent();
-                let id = take(next_id);
+                let id = self.request_id();
                 self.pending.insert(id, false);
                 effects.push(Effect::Send(Request {
                     id,
@@ -332,12 +345,6 @@ impl ChatPane {
     }
 }
 
-fn take(next_id: &mut u64) -> u64 {
-    let id = *next_id;
-    *next_id += 1;
-    id
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,8 +393,7 @@ mod tests {
 
     fn pane() -> ChatPane {
         let mut pane = ChatPane::new(Some("chat:r1".into()), T0);
-        let mut id = 1;
-        pane.online("kitchen r1", &mut id);
+        pane.online("kitchen r1");
         pane
     }
 
@@ -428,8 +434,7 @@ mod tests {
     fn typing_sends_notifications_and_enter_sends_the_line() {
         let mut pane = pane();
         pane.toggle();
-        let mut id = 10;
-        let effects = pane.key(key(KeyCode::Char('h')), T0, &mut id);
+        let effects = pane.key(key(KeyCode::Char('h')), T0);
         assert!(matches!(
             &effects[..],
             [Effect::Send(Request {
@@ -438,21 +443,32 @@ mod tests {
             })]
         ));
         assert!(
-            pane.key(key(KeyCode::Char('i')), T0 + 100, &mut id)
-                .is_empty(),
+            pane.key(key(KeyCode::Char('i')), T0 + 100).is_empty(),
             "not on every key"
         );
-        let effects = pane.key(key(KeyCode::Enter), T0 + 200, &mut id);
+        let effects = pane.key(key(KeyCode::Enter), T0 + 200);
+        let [
+            Effect::Send(Request {
+                id,
+                msg: ClientMsg::ChatSend { text, .. },
+            }),
+        ] = &effects[..]
+        else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(text, "hi");
         assert!(
-            matches!(&effects[..], [Effect::Send(Request { id: 10, msg: ClientMsg::ChatSend { text, .. } })] if text == "hi")
+            *id >= CHAT_REQUEST_IDS,
+            "the pane's ids never meet the display's"
         );
+        let id = *id;
         assert!(pane.input.is_empty());
         assert!(pane.reply(
-            10,
+            id,
             &Err((chit_protocol::ErrorCode::RateLimited, "slow down".into()))
         ));
         assert_eq!(pane.error.as_deref(), Some("slow down"));
-        pane.key(key(KeyCode::Esc), T0, &mut id);
+        pane.key(key(KeyCode::Esc), T0);
         assert!(!pane.open);
     }
 }

@@ -85,6 +85,9 @@ impl Link {
 
 struct State {
     spec: LinkSpec,
+    /// Rooms the display joined at run time (a `subscribe` request), followed across
+    /// reconnects like the spec's own.
+    joined: Vec<String>,
     /// The last seq seen per room; empty until the first snapshot.
     since: HashMap<String, u64>,
     queue: VecDeque<Request>,
@@ -104,6 +107,7 @@ async fn run(
 ) {
     let mut state = State {
         spec,
+        joined: Vec::new(),
         since: HashMap::new(),
         queue: VecDeque::new(),
         events,
@@ -162,22 +166,39 @@ async fn run(
 async fn connect(state: &mut State) -> Result<(Client, Events), ClientError> {
     let spec = &state.spec;
     let (client, events) = Client::connect(&spec.url, &spec.token, &spec.client).await?;
-    if state.since.len() < spec.rooms.len() {
+    if spec.rooms.iter().any(|r| !state.since.contains_key(r)) {
         snapshot(state, &client).await?;
     }
+    let rooms: Vec<String> = state
+        .spec
+        .rooms
+        .iter()
+        .chain(&state.joined)
+        .cloned()
+        .collect();
     let mut i = 0;
-    while i < state.spec.rooms.len() {
-        let room = state.spec.rooms[i].clone();
+    while i < rooms.len() {
+        let room = rooms[i].clone();
         let since = state.since.get(&room).copied();
         match client.subscribe(&room, since).await {
             Ok(_) => i += 1,
             Err(e) if e.code() == Some(ErrorCode::ResyncRequired) => {
                 // Too far behind (or a different server): reload and start over.
-                for r in &state.spec.rooms {
+                for r in &rooms {
                     let _ = client.unsubscribe(r).await;
                 }
                 snapshot(state, &client).await?;
                 i = 0;
+            }
+            // A room joined at run time may be closed to us by now (an order handed
+            // back): stop following it rather than fail the whole display.
+            Err(e)
+                if state.joined.contains(&room)
+                    && matches!(e.code(), Some(ErrorCode::Forbidden | ErrorCode::NotFound)) =>
+            {
+                state.joined.retain(|r| *r != room);
+                state.since.remove(&room);
+                i += 1;
             }
             Err(e) => return Err(e),
         }
@@ -191,9 +212,31 @@ async fn snapshot(state: &mut State, client: &Client) -> Result<(), ClientError>
     let (orders, head) = client
         .list_orders(spec.restaurant.clone(), statuses, Some(1000))
         .await?;
-    state.since = spec.rooms.iter().map(|r| (r.clone(), head)).collect();
+    state.since = spec
+        .rooms
+        .iter()
+        .chain(&state.joined)
+        .map(|r| (r.clone(), head))
+        .collect();
     state.tell(LinkEvent::Snapshot { orders, head });
     Ok(())
+}
+
+/// Keeps track of rooms the display joins and leaves with its own requests.
+fn follow_rooms(state: &mut State, msg: &ClientMsg, reply: &ServerMsg) {
+    match (msg, reply) {
+        (ClientMsg::Subscribe { room, .. }, ServerMsg::Subscribed { head, .. }) => {
+            if !state.spec.rooms.contains(room) && !state.joined.contains(room) {
+                state.joined.push(room.clone());
+            }
+            state.since.entry(room.clone()).or_insert(*head);
+        }
+        (ClientMsg::Unsubscribe { room }, _) if !state.spec.rooms.contains(room) => {
+            state.joined.retain(|r| r != room);
+            state.since.remove(room);
+        }
+        _ => {}
+    }
 }
 
 /// Messages with no reply that only matter now (typing): sent at once, never queued.
@@ -258,6 +301,9 @@ async fn serve(
                         break;
                     }
                     result => {
+                        if let Ok(reply) = &result {
+                            follow_rooms(state, &req.msg, reply);
+                        }
                         let result = result.map_err(|e| (e.code().unwrap_or(ErrorCode::Internal), e.to_string()));
                         state.tell(LinkEvent::Reply { id: req.id, result });
                     }

@@ -18,6 +18,9 @@ use update::{Msg, update};
 
 impl Model for App {
     fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if self.chat.open && self.overlay == app::Overlay::None {
+            return update(self, Msg::ChatKey(key));
+        }
         match keymap::key_to_action(self, key) {
             Some(action) => update(self, Msg::Key(action)),
             None => Vec::new(),

@@ -70,7 +70,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::ChatKey(key) => {
             let now = app.now;
-            effects.extend(app.chat.key(key, now, &mut app.next_request));
+            effects.extend(app.chat.key(key, now));
         }
         Msg::Link(event) => link(app, event, &mut effects),
         Msg::Key(action) => key(app, action, &mut effects),
@@ -90,7 +90,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
     }
     match &event {
         LinkEvent::Online(welcome) => {
-            effects.extend(app.chat.online(&welcome.name, &mut app.next_request));
+            effects.extend(app.chat.online(&welcome.name));
         }
         LinkEvent::Offline { .. } => app.chat.offline(),
         LinkEvent::Event(e)

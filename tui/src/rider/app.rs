@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chit_protocol::{Fulfilment, Order, Status};
 
+use crate::chat::ChatPane;
 use crate::conn::Conn;
 
 /// The two lists; the focused one takes Enter and the arrows.
@@ -96,6 +97,8 @@ pub struct App {
     /// Whether the first snapshot has arrived.
     pub loaded: bool,
     pub next_request: u64,
+    /// The selected delivery's order room (`c`).
+    pub chat: ChatPane,
 }
 
 impl App {
@@ -120,6 +123,7 @@ impl App {
             alert_mode: "bell",
             loaded: false,
             next_request: 1,
+            chat: ChatPane::new(None, now),
         }
     }
 

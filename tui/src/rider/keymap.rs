@@ -30,6 +30,7 @@ pub fn key_to_action(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('i') | KeyCode::Char(' ') => Action::Details,
         KeyCode::Char('m') => Action::Mute,
         KeyCode::Char('?') => Action::Help,
+        KeyCode::Char('c') => Action::Chat,
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Esc => Action::Close,
         _ => return None,

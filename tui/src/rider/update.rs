@@ -20,6 +20,8 @@ pub enum Msg {
     /// A second passed; carries the time.
     Tick(i64),
     Key(Action),
+    /// A key while the chat pane is open: it goes to the chat input.
+    ChatKey(crossterm::event::KeyEvent),
     Link(LinkEvent),
 }
 
@@ -42,6 +44,8 @@ pub enum Action {
     Help,
     Quit,
     Close,
+    /// Open or close the chat pane of the selected delivery.
+    Chat,
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -56,12 +60,70 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if app.flash.as_ref().is_some_and(|(_, until)| *until <= now) {
                 app.flash = None;
             }
+            app.chat.tick(now);
         }
-        Msg::Link(event) => link(app, event, &mut effects),
+        Msg::ChatKey(key) => {
+            let now = app.now;
+            effects.extend(app.chat.key(key, now));
+        }
+        Msg::Link(event) => {
+            if !chat_link(app, &event, &mut effects) {
+                link(app, event, &mut effects);
+            }
+        }
         Msg::Key(action) => key(app, action, &mut effects),
     }
     fix_selection(app, was_at);
+    follow_chat(app, &mut effects);
     effects
+}
+
+/// Gives the chat pane what is its own; returns true if the event was only for it.
+fn chat_link(app: &mut App, event: &LinkEvent, effects: &mut Vec<Effect>) -> bool {
+    match event {
+        LinkEvent::Online(welcome) => {
+            effects.extend(app.chat.online(&welcome.name));
+            false
+        }
+        LinkEvent::Offline { .. } => {
+            app.chat.offline();
+            false
+        }
+        LinkEvent::Event(e) => match e.kind {
+            EventKind::ChatMessage | EventKind::Typing | EventKind::Presence => {
+                effects.extend(app.chat.event(e, app.now));
+                true
+            }
+            // Order updates reach the order's room too; the riders rooms carry them.
+            _ => e.room.starts_with("order:"),
+        },
+        LinkEvent::Reply { id, result } => app.chat.reply(*id, result),
+        _ => false,
+    }
+}
+
+/// The chat pane follows the selected delivery's order room: joins it when the
+/// selection changes and leaves the old one.
+fn follow_chat(app: &mut App, effects: &mut Vec<Effect>) {
+    let wanted = app.selected_mine.map(|id| format!("order:{id}"));
+    if wanted == app.chat.room {
+        return;
+    }
+    if let Some(room) = app.chat.room.clone() {
+        let id = app.chat.request_id();
+        effects.push(Effect::Send(Request {
+            id,
+            msg: ClientMsg::Unsubscribe { room },
+        }));
+    }
+    if let Some(room) = wanted.clone() {
+        let id = app.chat.request_id();
+        effects.push(Effect::Send(Request {
+            id,
+            msg: ClientMsg::Subscribe { room, since: None },
+        }));
+    }
+    effects.extend(app.chat.set_room(wanted));
 }
 
 fn position(ids: &[i64], selected: Option<i64>) -> Option<usize> {
@@ -330,6 +392,7 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
             );
         }
         Action::Help => app.overlay = Overlay::Help,
+        Action::Chat => app.chat.toggle(),
         Action::Quit => {
             if app.pending.is_empty() {
                 effects.push(Effect::Quit);
@@ -578,6 +641,15 @@ mod tests {
 
     fn ids(orders: Vec<&Order>) -> Vec<i64> {
         orders.iter().map(|o| o.id).collect()
+    }
+
+    /// The update under test, without the chat pane's own requests (joining the
+    /// selected delivery's room), which the chat tests cover.
+    fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+        super::update(app, msg)
+            .into_iter()
+            .filter(|e| !matches!(e, Effect::Send(r) if r.id >= crate::chat::CHAT_REQUEST_IDS))
+            .collect()
     }
 
     fn sent(effects: &[Effect]) -> Vec<ClientMsg> {
@@ -1100,5 +1172,73 @@ mod tests {
         update(&mut app, welcome(Role::Rider));
         assert!(app.conn.is_online());
         assert!(flash_text(&app).starts_with("back online"));
+    }
+}
+
+#[cfg(test)]
+mod chat_tests {
+    use super::*;
+    use crate::chat::CHAT_REQUEST_IDS;
+
+    fn joins(effects: &[Effect]) -> Vec<ClientMsg> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(r) if r.id >= CHAT_REQUEST_IDS => Some(r.msg.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn mine(id: i64) -> chit_protocol::Order {
+        let mut order: chit_protocol::Order = serde_json::from_value(serde_json::json!({
+            "id": id, "number": id, "restaurant": "r1",
+            "customer": {"id": "c", "name": "Ann", "phone": "0812345678", "address": "12 Sukhumvit"},
+            "items": [{"name": "Pad Thai", "qty": 1, "unit_price": 12000}], "total": 12000, "note": null,
+            "fulfilment": "delivery", "status": "ready", "rider": "bo",
+            "created_at": "2026-11-22T08:00:00.000Z", "updated_at": "2026-11-22T08:00:00.000Z"
+        }))
+        .unwrap();
+        order.id = id;
+        order
+    }
+
+    #[test]
+    fn the_chat_pane_follows_the_selected_delivery_room() {
+        let mut app = App::new("bo", true, 0);
+        update(
+            &mut app,
+            Msg::Link(LinkEvent::Snapshot {
+                orders: vec![mine(1), mine(2)],
+                head: 10,
+            }),
+        );
+        let first = app.selected_mine.unwrap();
+        assert_eq!(app.chat.room, Some(format!("order:{first}")));
+        if app.pane != Pane::Mine {
+            update(&mut app, Msg::Key(Action::Switch));
+        }
+        let effects = update(&mut app, Msg::Key(Action::Down));
+        let second = app.selected_mine.unwrap();
+        assert_ne!(first, second);
+        let sent = joins(&effects);
+        assert_eq!(
+            sent[0],
+            ClientMsg::Unsubscribe {
+                room: format!("order:{first}")
+            }
+        );
+        assert_eq!(
+            sent[1],
+            ClientMsg::Subscribe {
+                room: format!("order:{second}"),
+                since: None
+            }
+        );
+        assert!(
+            matches!(&sent[2], ClientMsg::ChatHistory { room, .. } if *room == format!("order:{second}"))
+        );
+        update(&mut app, Msg::Key(Action::Chat));
+        assert!(app.chat.open);
     }
 }

@@ -37,7 +37,20 @@ impl Widget for &App {
                 .wrap(Wrap { trim: true })
                 .render(banner_area, buf);
         }
+        let (body, chat_area) = if self.chat.open {
+            let [top, bottom] = Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length((body.height / 2).clamp(5, 12)),
+            ])
+            .areas(body);
+            (top, Some(bottom))
+        } else {
+            (body, None)
+        };
         render_body(self, body, buf, theme);
+        if let Some(chat_area) = chat_area {
+            self.chat.render(chat_area, buf, theme);
+        }
         if let Some((text, _)) = &self.flash {
             Paragraph::new(format!(" {text}"))
                 .style(theme.flash())
@@ -67,6 +80,9 @@ fn header_lines(app: &App, width: u16, theme: Theme) -> Vec<Line<'static>> {
     if app.admin {
         second.push_str(" │ admin: Enter assigns");
     }
+    if app.chat.unread > 0 {
+        second.push_str(&format!(" │ CHAT {} new", app.chat.unread));
+    }
     let one: usize = first.iter().map(|s| s.width()).sum::<usize>() + 3 + second.chars().count();
     if one <= width as usize {
         let mut spans = first;
@@ -85,10 +101,11 @@ fn footer_keys(app: &App, width: u16) -> Vec<(&'static str, &'static str)> {
     if width >= 78 {
         vec![
             enter,
-            ("p", "picked up"),
-            ("d", "delivered"),
+            ("p", "pick up"),
+            ("d", "deliver"),
             ("r", "release"),
             ("Tab", "switch"),
+            ("c", "chat"),
             ("?", "help"),
             ("q", "quit"),
         ]
@@ -363,6 +380,7 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 ("r", "release a delivery not picked up"),
                 ("i, Space", "details of the selected order"),
                 ("m", "mute / unmute alerts"),
+                ("c", "chat about the selected delivery (Esc closes)"),
                 ("q", "quit"),
                 ("Esc", "close this"),
             ];
