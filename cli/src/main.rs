@@ -55,7 +55,18 @@ enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
+/// `chit … | head` should end quietly when `head` does, like any Unix tool, instead of
+/// failing on the next write: take the default action for SIGPIPE.
+#[allow(unsafe_code)] // one libc call on this process's own signal disposition
+fn exit_quietly_on_broken_pipe() {
+    // SAFETY: setting SIGPIPE to its default before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     if std::env::var_os("CHIT_LOG").is_some() {
         tracing_subscriber::fmt()
