@@ -342,4 +342,10 @@ pub struct ServerStats {
     pub orders_total: u64,
     pub uptime_secs: u64,
     pub head: u64,
+    /// CPU time the server process has used (user + system), in milliseconds.
+    #[serde(default)]
+    pub cpu_ms: u64,
+    /// File descriptors the server process holds open.
+    #[serde(default)]
+    pub open_fds: u64,
 }

@@ -1,5 +1,6 @@
 //! Rate limits (requests per connection, chat messages per member): a token bucket,
-//! refilled continuously.
+//! refilled continuously. A request rate of 0 means no limit (for load tests on a
+//! trusted network).
 
 use tokio::time::Instant;
 
@@ -12,11 +13,12 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Allows `rate` requests a second on average and bursts of up to `burst`.
+    /// Allows `rate` requests a second on average and bursts of up to `burst`; a rate
+    /// of 0 allows everything.
     pub fn new(rate: u32, burst: u32) -> RateLimiter {
         let burst = f64::from(burst.max(1));
         RateLimiter {
-            rate: f64::from(rate.max(1)),
+            rate: f64::from(rate),
             burst,
             tokens: burst,
             last: None,
@@ -32,6 +34,9 @@ impl RateLimiter {
     }
 
     pub fn allow(&mut self, now: Instant) -> bool {
+        if self.rate == 0.0 {
+            return true;
+        }
         if let Some(last) = self.last {
             let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
             self.tokens = (self.tokens + refill).min(self.burst);
@@ -70,5 +75,12 @@ mod tests {
         assert!(!limiter.allow(start + Duration::from_millis(1900)));
         assert!(limiter.allow(start + Duration::from_millis(2000)));
         assert!(!limiter.allow(start + Duration::from_millis(2000)));
+    }
+
+    #[test]
+    fn a_rate_of_zero_is_no_limit() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(0, 0);
+        assert!((0..100_000).all(|_| limiter.allow(start)));
     }
 }

@@ -26,12 +26,15 @@ struct Cli {
     /// Most connections held at once.
     #[arg(long, env = "CHIT_MAX_CONNECTIONS", default_value_t = 20_000)]
     max_connections: usize,
-    /// Requests a second allowed per connection (bursts of twice as many).
+    /// Requests a second allowed per connection (bursts of twice as many); 0 for no limit.
     #[arg(long, env = "CHIT_RATE_LIMIT", default_value_t = 2000)]
     rate_limit: u32,
     /// Chat messages a minute allowed per member (one token), in bursts of up to 10.
     #[arg(long, env = "CHIT_CHAT_RATE_LIMIT", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     chat_rate_limit: u32,
+    /// Seconds a new connection has for the WebSocket handshake and its `hello`.
+    #[arg(long, env = "CHIT_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    handshake_timeout: u64,
     /// Days of events kept for clients that resume; older ones must reload.
     #[arg(long, env = "CHIT_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
@@ -123,9 +126,11 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
             );
         }
     }
+    raise_fd_limit(cli.max_connections);
     let mut config = Config {
         heartbeat: Duration::from_secs(cli.heartbeat),
         max_connections: cli.max_connections,
+        handshake_timeout: Duration::from_secs(cli.handshake_timeout),
         rate_limit: cli.rate_limit,
         rate_burst: cli.rate_limit.saturating_mul(2),
         chat_rate: chit_server::hub::ChatRate {
@@ -155,6 +160,19 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         server.run(listener, shutdown_signal()).await;
         anyhow::Ok(())
     })
+}
+
+/// Raises the open-file limit towards what `max_connections` needs (each connection is
+/// one descriptor), as far as the hard limit allows; warns if that is not enough.
+fn raise_fd_limit(max_connections: usize) {
+    let wanted = max_connections as u64 + 256;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => tracing::warn!(
+            "the open-file limit is {got}: fewer than --max-connections {max_connections} connections can be held"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
 }
 
 async fn shutdown_signal() {

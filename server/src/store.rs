@@ -7,7 +7,7 @@ pub mod validate;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +49,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     head: Arc<AtomicU64>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(std::thread::JoinHandle<()>, Arc<AtomicBool>)>>,
     durable: bool,
 }
 
@@ -58,6 +59,8 @@ pub fn open_connection(path: &Path, durable: bool) -> rusqlite::Result<Connectio
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+    // Statement journals and temporary indexes stay in memory, off the disk.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     migrate::migrate(&mut conn)?;
     Ok(conn)
 }
@@ -71,19 +74,37 @@ impl Store {
         publish: impl FnMut(Vec<Published>) + Send + 'static,
     ) -> rusqlite::Result<Store> {
         let conn = open_connection(path, config.durable)?;
+        // The checkpointer thread copies the log into the database, so that commits
+        // (and their acknowledgements) never wait for it.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let head = Arc::new(AtomicU64::new(queries::head(&conn)?));
+        let commits = Arc::new(AtomicU64::new(0));
+        let stopping = Arc::new(AtomicBool::new(false));
+        let checkpointer = Checkpointer {
+            conn: open_connection(path, config.durable)?,
+            commits: commits.clone(),
+            stopping: stopping.clone(),
+        };
         let (jobs_tx, jobs_rx) = mpsc::channel(8192);
         let writer = writer::Writer {
             conn,
             jobs: jobs_rx,
             publish: Box::new(publish),
             head: head.clone(),
+            commits,
             retention: config.retention,
         };
+        let thread_failed = |e: std::io::Error| {
+            rusqlite::Error::InvalidParameterName(format!("starting a thread: {e}"))
+        };
+        let checkpointer = std::thread::Builder::new()
+            .name("chit-checkpoint".into())
+            .spawn(move || checkpointer.run())
+            .map_err(thread_failed)?;
         let handle = std::thread::Builder::new()
             .name("chit-writer".into())
             .spawn(move || writer.run())
-            .map_err(|e| rusqlite::Error::InvalidParameterName(format!("writer thread: {e}")))?;
+            .map_err(thread_failed)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -91,6 +112,7 @@ impl Store {
                 readers: Mutex::new(Vec::new()),
                 head,
                 writer: Mutex::new(Some(handle)),
+                checkpointer: Mutex::new(Some((checkpointer, stopping))),
                 durable: config.durable,
             }),
         })
@@ -151,12 +173,44 @@ impl Store {
 
     /// Lets the writer finish what is queued, checkpoints the WAL and stops it.
     pub async fn close(&self) {
+        let checkpointer = self.inner.checkpointer.lock().unwrap().take();
+        if let Some((handle, stopping)) = checkpointer {
+            stopping.store(true, Ordering::Release);
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
         let _ = self.inner.jobs.send(writer::Job::Shutdown).await;
         let handle = self.inner.writer.lock().unwrap().take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
         self.inner.readers.lock().unwrap().clear();
+    }
+}
+
+/// Copies committed log frames into the database file (a passive checkpoint, which
+/// never blocks the writer) shortly after commits, on its own connection and thread.
+struct Checkpointer {
+    conn: Connection,
+    commits: Arc<AtomicU64>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    const EVERY: Duration = Duration::from_millis(200);
+
+    fn run(self) {
+        let mut seen = 0;
+        while !self.stopping.load(Ordering::Acquire) {
+            std::thread::sleep(Self::EVERY);
+            let commits = self.commits.load(Ordering::Acquire);
+            if commits == seen {
+                continue;
+            }
+            seen = commits;
+            if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::warn!("checkpoint failed (will retry): {e}");
+            }
+        }
     }
 }
 

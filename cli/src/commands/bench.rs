@@ -1,12 +1,320 @@
-//! `chit bench`: the project's load generator.
+//! `chit bench`: the project's load generator, like redis-benchmark or pgbench. It runs
+//! against a running server (loopback only unless `--yes-remote`): the orders scenario,
+//! then, if asked, idle connections and fan-out. Every loop is bounded in count and by
+//! `--max-secs`.
+
+mod conn;
+mod fanout;
+mod figures;
+mod idle;
+mod orders;
 
 use clap::Args;
+use serde::Serialize;
+use tokio::time::{Duration, Instant};
 
+use self::conn::Conn;
+use self::figures::mib;
 use crate::{Failure, Global, Outcome};
 
 #[derive(Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Kitchen connections, each subscribed to one restaurant's room.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    kitchens: u32,
+    /// Restaurants the orders are spread over [default: one per kitchen]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    restaurants: Option<u32>,
+    /// Connections placing orders, each watching its customer room.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    clients: u32,
+    /// Orders (and status updates) each connection keeps un-acknowledged at most.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    in_flight: u32,
+    /// Orders to place [default: 20000, or none when only --idle or --fanout is given]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    orders: Option<u32>,
+    /// Status updates the kitchens make after the orders are in.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    updates: u32,
+    /// Idle connections to open and hold, to measure the server's memory per connection.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    idle: u32,
+    /// Subscribers of one room, to time one event reaching all of them.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    fanout: u32,
+    /// Events timed in the fan-out scenario.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    fanout_events: u32,
+    /// Stop every scenario after this many seconds in all.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    max_secs: u64,
+    /// Allow a server that is not on this machine.
+    #[arg(long)]
+    yes_remote: bool,
+}
 
-pub async fn run(_global: &Global, _args: BenchArgs) -> Outcome {
-    Err(Failure::refused("chit bench is not built yet"))
+#[derive(Serialize)]
+struct Report {
+    server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    orders: Option<orders::Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle: Option<idle::Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fanout: Option<fanout::Report>,
+    complete: bool,
+}
+
+pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
+    let host = host_of(&global.server).ok_or_else(|| {
+        Failure::usage(format!(
+            "--server '{}' is not a ws:// or wss:// URL",
+            global.server
+        ))
+    })?;
+    if !is_loopback(&host) && !args.yes_remote {
+        return Err(Failure::usage(format!(
+            "refusing to load '{host}', which is not this machine: pass --yes-remote if you mean it"
+        )));
+    }
+    let token = crate::connect::token(global)?;
+    let url = global.server.as_str();
+    let wanted_fds = u64::from(args.idle + args.fanout + args.kitchens + args.clients) + 256;
+    if let Ok(got) = rlimit::increase_nofile_limit(wanted_fds)
+        && got < wanted_fds
+    {
+        eprintln!(
+            "chit: warning: the open-file limit is {got}; {wanted_fds} descriptors are wanted"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.max_secs);
+    let connection_failed = |e: conn::ConnError| Failure {
+        code: 3,
+        message: e.0,
+    };
+    let mut admin = Conn::open(url, &token, 16 * 1024)
+        .await
+        .map_err(connection_failed)?;
+    let stats = admin.stats().await.map_err(connection_failed)?;
+    if stats.server.is_none() {
+        return Err(Failure::refused(
+            "chit bench needs an admin token (it reads the server's own figures)",
+        ));
+    }
+    let failed = |e: conn::ConnError| Failure::refused(e.0);
+
+    let only_others = args.orders.is_none() && (args.idle > 0 || args.fanout > 0);
+    let n_orders = args.orders.unwrap_or(if only_others { 0 } else { 20_000 }) as usize;
+    let mut report = Report {
+        server: url.to_string(),
+        orders: None,
+        idle: None,
+        fanout: None,
+        complete: true,
+    };
+    if n_orders > 0 {
+        let params = orders::Params {
+            kitchens: args.kitchens as usize,
+            restaurants: args.restaurants.unwrap_or(args.kitchens) as usize,
+            clients: args.clients as usize,
+            in_flight: args.in_flight as usize,
+            orders: n_orders,
+            updates: (args.updates as usize).min(n_orders),
+        };
+        let r = orders::run(url, &token, &mut admin, params, deadline)
+            .await
+            .map_err(failed)?;
+        report.complete &= r.complete;
+        if !global.json {
+            print_orders(&r);
+        }
+        report.orders = Some(r);
+    }
+    if args.idle > 0 {
+        let r = idle::run(url, &token, &mut admin, args.idle as usize, deadline)
+            .await
+            .map_err(failed)?;
+        report.complete &= r.complete;
+        if !global.json {
+            print_idle(&r);
+        }
+        report.idle = Some(r);
+    }
+    if args.fanout > 0 {
+        let r = fanout::run(
+            url,
+            &token,
+            &mut admin,
+            args.fanout as usize,
+            args.fanout_events as usize,
+            deadline,
+        )
+        .await
+        .map_err(failed)?;
+        report.complete &= r.complete;
+        if !global.json {
+            print_fanout(&r);
+        }
+        report.fanout = Some(r);
+    }
+    admin.close().await;
+    if global.json {
+        crate::output::json(&report);
+    }
+    if report.complete {
+        Ok(())
+    } else {
+        Err(Failure::refused(
+            "the run was incomplete: some requests failed or some events did not arrive (see above)",
+        ))
+    }
+}
+
+fn print_orders(r: &orders::Report) {
+    let p = &r.params;
+    println!(
+        "orders: {} kitchens on {} restaurants, {} clients x {} in flight",
+        p.kitchens, p.restaurants, p.clients, p.in_flight
+    );
+    println!(
+        "  placed       {}/{} acknowledged in {:.2} s: {:.0} orders/s{}",
+        r.orders_acked,
+        p.orders,
+        r.place_secs,
+        r.orders_per_sec,
+        errors(&r.order_errors)
+    );
+    println!("  ack          {}", r.ack_latency.human());
+    println!(
+        "  notify       {}  place -> kitchen, {}/{} received",
+        r.notify_latency.human(),
+        r.notify_latency.n,
+        r.notify_expected
+    );
+    println!(
+        "  updates      {}/{} acknowledged in {:.2} s: {:.0} updates/s{}",
+        r.updates_acked,
+        p.updates,
+        r.update_secs,
+        r.updates_per_sec,
+        errors(&r.update_errors)
+    );
+    println!(
+        "  notify       {}  update -> customer",
+        r.update_notify_latency.human()
+    );
+    println!(
+        "  server       {:.1} µs CPU per operation ({:.2} s for {} orders and updates), {:.0} events/s, {:.1} MiB resident",
+        r.server.cpu_us_per_op,
+        r.server.cpu_secs,
+        r.orders_acked + r.updates_acked,
+        r.server.events_per_sec,
+        mib(r.server.rss_bytes)
+    );
+    println!(
+        "  load         {:.2} s CPU in chit bench",
+        r.loadgen_cpu_secs
+    );
+    if r.order_errors.contains_key("rate_limited") || r.update_errors.contains_key("rate_limited") {
+        println!(
+            "  note         the server's per-connection rate limit refused requests: start it with a higher --rate-limit (0 for none)"
+        );
+    }
+}
+
+fn errors(errors: &std::collections::BTreeMap<String, u64>) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = errors.iter().map(|(c, n)| format!("{n} {c}")).collect();
+    format!(" (errors: {})", list.join(", "))
+}
+
+fn print_idle(r: &idle::Report) {
+    println!(
+        "idle: {} connections opened in {:.2} s ({:.0}/s), {} failed{}",
+        r.opened,
+        r.open_secs,
+        r.connections_per_sec,
+        r.failed,
+        r.first_error
+            .as_deref()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  memory       {:.2} KB per idle connection ({:.1} MiB -> {:.1} MiB resident; the server counts {} connections, {} descriptors)",
+        r.bytes_per_idle_connection / 1024.0,
+        mib(r.rss_warm_bytes),
+        mib(r.rss_idle_bytes),
+        r.server_connections,
+        r.server_open_fds
+    );
+    println!(
+        "  joined       {:.2} KB per connection after each joined a room ({:.1} MiB), {} still open",
+        r.bytes_per_joined_connection / 1024.0,
+        mib(r.rss_joined_bytes),
+        r.still_open
+    );
+}
+
+fn print_fanout(r: &fanout::Report) {
+    println!(
+        "fanout: {} subscribers of one room, {} events, {}/{} deliveries{}",
+        r.subscribed,
+        r.events,
+        r.delivered,
+        r.expected,
+        r.first_error
+            .as_deref()
+            .map(|e| format!(" ({} failed to subscribe; first: {e})", r.failed))
+            .unwrap_or_default()
+    );
+    println!("  delivery     {}", r.delivery_latency.human());
+    println!("  reach all    {}", r.reach_all.human());
+}
+
+/// The host of a `ws://` or `wss://` URL, without brackets for IPv6.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split_once(']')?.0
+    } else {
+        authority.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for (url, loopback) in [
+            ("ws://127.0.0.1:7787", true),
+            ("ws://127.8.9.1:7787/x", true),
+            ("ws://localhost:7787", true),
+            ("ws://[::1]:7787", true),
+            ("ws://10.0.0.5:7787", false),
+            ("wss://example.com", false),
+            ("ws://user@192.168.1.2:80", false),
+        ] {
+            let host = host_of(url).unwrap();
+            assert_eq!(is_loopback(&host), loopback, "{url}");
+        }
+        assert_eq!(host_of("http://127.0.0.1"), None);
+    }
 }

@@ -72,6 +72,8 @@ pub(super) struct Writer {
     pub jobs: mpsc::Receiver<Job>,
     pub publish: Box<dyn FnMut(Vec<Published>) + Send>,
     pub head: Arc<AtomicU64>,
+    /// Transactions committed so far; the checkpointer watches it.
+    pub commits: Arc<AtomicU64>,
     pub retention: Duration,
 }
 
@@ -121,6 +123,8 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>) {
+        let t0 = Instant::now();
+        let n_jobs = writes.len();
         let day = queries::local_day(&self.conn)
             .map(|(_, day)| day)
             .unwrap_or_default();
@@ -131,24 +135,45 @@ impl Writer {
             day,
         };
         let mut results = Vec::with_capacity(writes.len());
-        let committed = (|| -> rusqlite::Result<()> {
-            let mut tx = self.conn.transaction()?;
-            for (who, op, reply) in writes {
-                let (seq_before, events_before) = (batch.next_seq, batch.events.len());
-                let sp = tx.savepoint()?;
-                let result = apply(&sp, &mut batch, &who, op);
-                match &result {
-                    Ok(_) => sp.commit()?,
-                    Err(_) => {
-                        drop(sp);
+        // Every refusal is decided before its job writes anything, so a refused job
+        // needs no savepoint; a job that fails after writing (a storage error) fails
+        // the whole transaction, and every job in it is refused.
+        let mut failure: Option<String> = None;
+        let committed = match self.conn.transaction() {
+            Err(e) => Err(e.to_string()),
+            Ok(tx) => {
+                for (who, op, reply) in writes {
+                    if failure.is_some() {
+                        results.push((Err(storage_refusal()), reply));
+                        continue;
+                    }
+                    let (seq_before, events_before) = (batch.next_seq, batch.events.len());
+                    let changes_before = tx.total_changes();
+                    let result = apply(&tx, &mut batch, &who, op);
+                    if let Err(r) = &result {
+                        // SQLite may have rolled the transaction back by itself.
+                        if tx.total_changes() != changes_before
+                            || r.code == ErrorCode::Internal
+                            || tx.is_autocommit()
+                        {
+                            failure = Some(format!("a change failed: {}", r.message));
+                        }
                         batch.next_seq = seq_before;
                         batch.events.truncate(events_before);
                     }
+                    results.push((result, reply));
                 }
-                results.push((result, reply));
+                match failure.take() {
+                    Some(e) => Err(e),
+                    None => {
+                        let t1 = Instant::now();
+                        let r = tx.commit().map_err(|e| e.to_string());
+                        tracing::debug!(target: "chit_batch", "batch {n_jobs} apply {:?} commit {:?}", t1 - t0, t1.elapsed());
+                        r
+                    }
+                }
             }
-            tx.commit()
-        })();
+        };
         match committed {
             Ok(()) => {
                 self.head.store(batch.next_seq - 1, Ordering::Release);
@@ -158,15 +183,17 @@ impl Writer {
                 for (result, reply) in results {
                     let _ = reply.send(result);
                 }
+                self.commits.fetch_add(1, Ordering::Release);
             }
             Err(e) => {
-                tracing::error!("commit failed, {} requests refused: {e}", results.len());
+                tracing::error!(
+                    "commit failed, {} requests refused with 'internal': {e}",
+                    results.len()
+                );
                 for (result, reply) in results {
                     let refusal = match result {
                         Err(r) if r.code != ErrorCode::Internal => r,
-                        _ => Refusal::internal(
-                            "the server could not save this (storage error); nothing was changed",
-                        ),
+                        _ => storage_refusal(),
                     };
                     let _ = reply.send(Err(refusal));
                 }
@@ -317,6 +344,10 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
         }
         Write::Chat { room, text } => chat(conn, batch, who, room, text),
     }
+}
+
+fn storage_refusal() -> Refusal {
+    Refusal::internal("the server could not save this (storage error); nothing was changed")
 }
 
 fn invalid(order: &Order, to: Status, why: &str) -> Refusal {

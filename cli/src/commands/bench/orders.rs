@@ -1,0 +1,535 @@
+//! The orders scenario: K kitchens subscribe to their restaurants' rooms, C clients
+//! each keep at most P orders un-acknowledged until N are placed, then the kitchens
+//! confirm U of the orders they were shown while the clients watch their customer
+//! rooms. Orders are numbered by their customer's name (`b{n}`), so a kitchen can
+//! time a notification that arrives before the placing client's acknowledgement.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chit_protocol::{ClientFrame, ClientMsg, Fulfilment, NewCustomer, NewItem, NewOrder, Status};
+use serde::Serialize;
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+
+use super::conn::{Conn, ConnError, Incoming};
+use super::figures::{Latency, ServerUse, own_cpu_secs};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Params {
+    pub kitchens: usize,
+    pub restaurants: usize,
+    pub clients: usize,
+    pub in_flight: usize,
+    pub orders: usize,
+    pub updates: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub params: Params,
+    pub orders_acked: u64,
+    pub order_errors: BTreeMap<String, u64>,
+    pub place_secs: f64,
+    pub orders_per_sec: f64,
+    pub ack_latency: Latency,
+    pub notify_expected: u64,
+    pub notify_latency: Latency,
+    pub updates_acked: u64,
+    pub update_errors: BTreeMap<String, u64>,
+    pub update_secs: f64,
+    pub updates_per_sec: f64,
+    pub update_notify_latency: Latency,
+    pub server: ServerUse,
+    pub loadgen_cpu_secs: f64,
+    pub complete: bool,
+}
+
+/// What every task of the scenario shares: when each order and update was sent, in
+/// nanoseconds after `start` (0: not yet), and the counters the coordinator watches.
+struct Shared {
+    start: Instant,
+    placed: Vec<AtomicU64>,
+    updated: Vec<AtomicU64>,
+    next: AtomicUsize,
+    notified: AtomicU64,
+    update_notified: AtomicU64,
+    updates_done: AtomicU64,
+    /// Per kitchen: the ids of the orders it was shown, in the order it saw them.
+    shown: Vec<Mutex<Vec<i64>>>,
+    deadline: Instant,
+    params: Params,
+}
+
+impl Shared {
+    fn stamp(&self, slot: &AtomicU64) {
+        slot.store(
+            self.start.elapsed().as_nanos() as u64 + 1,
+            Ordering::Relaxed,
+        );
+    }
+
+    fn since(&self, slot: &AtomicU64) -> Option<Duration> {
+        let sent = slot.load(Ordering::Relaxed);
+        (sent > 0).then(|| {
+            self.start
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(sent - 1))
+        })
+    }
+}
+
+fn restaurant(r: usize) -> String {
+    format!("bench-{}", r + 1)
+}
+
+fn phone(client: usize) -> String {
+    format!("555-01{client:02}")
+}
+
+fn new_order(n: usize, restaurants: usize, client: usize) -> NewOrder {
+    NewOrder {
+        restaurant: restaurant(n % restaurants),
+        customer: NewCustomer {
+            id: None,
+            name: format!("b{n}"),
+            phone: phone(client),
+            address: Some(format!("{n} Loop Rd")),
+        },
+        items: vec![
+            NewItem {
+                name: "Margherita".into(),
+                qty: 2,
+                unit_price: 950,
+                note: None,
+            },
+            NewItem {
+                name: "Cola".into(),
+                qty: 1,
+                unit_price: 200,
+                note: None,
+            },
+        ],
+        note: None,
+        fulfilment: Fulfilment::Delivery,
+    }
+}
+
+/// Runs the scenario against `url`; `admin` reads the server's figures.
+pub async fn run(
+    url: &str,
+    token: &str,
+    admin: &mut Conn,
+    params: Params,
+    deadline: Instant,
+) -> Result<Report, ConnError> {
+    let mut kitchens_per_restaurant = vec![0u64; params.restaurants];
+    let mut kitchen_conns = Vec::new();
+    for i in 0..params.kitchens {
+        let r = i % params.restaurants;
+        let mut conn = Conn::open(url, token, BUSY_READ_BUFFER).await?;
+        conn.subscribe(&format!("restaurant:{}", restaurant(r)))
+            .await?;
+        kitchens_per_restaurant[r] += 1;
+        kitchen_conns.push(conn);
+    }
+    let mut client_conns = Vec::new();
+    for c in 0..params.clients {
+        let mut conn = Conn::open(url, token, BUSY_READ_BUFFER).await?;
+        let digits: String = phone(c).chars().filter(char::is_ascii_digit).collect();
+        conn.subscribe(&format!("customer:{digits}")).await?;
+        client_conns.push(conn);
+    }
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        placed: (0..params.orders).map(|_| AtomicU64::new(0)).collect(),
+        updated: (0..params.orders).map(|_| AtomicU64::new(0)).collect(),
+        next: AtomicUsize::new(0),
+        notified: AtomicU64::new(0),
+        update_notified: AtomicU64::new(0),
+        updates_done: AtomicU64::new(0),
+        shown: (0..params.kitchens).map(|_| Mutex::default()).collect(),
+        deadline,
+        params: params.clone(),
+    });
+    let (stop_tx, stop) = watch::channel(false);
+    let before = admin.stats().await?.server.unwrap_or_default();
+    let cpu_before = own_cpu_secs();
+
+    let mut kitchens = Vec::new();
+    let mut plans = Vec::new();
+    for (k, conn) in kitchen_conns.into_iter().enumerate() {
+        let (plan_tx, plan_rx) = oneshot::channel();
+        plans.push(plan_tx);
+        kitchens.push(tokio::spawn(kitchen(
+            conn,
+            k,
+            shared.clone(),
+            plan_rx,
+            stop.clone(),
+        )));
+    }
+    let placing_started = shared.start.elapsed();
+    let mut clients = Vec::new();
+    let mut placed_signals = Vec::new();
+    for (c, conn) in client_conns.into_iter().enumerate() {
+        let (placed_tx, placed_rx) = oneshot::channel();
+        placed_signals.push(placed_rx);
+        clients.push(tokio::spawn(client(
+            conn,
+            c,
+            shared.clone(),
+            placed_tx,
+            stop.clone(),
+        )));
+    }
+    // Placing ends when every client has its acknowledgements (or gave up).
+    for placed in placed_signals {
+        let _ = placed.await;
+    }
+    let issued = shared.next.load(Ordering::Relaxed).min(params.orders);
+    let notify_expected: u64 = (0..issued)
+        .map(|n| kitchens_per_restaurant[n % params.restaurants])
+        .sum();
+    wait_for(
+        &shared.notified,
+        notify_expected,
+        Duration::from_secs(10),
+        deadline,
+    )
+    .await;
+
+    // Then each kitchen confirms its share of the orders it was shown.
+    let updates_started = shared.start.elapsed();
+    let shown = shared
+        .shown
+        .iter()
+        .map(|s| std::mem::take(&mut *s.lock().unwrap()))
+        .collect();
+    let planned = plan_updates(shown, params.updates);
+    let planned_total: usize = planned.iter().map(Vec::len).sum();
+    for (plan, tx) in planned.into_iter().zip(plans) {
+        let _ = tx.send(plan);
+    }
+    let limit = Duration::from_secs(60);
+    wait_for(&shared.updates_done, planned_total as u64, limit, deadline).await;
+    let limit = Duration::from_secs(10);
+    wait_for(
+        &shared.update_notified,
+        planned_total as u64,
+        limit,
+        deadline,
+    )
+    .await;
+    let after = admin.stats().await?.server.unwrap_or_default();
+    let busy_secs = shared.start.elapsed().saturating_sub(placing_started);
+    let loadgen_cpu_secs = own_cpu_secs() - cpu_before;
+    let _ = stop_tx.send(true);
+
+    let mut orders_acked = 0;
+    let mut order_errors = BTreeMap::new();
+    let mut ack = Vec::new();
+    let mut last_ack = placing_started;
+    let mut update_notify = Vec::new();
+    for task in clients {
+        let r = task
+            .await
+            .map_err(|e| ConnError(format!("client task failed: {e}")))??;
+        orders_acked += r.acked;
+        merge(&mut order_errors, r.errors);
+        ack.extend(r.ack);
+        last_ack = last_ack.max(r.last_ack);
+        update_notify.extend(r.update_notify);
+    }
+    let mut notify = Vec::new();
+    let mut updates_acked = 0;
+    let mut update_errors = BTreeMap::new();
+    let mut last_update = updates_started;
+    for task in kitchens {
+        let r = task
+            .await
+            .map_err(|e| ConnError(format!("kitchen task failed: {e}")))??;
+        notify.extend(r.notify);
+        updates_acked += r.updates_acked;
+        merge(&mut update_errors, r.errors);
+        last_update = last_update.max(r.last_update);
+    }
+    let place_secs = (last_ack - placing_started).as_secs_f64();
+    let update_secs = (last_update - updates_started).as_secs_f64();
+    let per_sec = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let notify_latency = Latency::of(notify);
+    let update_notify_latency = Latency::of(update_notify);
+    let complete = orders_acked == params.orders as u64
+        && notify_latency.n as u64 == notify_expected
+        && planned_total == params.updates.min(params.orders)
+        && updates_acked == planned_total as u64
+        && update_notify_latency.n == planned_total;
+    let ops = orders_acked + updates_acked;
+    Ok(Report {
+        orders_acked,
+        order_errors,
+        place_secs,
+        orders_per_sec: per_sec(orders_acked, place_secs),
+        ack_latency: Latency::of(ack),
+        notify_expected,
+        notify_latency,
+        updates_acked,
+        update_errors,
+        update_secs,
+        updates_per_sec: per_sec(updates_acked, update_secs),
+        update_notify_latency,
+        server: ServerUse::between(&before, &after, ops, busy_secs.as_secs_f64()),
+        loadgen_cpu_secs,
+        complete,
+        params,
+    })
+}
+
+/// tungstenite's read buffer for the scenario's busy connections.
+const BUSY_READ_BUFFER: usize = 16 * 1024;
+/// Frames handled before a task goes back to sending.
+const READ_BATCH: usize = 256;
+
+fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (code, n) in from {
+        *into.entry(code).or_default() += n;
+    }
+}
+
+/// Waits (polling, bounded by `limit` and the deadline) until `counter` reaches `want`.
+async fn wait_for(counter: &AtomicU64, want: u64, limit: Duration, deadline: Instant) {
+    let until = (Instant::now() + limit).min(deadline);
+    while counter.load(Ordering::Relaxed) < want && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Spreads `updates` over the kitchens, round robin, each confirming orders it was
+/// shown, each order once.
+fn plan_updates(shown: Vec<Vec<i64>>, updates: usize) -> Vec<Vec<i64>> {
+    let mut plans = vec![Vec::new(); shown.len()];
+    let mut seen = HashSet::new();
+    let longest = shown.iter().map(Vec::len).max().unwrap_or(0);
+    'rounds: for round in 0..longest {
+        for (k, orders) in shown.iter().enumerate() {
+            if seen.len() == updates {
+                break 'rounds;
+            }
+            if let Some(id) = orders.get(round)
+                && seen.insert(*id)
+            {
+                plans[k].push(*id);
+            }
+        }
+    }
+    plans
+}
+
+struct ClientResult {
+    acked: u64,
+    errors: BTreeMap<String, u64>,
+    ack: Vec<Duration>,
+    last_ack: Duration,
+    update_notify: Vec<Duration>,
+}
+
+/// A placing client: keeps up to P orders in flight until none are left, says so, then
+/// watches its customer room for status updates until told to stop.
+async fn client(
+    mut conn: Conn,
+    c: usize,
+    shared: Arc<Shared>,
+    placed: oneshot::Sender<()>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<ClientResult, ConnError> {
+    let p = &shared.params;
+    let mut r = ClientResult {
+        acked: 0,
+        errors: BTreeMap::new(),
+        ack: Vec::with_capacity(p.orders / p.clients.max(1) + 1),
+        last_ack: Duration::ZERO,
+        update_notify: Vec::new(),
+    };
+    let mut in_flight = 0;
+    let mut exhausted = false;
+    let mut placed = Some(placed);
+    loop {
+        if !exhausted {
+            let mut fed = false;
+            while in_flight < p.in_flight {
+                let n = shared.next.fetch_add(1, Ordering::Relaxed);
+                if n >= p.orders || Instant::now() >= shared.deadline {
+                    exhausted = true;
+                    break;
+                }
+                let frame = ClientFrame {
+                    id: Some((n as u64).into()),
+                    msg: ClientMsg::PlaceOrder {
+                        order: new_order(n, p.restaurants, c),
+                        key: None,
+                    },
+                };
+                shared.stamp(&shared.placed[n]);
+                conn.feed(&frame).await?;
+                in_flight += 1;
+                fed = true;
+            }
+            if fed {
+                conn.flush().await?;
+            }
+        }
+        if exhausted
+            && in_flight == 0
+            && let Some(placed) = placed.take()
+        {
+            let _ = placed.send(());
+        }
+        let first = tokio::select! {
+            text = conn.recv() => text?,
+            _ = stop.changed() => return Ok(r),
+            _ = tokio::time::sleep_until(shared.deadline) => return Ok(r),
+        };
+        let mut next = Some(Ok(first));
+        let mut handled = 0;
+        while let Some(text) = next {
+            let text = text?;
+            'frame: {
+                let Ok(frame) = serde_json::from_str::<Incoming>(text.as_str()) else {
+                    *r.errors.entry("unreadable".into()).or_default() += 1;
+                    break 'frame;
+                };
+                if let Some(n) = frame.id.map(|id| id as usize).filter(|n| *n < p.orders) {
+                    in_flight -= 1;
+                    if frame.frame == "order" {
+                        r.acked += 1;
+                        if let Some(sent) = shared.since(&shared.placed[n]) {
+                            r.ack.push(sent);
+                        }
+                        r.last_ack = shared.start.elapsed();
+                    } else {
+                        let code = frame.code.as_deref().unwrap_or("unexpected reply");
+                        *r.errors.entry(code.to_string()).or_default() += 1;
+                    }
+                } else if frame.is_event("order_update")
+                    && let Some(n) = frame.order_number('b').filter(|n| *n < p.orders)
+                    && let Some(sent) = shared.since(&shared.updated[n])
+                {
+                    r.update_notify.push(sent);
+                    shared.update_notified.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            handled += 1;
+            next = if handled < READ_BATCH {
+                conn.try_recv()
+            } else {
+                None
+            };
+        }
+    }
+}
+
+struct KitchenResult {
+    notify: Vec<Duration>,
+    updates_acked: u64,
+    errors: BTreeMap<String, u64>,
+    last_update: Duration,
+}
+
+/// A kitchen: times every new order it is shown; once given its plan, confirms those
+/// orders with up to P updates in flight; stops when told.
+async fn kitchen(
+    mut conn: Conn,
+    k: usize,
+    shared: Arc<Shared>,
+    mut plan: oneshot::Receiver<Vec<i64>>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<KitchenResult, ConnError> {
+    let p = &shared.params;
+    let mut r = KitchenResult {
+        notify: Vec::with_capacity(p.orders / p.kitchens.max(1) + 1),
+        updates_acked: 0,
+        errors: BTreeMap::new(),
+        last_update: Duration::ZERO,
+    };
+    // Order id -> its number, for the orders this kitchen was shown.
+    let mut numbers = std::collections::HashMap::new();
+    let mut todo: Option<std::vec::IntoIter<i64>> = None;
+    let mut in_flight = 0;
+    loop {
+        if let Some(queue) = &mut todo {
+            let mut fed = false;
+            while in_flight < p.in_flight {
+                let Some(order_id) = queue.next() else { break };
+                let Some(&n) = numbers.get(&order_id) else {
+                    continue;
+                };
+                let frame = ClientFrame {
+                    id: Some((n as u64).into()),
+                    msg: ClientMsg::UpdateStatus {
+                        order_id,
+                        status: Status::Confirmed,
+                        reason: None,
+                        recall: false,
+                    },
+                };
+                shared.stamp(&shared.updated[n]);
+                conn.feed(&frame).await?;
+                in_flight += 1;
+                fed = true;
+            }
+            if fed {
+                conn.flush().await?;
+            }
+        }
+        let first = tokio::select! {
+            text = conn.recv() => text?,
+            given = &mut plan, if todo.is_none() => {
+                todo = Some(given.unwrap_or_default().into_iter());
+                continue;
+            }
+            _ = stop.changed() => return Ok(r),
+            _ = tokio::time::sleep_until(shared.deadline) => return Ok(r),
+        };
+        let mut next = Some(Ok(first));
+        let mut handled = 0;
+        while let Some(text) = next {
+            let text = text?;
+            'frame: {
+                let Ok(frame) = serde_json::from_str::<Incoming>(text.as_str()) else {
+                    *r.errors.entry("unreadable".into()).or_default() += 1;
+                    break 'frame;
+                };
+                if frame.id.is_some_and(|id| (id as usize) < p.orders) {
+                    in_flight -= 1;
+                    if frame.frame == "order" {
+                        r.updates_acked += 1;
+                        r.last_update = shared.start.elapsed();
+                        shared.updates_done.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        let code = frame.code.as_deref().unwrap_or("unexpected reply");
+                        *r.errors.entry(code.to_string()).or_default() += 1;
+                        shared.updates_done.fetch_add(1, Ordering::Relaxed);
+                    }
+                } else if frame.is_event("new_order")
+                    && let Some(n) = frame.order_number('b').filter(|n| *n < p.orders)
+                    && let Some(sent) = shared.since(&shared.placed[n])
+                {
+                    r.notify.push(sent);
+                    shared.notified.fetch_add(1, Ordering::Relaxed);
+                    if let Some(id) = frame.data.as_ref().and_then(|d| d.id) {
+                        numbers.insert(id, n);
+                        shared.shown[k].lock().unwrap().push(id);
+                    }
+                }
+            }
+            handled += 1;
+            next = if handled < READ_BATCH {
+                conn.try_recv()
+            } else {
+                None
+            };
+        }
+    }
+}
