@@ -82,12 +82,16 @@ pub(crate) struct Session {
     pub rooms: HashMap<String, RoomState>,
     pub last_seen: Instant,
     pub limiter: crate::limits::RateLimiter,
+    /// Frames were fed to the socket but not flushed yet.
+    pub unflushed: bool,
 }
 
 pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(config.read_buffer)
-        .write_buffer_size(0)
+        // Frames are gathered and written by one flush when the connection has
+        // nothing else ready (see `Session::serve`).
+        .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(1 << 20)
         .max_message_size(Some(chit_protocol::MAX_FRAME_BYTES))
         .max_frame_size(Some(chit_protocol::MAX_FRAME_BYTES))
@@ -98,7 +102,9 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
     let _ = stream.set_nodelay(true);
     let handshake =
         tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
-    let ws = match tokio::time::timeout(ctx.config.handshake_timeout, handshake).await {
+    // Boxed here and below: these steps are brief, and held inline they would make
+    // every idle connection's task as large as the largest of them.
+    let ws = match tokio::time::timeout(ctx.config.handshake_timeout, Box::pin(handshake)).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!("handshake failed: {e}");
@@ -109,7 +115,7 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
             return;
         }
     };
-    let Some((ws, who, hello_id)) = hello(ws, &ctx).await else {
+    let Some((ws, who, hello_id)) = Box::pin(hello(ws, &ctx)).await else {
         return;
     };
     let who = Arc::new(who);
@@ -124,6 +130,7 @@ pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
         rooms: HashMap::new(),
         last_seen: Instant::now(),
         limiter: crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst),
+        unflushed: false,
         ctx,
     };
     session.run(hello_id).await;
@@ -278,13 +285,18 @@ async fn guarded<F>(fut: F, kick: &Kick, shutdown: &CancellationToken) -> Result
 where
     F: std::future::Future<Output = Result<(), WsError>>,
 {
+    // The write almost always completes at once; the signals are only looked at when
+    // it has to wait.
     tokio::select! {
+        biased;
         r = fut => r.map_err(|_| Stop::Closed),
         reason = kick.kicked() => Err(Stop::Kicked(reason)),
         _ = shutdown.cancelled() => Err(Stop::Shutdown),
     }
 }
 
+/// Bytes of frames gathered before they are written without waiting for a flush.
+const WRITE_BUFFER: usize = 16 * 1024;
 /// Requests a peer may have in flight before the server stops reading from it.
 const MAX_INFLIGHT: usize = 256;
 /// Frames written before a flush when the queue is busy.
@@ -308,7 +320,7 @@ impl Session {
             Err(stop) => stop,
         };
         self.ctx.hub.remove(self.id);
-        self.close(stop).await;
+        Box::pin(self.close(stop)).await;
     }
 
     async fn serve(&mut self) -> Stop {
@@ -317,15 +329,20 @@ impl Session {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let kick = self.kick.clone();
         let shutdown = self.ctx.shutdown.clone();
+        // Made once: registering with the server-wide shutdown token on every turn of
+        // the loop would contend on its lock across thousands of connections.
+        let shutting_down = shutdown.cancelled();
+        let kicked = kick.kicked();
+        tokio::pin!(shutting_down, kicked);
         loop {
             let reading = self.inflight.len() < MAX_INFLIGHT;
             let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => Err(Stop::Shutdown),
-                reason = kick.kicked() => Err(Stop::Kicked(reason)),
-                Some(out) = self.rx.recv() => self.forward(out).await,
-                Some(done) = self.inflight.next(), if !self.inflight.is_empty() => self.finish(done).await,
-                incoming = self.ws.next(), if reading => self.receive(incoming).await,
+                _ = &mut shutting_down => Err(Stop::Shutdown),
+                reason = &mut kicked => Err(Stop::Kicked(reason)),
+                Some(out) = self.rx.recv() => Box::pin(self.forward(out)).await,
+                Some(done) = self.inflight.next(), if !self.inflight.is_empty() => Box::pin(self.finish(done)).await,
+                incoming = self.ws.next(), if reading => Box::pin(self.receive(incoming)).await,
                 _ = heartbeat.tick() => {
                     if self.last_seen.elapsed() > beat * 2 {
                         Err(Stop::Silent)
@@ -333,6 +350,8 @@ impl Session {
                         self.write(Message::Ping(Default::default())).await
                     }
                 }
+                // Only when nothing else is ready: one write for everything gathered.
+                _ = std::future::ready(()), if self.unflushed => self.flush().await,
             };
             if let Err(stop) = step {
                 return stop;
@@ -419,7 +438,7 @@ impl Session {
             };
         }
         if written > 0 {
-            guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
+            self.unflushed = true;
         }
         Ok(())
     }
@@ -486,14 +505,8 @@ impl Session {
                     }
                 }
                 for frame in out {
-                    guarded(
-                        self.ws.feed(Message::Text(frame)),
-                        &self.kick,
-                        &self.ctx.shutdown,
-                    )
-                    .await?;
+                    self.send(frame).await?;
                 }
-                guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
                 self.ctx.hub.present(self.id, &room);
                 if let Some(restaurant) = room.strip_prefix("restaurant:") {
                     self.ctx.hub.touch_restaurant(restaurant);
@@ -503,12 +516,21 @@ impl Session {
         }
     }
 
+    /// Queues a frame; it is written with the next flush (or once enough gathered).
     pub(crate) async fn send(&mut self, frame: Utf8Bytes) -> Result<(), Stop> {
         self.write(Message::Text(frame)).await
     }
 
     async fn write(&mut self, message: Message) -> Result<(), Stop> {
-        guarded(self.ws.send(message), &self.kick, &self.ctx.shutdown).await
+        guarded(self.ws.feed(message), &self.kick, &self.ctx.shutdown).await?;
+        self.unflushed = true;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), Stop> {
+        guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
+        self.unflushed = false;
+        Ok(())
     }
 
     async fn close(mut self, stop: Stop) {

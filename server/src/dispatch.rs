@@ -411,7 +411,7 @@ fn replay(conn: &Connection, room: &str, since: Option<u64>) -> Result<Replay, R
     let frames = events
         .into_iter()
         .map(|e| {
-            let frame = frames::event_frame(room, Some(e.seq), &e.kind, e.at, &e.data);
+            let frame = frames::stored_event_frame(room, Some(e.seq), &e.kind, e.at, &e.data);
             (e.seq, frame.into())
         })
         .collect();

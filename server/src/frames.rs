@@ -2,8 +2,6 @@
 //! committed (or replayed) and the same bytes go to every subscriber.
 
 use chit_protocol::{ErrorCode, ServerFrame, ServerMsg, format_time};
-use serde::Serialize;
-use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// An event ready for fan-out: its room, its seq (none for live-only events) and the
@@ -15,31 +13,36 @@ pub struct Published {
     pub frame: Utf8Bytes,
 }
 
-#[derive(Serialize)]
-struct EventFrame<'a> {
-    #[serde(rename = "type")]
-    kind_of_frame: &'static str,
-    room: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
-    kind: &'a str,
-    at: String,
-    data: &'a RawValue,
+/// The text of an `event` frame whose `data` is already JSON. Room names and kinds are
+/// identifiers and `at` is a timestamp, so only `data` could need care: it is checked
+/// (and replaced by `null` if it is not JSON) only where it comes from storage, see
+/// [`stored_event_frame`].
+pub fn event_frame(room: &str, seq: Option<u64>, kind: &str, at_ms: i64, data: &str) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(data.len() + room.len() + 112);
+    text.push_str(r#"{"type":"event","room":"#);
+    text.push_str(&serde_json::to_string(room).expect("serializable"));
+    if let Some(seq) = seq {
+        let _ = write!(text, r#","seq":{seq}"#);
+    }
+    let _ = write!(
+        text,
+        r#","kind":"{kind}","at":"{}","data":{data}}}"#,
+        format_time(at_ms)
+    );
+    text
 }
 
-/// The text of an `event` frame whose `data` is already JSON.
-pub fn event_frame(room: &str, seq: Option<u64>, kind: &str, at_ms: i64, data: &str) -> String {
-    let data: &RawValue = serde_json::from_str(data)
-        .unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"));
-    serde_json::to_string(&EventFrame {
-        kind_of_frame: "event",
-        room,
-        seq,
-        kind,
-        at: format_time(at_ms),
-        data,
-    })
-    .expect("serializable")
+/// [`event_frame`] for data read back from the database, which is checked first.
+pub fn stored_event_frame(
+    room: &str,
+    seq: Option<u64>,
+    kind: &str,
+    at_ms: i64,
+    data: &str,
+) -> String {
+    let valid = serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok();
+    event_frame(room, seq, kind, at_ms, if valid { data } else { "null" })
 }
 
 /// The text of a reply to request `id`.
@@ -90,5 +93,21 @@ mod tests {
             ("restaurant:r1", Some(7), EventKind::NewOrder)
         );
         assert_eq!(data["id"], 1);
+        let live = event_frame("chat:x\"y", None, "typing", 0, r#"{"a":[1,"b"]}"#);
+        let frame: ServerFrame = serde_json::from_str(&live).unwrap();
+        assert!(matches!(
+            frame.msg,
+            ServerMsg::Event(Event { seq: None, .. })
+        ));
+    }
+
+    #[test]
+    fn stored_data_that_is_not_json_becomes_null() {
+        let text = stored_event_frame("restaurant:r1", Some(1), "new_order", 0, "{broken");
+        let frame: ServerFrame = serde_json::from_str(&text).unwrap();
+        let ServerMsg::Event(event) = frame.msg else {
+            panic!("not an event: {text}");
+        };
+        assert!(event.data.is_null());
     }
 }

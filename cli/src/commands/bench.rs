@@ -273,6 +273,10 @@ fn print_fanout(r: &fanout::Report) {
     );
     println!("  delivery     {}", r.delivery_latency.human());
     println!("  reach all    {}", r.reach_all.human());
+    println!(
+        "  cpu          {:.2} s in the server, {:.2} s in chit bench, while the events were sent",
+        r.server_cpu_secs, r.loadgen_cpu_secs
+    );
 }
 
 /// The host of a `ws://` or `wss://` URL, without brackets for IPv6.

@@ -2,6 +2,7 @@
 //! applies everything queued in one transaction (group commit), and only after the
 //! commit publishes the events, in commit order, and answers the callers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -83,6 +84,8 @@ struct Batch {
     events: Vec<Published>,
     now: i64,
     day: String,
+    /// Whether each token seen in this batch is still live (checked once per batch).
+    live_tokens: HashMap<i64, bool>,
 }
 
 impl Writer {
@@ -133,6 +136,7 @@ impl Writer {
             events: Vec::new(),
             now: now_ms(),
             day,
+            live_tokens: HashMap::new(),
         };
         let mut results = Vec::with_capacity(writes.len());
         // Every refusal is decided before its job writes anything, so a refused job
@@ -166,9 +170,13 @@ impl Writer {
                 match failure.take() {
                     Some(e) => Err(e),
                     None => {
-                        let t1 = Instant::now();
+                        let applied = Instant::now();
                         let r = tx.commit().map_err(|e| e.to_string());
-                        tracing::debug!(target: "chit_batch", "batch {n_jobs} apply {:?} commit {:?}", t1 - t0, t1.elapsed());
+                        tracing::debug!(
+                            "committed {n_jobs} changes: applied in {:?}, committed in {:?}",
+                            applied - t0,
+                            applied.elapsed()
+                        );
                         r
                     }
                 }
@@ -215,7 +223,15 @@ impl Writer {
 }
 
 fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> WriteResult {
-    if !queries::token_is_live(conn, who.token_id)? {
+    let live = match batch.live_tokens.get(&who.token_id) {
+        Some(live) => *live,
+        None => {
+            let live = queries::token_is_live(conn, who.token_id)?;
+            batch.live_tokens.insert(who.token_id, live);
+            live
+        }
+    };
+    if !live {
         return Err(Refusal::new(
             ErrorCode::Unauthorized,
             "this token has been revoked",

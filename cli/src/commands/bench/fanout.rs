@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnError, Incoming};
-use super::figures::Latency;
+use super::figures::{Latency, own_cpu_secs};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -28,6 +28,9 @@ pub struct Report {
     pub delivery_latency: Latency,
     /// Per event: from sending the order until the last subscriber read it.
     pub reach_all: Latency,
+    /// CPU used while the events were sent, by the server and by this process.
+    pub server_cpu_secs: f64,
+    pub loadgen_cpu_secs: f64,
     pub complete: bool,
 }
 
@@ -108,6 +111,8 @@ pub async fn run(
         i += batch;
     }
     let subscribed = tasks.len();
+    let server_before = publisher.stats().await?.server.unwrap_or_default();
+    let own_before = own_cpu_secs();
 
     for e in 0..total {
         if Instant::now() >= deadline {
@@ -141,6 +146,8 @@ pub async fn run(
         // Let the subscribers go back to waiting before the next one.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let own_cpu = own_cpu_secs() - own_before;
+    let server_after = publisher.stats().await?.server.unwrap_or_default();
     let _ = stop_tx.send(true);
 
     let mut delivery = Vec::new();
@@ -165,6 +172,8 @@ pub async fn run(
         expected,
         delivery_latency: Latency::of(delivery),
         reach_all: Latency::of(last.into_iter().skip(WARM_UP).collect()),
+        server_cpu_secs: server_after.cpu_ms.saturating_sub(server_before.cpu_ms) as f64 / 1000.0,
+        loadgen_cpu_secs: own_cpu,
         complete: subscribed == n && delivered == (n * events) as u64,
     })
 }
