@@ -130,6 +130,15 @@ impl Server {
 
 static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
+/// Decodes one client text frame as the server does, or says what is wrong with it (the
+/// `bad_request` the peer would get, with the `id` it could recover). Public for the
+/// fuzz targets in `fuzz/`.
+pub fn parse_frame(
+    text: &str,
+) -> Result<chit_protocol::ClientFrame, (Option<serde_json::Value>, error::Refusal)> {
+    connection::parse(text)
+}
+
 async fn accept(listener: &TcpListener, ctx: &Ctx, tracker: &TaskTracker) {
     loop {
         let (stream, peer) = match listener.accept().await {

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chit_protocol::client::Events;
@@ -209,16 +210,31 @@ pub struct ServerProcess {
     pub child: Child,
     pub url: String,
     pub db: PathBuf,
+    /// What the server has logged on stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
     /// Starts `chit-server --db DB --listen ADDR` and waits until it is listening.
     pub fn start(db: &Path, listen: &str) -> ServerProcess {
-        let mut child = Command::new(bin("chit-server"))
-            .arg("--db")
+        ServerProcess::start_with(db, listen, &[])
+    }
+
+    /// Like [`start`](ServerProcess::start), with more flags.
+    pub fn start_with(db: &Path, listen: &str, flags: &[&str]) -> ServerProcess {
+        let mut cmd = Command::new(bin("chit-server"));
+        cmd.arg("--db")
             .arg(db)
             .arg("--listen")
             .arg(listen)
+            .args(flags);
+        ServerProcess::spawn(cmd, db)
+    }
+
+    /// Runs `cmd` (which starts a `chit-server` on `db`, perhaps through a shell that
+    /// sets limits first) and waits until it says where it listens.
+    pub fn spawn(mut cmd: Command, db: &Path) -> ServerProcess {
+        let mut child = cmd
             .env("CHIT_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -226,6 +242,7 @@ impl ServerProcess {
             .expect("start chit-server");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
         let url = loop {
             let line = lines
                 .next()
@@ -234,14 +251,30 @@ impl ServerProcess {
             if let Some(url) = line.strip_prefix("chit-server: listening on ") {
                 break url.to_string();
             }
+            log.lock().unwrap().push(line);
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
         ServerProcess {
             child,
             url,
             db: db.to_path_buf(),
+            log,
         }
+    }
+
+    /// Whether any line the server logged contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn admin_token(&self) -> String {
