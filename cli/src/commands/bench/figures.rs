@@ -94,6 +94,23 @@ pub fn own_cpu_secs() -> f64 {
     ticks as f64 / 100.0
 }
 
+/// Busy CPU time of the whole machine so far (user, nice and system on all cores), in
+/// seconds: with the server's and this process's own, it shows how much other work
+/// shared the machine during a run.
+pub fn host_busy_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(3)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
+}
+
 pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 20) as f64
 }

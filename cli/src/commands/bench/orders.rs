@@ -15,7 +15,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnError, Incoming};
-use super::figures::{Latency, ServerUse, own_cpu_secs};
+use super::figures::{Latency, ServerUse, host_busy_secs, own_cpu_secs};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Params {
@@ -44,6 +44,10 @@ pub struct Report {
     pub update_notify_latency: Latency,
     pub server: ServerUse,
     pub loadgen_cpu_secs: f64,
+    /// CPU other processes on this machine used meanwhile (the load is not alone when
+    /// this is more than a small fraction of the run's seconds).
+    pub other_cpu_secs: f64,
+    pub wall_secs: f64,
     pub complete: bool,
 }
 
@@ -157,6 +161,7 @@ pub async fn run(
     let (stop_tx, stop) = watch::channel(false);
     let before = admin.stats().await?.server.unwrap_or_default();
     let cpu_before = own_cpu_secs();
+    let host_before = host_busy_secs();
 
     let mut kitchens = Vec::new();
     let mut plans = Vec::new();
@@ -226,6 +231,7 @@ pub async fn run(
     let after = admin.stats().await?.server.unwrap_or_default();
     let busy_secs = shared.start.elapsed().saturating_sub(placing_started);
     let loadgen_cpu_secs = own_cpu_secs() - cpu_before;
+    let host_secs = host_busy_secs() - host_before;
     let _ = stop_tx.send(true);
 
     let mut orders_acked = 0;
@@ -267,6 +273,7 @@ pub async fn run(
         && updates_acked == planned_total as u64
         && update_notify_latency.n == planned_total;
     let ops = orders_acked + updates_acked;
+    let server = ServerUse::between(&before, &after, ops, busy_secs.as_secs_f64());
     Ok(Report {
         orders_acked,
         order_errors,
@@ -280,7 +287,9 @@ pub async fn run(
         update_secs,
         updates_per_sec: per_sec(updates_acked, update_secs),
         update_notify_latency,
-        server: ServerUse::between(&before, &after, ops, busy_secs.as_secs_f64()),
+        other_cpu_secs: (host_secs - server.cpu_secs - loadgen_cpu_secs).max(0.0),
+        wall_secs: busy_secs.as_secs_f64(),
+        server,
         loadgen_cpu_secs,
         complete,
         params,
