@@ -182,6 +182,7 @@ impl Store {
         let checkpointer = self.inner.checkpointer.lock().unwrap().take();
         if let Some((handle, stopping)) = checkpointer {
             stopping.store(true, Ordering::Release);
+            handle.thread().unpark();
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
         let _ = self.inner.jobs.send(writer::Job::Shutdown).await;
@@ -206,15 +207,31 @@ impl Checkpointer {
 
     fn run(self) {
         let mut seen = 0;
+        let mut failing = false;
         while !self.stopping.load(Ordering::Acquire) {
-            std::thread::sleep(Self::EVERY);
+            // Woken early (by `Store::close`) only to stop.
+            std::thread::park_timeout(Self::EVERY);
+            if self.stopping.load(Ordering::Acquire) {
+                break;
+            }
             let commits = self.commits.load(Ordering::Acquire);
             if commits == seen {
                 continue;
             }
-            seen = commits;
-            if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!("checkpoint failed (will retry): {e}");
+            // Said once when it starts failing (a full disk) and once when it recovers.
+            match self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                Err(e) if !failing => {
+                    tracing::warn!("checkpoint failed, retrying every {:?}: {e}", Self::EVERY);
+                    failing = true;
+                }
+                Err(_) => {}
+                Ok(()) => {
+                    if failing {
+                        tracing::info!("checkpoint works again");
+                        failing = false;
+                    }
+                    seen = commits;
+                }
             }
         }
     }
