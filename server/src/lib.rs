@@ -9,6 +9,7 @@ pub mod error;
 pub mod frames;
 pub mod hub;
 pub mod limits;
+mod memory;
 pub mod store;
 
 use std::collections::HashSet;
@@ -108,6 +109,7 @@ impl Server {
         tracker.spawn(analytics(ctx.clone()));
         tracker.spawn(watch_revocations(ctx.clone()));
         tracker.spawn(expire_typing(ctx.clone()));
+        tracker.spawn(memory::release_after_drops(ctx.clone(), tracker.clone()));
         STARTED.get_or_init(|| self.started);
 
         tokio::select! {
@@ -140,6 +142,7 @@ pub fn parse_frame(
 }
 
 async fn accept(listener: &TcpListener, ctx: &Ctx, tracker: &TaskTracker) {
+    let background = tracker.len();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -150,8 +153,8 @@ async fn accept(listener: &TcpListener, ctx: &Ctx, tracker: &TaskTracker) {
                 continue;
             }
         };
-        // Tasks still running = connections (plus three background tasks).
-        if tracker.len() >= ctx.config.max_connections + 3 {
+        // Tasks still running = connections plus the background tasks.
+        if tracker.len() >= ctx.config.max_connections + background {
             tracing::warn!(
                 "refusing {peer}: {} connections open",
                 ctx.config.max_connections

@@ -47,6 +47,9 @@ struct Inner {
     path: PathBuf,
     jobs: mpsc::Sender<writer::Job>,
     readers: Mutex<Vec<Connection>>,
+    /// At most `READERS` reads run at once, so a flood of requests (or of `hello`s)
+    /// waits its turn instead of opening a connection and a thread each.
+    read_turns: Arc<tokio::sync::Semaphore>,
     head: Arc<AtomicU64>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<(std::thread::JoinHandle<()>, Arc<AtomicBool>)>>,
@@ -54,6 +57,8 @@ struct Inner {
 }
 
 const PAGE_SIZE: u32 = 1024;
+/// Read connections (and reads at once).
+const READERS: usize = 8;
 
 /// Opens (creating if needed) a database file with chit's pragmas and schema.
 pub fn open_connection(path: &Path, durable: bool) -> rusqlite::Result<Connection> {
@@ -116,6 +121,7 @@ impl Store {
                 path: path.to_path_buf(),
                 jobs: jobs_tx,
                 readers: Mutex::new(Vec::new()),
+                read_turns: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 head,
                 writer: Mutex::new(Some(handle)),
                 checkpointer: Mutex::new(Some((checkpointer, stopping))),
@@ -151,7 +157,11 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, Refusal> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let Ok(turn) = inner.read_turns.clone().acquire_owned().await else {
+            return Err(Refusal::internal("the server is shutting down"));
+        };
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let pooled = inner.readers.lock().unwrap().pop();
             let conn = match pooled {
                 Some(conn) => conn,
@@ -164,7 +174,7 @@ impl Store {
             };
             let result = f(&conn);
             let mut readers = inner.readers.lock().unwrap();
-            if readers.len() < 8 {
+            if readers.len() < READERS {
                 readers.push(conn);
             }
             result
