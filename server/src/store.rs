@@ -56,7 +56,6 @@ struct Inner {
     durable: bool,
 }
 
-const PAGE_SIZE: u32 = 1024;
 /// Read connections (and reads at once).
 const READERS: usize = 8;
 
@@ -64,10 +63,6 @@ const READERS: usize = 8;
 pub fn open_connection(path: &Path, durable: bool) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
-    // Only a new database takes this: every commit writes each page it touched to the
-    // log and waits for the disk, and a small order touches a dozen pages, so small
-    // pages make small commits cheaper.
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
     // Statement journals and temporary indexes stay in memory, off the disk.
