@@ -83,6 +83,8 @@ impl Store {
         // The checkpointer thread copies the log into the database, so that commits
         // (and their acknowledgements) never wait for it.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The log may grow between checkpoints under load; past this it is cut back.
+        conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
         let head = Arc::new(AtomicU64::new(queries::head(&conn)?));
         let commits = Arc::new(AtomicU64::new(0));
         let stopping = Arc::new(AtomicBool::new(false));
@@ -208,7 +210,7 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    const EVERY: Duration = Duration::from_millis(200);
+    const EVERY: Duration = Duration::from_secs(1);
 
     fn run(self) {
         let mut seen = 0;
