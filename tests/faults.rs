@@ -500,10 +500,10 @@ async fn crash_trial(trial: usize) {
         let Ok(Some(event)) = timeout(Duration::from_secs(5), kitchen_events.recv()).await else {
             break;
         };
-        if let (Some(seq), Some(e)) = (event.seq, event.order_event()) {
-            if seen.insert(seq, e.order.id).is_some() {
-                resumed_twice.push(seq);
-            }
+        if let (Some(seq), Some(e)) = (event.seq, event.order_event())
+            && seen.insert(seq, e.order.id).is_some()
+        {
+            resumed_twice.push(seq);
         }
     }
     assert!(

@@ -201,11 +201,20 @@ fn server_messages() {
                 orders_total: 3,
                 uptime_secs: 60,
                 head: 41,
+                cpu_ms: 1_250,
+                open_fds: 12,
             }),
         }),
     };
     let text = serde_json::to_string(&stats).unwrap();
     assert!(text.contains(r#""server":{"connections":2,"#), "{text}");
+    assert!(text.contains(r#""cpu_ms":1250,"open_fds":12"#), "{text}");
+    // A server from before these figures: they read as zero.
+    let older = r#"{"type":"stats","total_orders":0,"total_revenue":0,"pending_orders":0,"open_orders":0,"cancelled_orders":0,"avg_ready_minutes":null,"server":{"connections":1,"rss_bytes":1,"events_total":0,"orders_total":0,"uptime_secs":0,"head":0}}"#;
+    let ServerMsg::Stats(older) = serde_json::from_str::<ServerFrame>(older).unwrap().msg else {
+        panic!("not stats");
+    };
+    assert_eq!(older.server.unwrap().cpu_ms, 0);
     assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), stats);
 }
 
