@@ -422,11 +422,15 @@ async fn place_until_lost(url: String, token: String, c: usize) -> Vec<(String, 
     acked
 }
 
+/// The retries after a crash come as fast as one connection can send them; rate limits
+/// are not what these trials are about.
+const UNLIMITED: &[&str] = &["--rate-limit", "0"];
+
 /// One trial: load, SIGKILL at a random moment, restart, check.
 async fn crash_trial(trial: usize) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chit.db");
-    let server = ServerProcess::start(&db, "127.0.0.1:0");
+    let server = ServerProcess::start_with(&db, "127.0.0.1:0", UNLIMITED);
     let token = server.admin_token();
 
     // The kitchen: everything new in restaurant:r1, by seq.
@@ -455,7 +459,7 @@ async fn crash_trial(trial: usize) {
 
     // Restart; the kitchen resumes from the last seq it saw; every client retries the
     // keys it had not seen acknowledged (as a point of sale would).
-    let server = ServerProcess::start(&db, "127.0.0.1:0");
+    let server = ServerProcess::start_with(&db, "127.0.0.1:0", UNLIMITED);
     let (kitchen, mut kitchen_events) = Client::connect(&server.url, &token, "kitchen")
         .await
         .unwrap();
