@@ -15,12 +15,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 what=${1:-all}
 tests=()
 case $what in
-  crash) tests=(ten_crash_trials_in_a_row) ;;
-  flood) tests=(a_flood_of_ten_thousand_connections_three_times) ;;
-  all) tests=(ten_crash_trials_in_a_row a_flood_of_ten_thousand_connections_three_times) ;;
+  crash) tests=(crash:ten_crash_trials_in_a_row) ;;
+  flood) tests=(faults:a_flood_of_ten_thousand_connections_three_times) ;;
+  all) tests=(crash:ten_crash_trials_in_a_row faults:a_flood_of_ten_thousand_connections_three_times) ;;
   *) echo "usage: $0 [crash|flood|all]" >&2; exit 2 ;;
 esac
 cargo build --release --workspace --bins
 for t in "${tests[@]}"; do
-  timeout 900 cargo test --release --test faults -- --ignored --exact "$t" --nocapture
+  timeout 900 cargo test --release --test "${t%%:*}" -- --ignored --exact "${t#*:}" --nocapture
 done
