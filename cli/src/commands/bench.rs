@@ -213,8 +213,8 @@ fn print_orders(r: &orders::Report) {
         mib(r.server.rss_bytes)
     );
     println!(
-        "  load         {:.2} s CPU in chit bench",
-        r.loadgen_cpu_secs
+        "  load         {:.2} s CPU in chit bench; {:.2} s CPU used by other processes in these {:.2} s",
+        r.loadgen_cpu_secs, r.other_cpu_secs, r.wall_secs
     );
     if r.order_errors.contains_key("rate_limited") || r.update_errors.contains_key("rate_limited") {
         println!(
