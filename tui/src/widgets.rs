@@ -192,3 +192,37 @@ pub fn truncate(text: &str, max: usize) -> String {
     t.push('…');
     t
 }
+
+/// A status as cooks and riders read it: `NEW`, `PREPARING`, `PICKED UP`, …
+pub fn status_label(status: chit_protocol::Status) -> &'static str {
+    use chit_protocol::Status;
+    match status {
+        Status::Pending => "NEW",
+        Status::Confirmed => "CONFIRMED",
+        Status::Preparing => "PREPARING",
+        Status::Ready => "READY",
+        Status::PickedUp => "PICKED UP",
+        Status::Delivered => "DELIVERED",
+        Status::Rejected => "REJECTED",
+        Status::Cancelled => "CANCELLED",
+    }
+}
+
+/// What a widget draws, as text: one line per row, trailing spaces trimmed. For the
+/// displays' screen tests.
+#[cfg(test)]
+pub fn screen_text<W: Widget>(widget: W, width: u16, height: u16) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| f.render_widget(widget, f.area()))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            let row: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+            row.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

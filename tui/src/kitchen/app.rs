@@ -212,18 +212,7 @@ pub fn group(status: Status) -> usize {
 }
 
 /// The kitchen's name for a status group.
-pub fn group_label(status: Status) -> &'static str {
-    match status {
-        Status::Pending => "NEW",
-        Status::Confirmed => "CONFIRMED",
-        Status::Preparing => "PREPARING",
-        Status::Ready => "READY",
-        Status::PickedUp => "PICKED UP",
-        Status::Delivered => "DELIVERED",
-        Status::Rejected => "REJECTED",
-        Status::Cancelled => "CANCELLED",
-    }
-}
+pub use crate::widgets::status_label as group_label;
 
 /// `mm:ss` for an age in ms.
 pub fn format_age(ms: i64) -> String {

@@ -196,18 +196,7 @@ pub fn label(order: &Order) -> String {
 }
 
 /// A status as the rider reads it.
-pub fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::Pending => "NEW",
-        Status::Confirmed => "CONFIRMED",
-        Status::Preparing => "PREPARING",
-        Status::Ready => "READY",
-        Status::PickedUp => "PICKED UP",
-        Status::Delivered => "DELIVERED",
-        Status::Rejected => "REJECTED",
-        Status::Cancelled => "CANCELLED",
-    }
-}
+pub use crate::widgets::status_label;
 
 /// How long an order has waited, in words that read at a glance: `<1 min`, `12 min`,
 /// `1 h 05`.

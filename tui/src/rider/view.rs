@@ -540,16 +540,7 @@ mod tests {
     }
 
     fn screen(app: &App, width: u16, height: u16) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                let row: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
-                row.trim_end().to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::widgets::screen_text(app, width, height)
     }
 
     /// Snapshots at 80x24 and 60x20; the local clock is masked, so the machine's time
