@@ -169,6 +169,20 @@ pub fn popup(buf: &mut Buffer, area: Rect, title: &str, lines: Vec<Line<'static>
         .render(rect, buf);
 }
 
+/// The `?` overlay: each key, right-aligned in `width` columns, beside what it does.
+pub fn help_popup(buf: &mut Buffer, area: Rect, keys: &[(&str, &str)], width: usize, theme: Theme) {
+    let lines = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>width$}  "), theme.selected()),
+                Span::raw(what.to_string()),
+            ])
+        })
+        .collect();
+    popup(buf, area, "keys", lines, theme);
+}
+
 /// A footer of `key action` pairs, keys emphasised.
 pub fn footer(pairs: &[(&str, &str)], theme: Theme) -> Line<'static> {
     let mut spans = Vec::new();

@@ -501,16 +501,7 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 ("q", "quit (asks first)"),
                 ("Esc", "close this"),
             ];
-            let lines = keys
-                .iter()
-                .map(|(k, what)| {
-                    Line::from(vec![
-                        Span::styled(format!("{k:>14}  "), theme.selected()),
-                        Span::raw(*what),
-                    ])
-                })
-                .collect();
-            widgets::popup(buf, area, "keys", lines, theme);
+            widgets::help_popup(buf, area, &keys, 14, theme);
         }
         Overlay::Details(id) => {
             let Some(t) = app.tickets.get(&id) else {

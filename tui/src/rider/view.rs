@@ -384,16 +384,7 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 ("q", "quit"),
                 ("Esc", "close this"),
             ];
-            let lines = keys
-                .iter()
-                .map(|(k, what)| {
-                    Line::from(vec![
-                        Span::styled(format!("{k:>9}  "), theme.selected()),
-                        Span::raw(*what),
-                    ])
-                })
-                .collect();
-            widgets::popup(buf, area, "keys", lines, theme);
+            widgets::help_popup(buf, area, &keys, 9, theme);
         }
         Overlay::Details(id) => {
             let Some(o) = app.orders.get(&id) else {
