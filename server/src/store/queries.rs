@@ -23,11 +23,15 @@ fn fulfilment_sql(f: Fulfilment) -> &'static str {
 }
 
 const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
-     customer_address, note, fulfilment, status, rider, total, created_at, updated_at";
+     customer_address, note, fulfilment, status, rider, total, created_at, updated_at, items";
 
 fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let fulfilment: String = row.get(8)?;
     let status: String = row.get(9)?;
+    let items: String = row.get(14)?;
+    let items = serde_json::from_str(&items).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(Order {
         id: row.get(0)?,
         number: row.get(1)?,
@@ -38,7 +42,7 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
             phone: row.get(5)?,
             address: row.get(6)?,
         },
-        items: Vec::new(),
+        items,
         note: row.get(7)?,
         fulfilment: if fulfilment == "pickup" {
             Fulfilment::Pickup
@@ -53,40 +57,33 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     })
 }
 
-fn load_items(conn: &Connection, order: &mut Order) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, qty, unit_price, note FROM order_items WHERE order_id = ?1 ORDER BY pos",
-    )?;
-    order.items = stmt
-        .query_map([order.id], |r| {
-            Ok(Item {
-                name: r.get(0)?,
-                qty: r.get(1)?,
-                unit_price: r.get(2)?,
-                note: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(())
-}
-
 pub fn get_order(conn: &Connection, id: i64) -> rusqlite::Result<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let Some(mut order) = stmt.query_row([id], order_from_row).optional()? else {
-        return Ok(None);
-    };
-    load_items(conn, &mut order)?;
-    Ok(Some(order))
+    stmt.query_row([id], order_from_row).optional()
 }
 
-/// Takes the next short number for `restaurant` on local day `day` (1, 2, 3, …).
-pub fn next_number(conn: &Connection, restaurant: &str, day: &str) -> rusqlite::Result<u32> {
+/// The last short number given to `restaurant` on local day `day` (0 before the first).
+pub fn last_number(conn: &Connection, restaurant: &str, day: &str) -> rusqlite::Result<u32> {
+    conn.prepare_cached("SELECT last FROM order_numbers WHERE restaurant = ?1 AND day = ?2")?
+        .query_row(params![restaurant, day], |r| r.get(0))
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Records `last` as the last short number given to `restaurant` on local day `day`.
+pub fn save_number(
+    conn: &Connection,
+    restaurant: &str,
+    day: &str,
+    last: u32,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO order_numbers (restaurant, day, last) VALUES (?1, ?2, 1)
-         ON CONFLICT (restaurant, day) DO UPDATE SET last = last + 1 RETURNING last",
+        "INSERT INTO order_numbers (restaurant, day, last) VALUES (?1, ?2, ?3)
+         ON CONFLICT (restaurant, day) DO UPDATE SET last = excluded.last",
     )?
-    .query_row(params![restaurant, day], |r| r.get(0))
+    .execute(params![restaurant, day, last])?;
+    Ok(())
 }
 
 pub fn insert_order(
@@ -96,10 +93,20 @@ pub fn insert_order(
     now: i64,
 ) -> rusqlite::Result<Order> {
     let o = &order.order;
+    let items: Vec<Item> = o
+        .items
+        .iter()
+        .map(|i| Item {
+            name: i.name.clone(),
+            qty: i.qty,
+            unit_price: i.unit_price,
+            note: i.note.clone(),
+        })
+        .collect();
     conn.prepare_cached(
         "INSERT INTO orders (number, restaurant, customer_id, customer_name, customer_phone,
-            customer_address, note, fulfilment, status, total, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?10)",
+            customer_address, note, fulfilment, status, total, created_at, updated_at, items)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?10, ?11)",
     )?
     .execute(params![
         number,
@@ -111,25 +118,11 @@ pub fn insert_order(
         o.note,
         fulfilment_sql(o.fulfilment),
         order.total,
-        now
+        now,
+        serde_json::to_string(&items).expect("serializable"),
     ])?;
-    let id = conn.last_insert_rowid();
-    let mut item_stmt = conn.prepare_cached(
-        "INSERT INTO order_items (order_id, pos, name, qty, unit_price, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (pos, item) in o.items.iter().enumerate() {
-        item_stmt.execute(params![
-            id,
-            pos,
-            item.name,
-            item.qty,
-            item.unit_price,
-            item.note
-        ])?;
-    }
     Ok(Order {
-        id,
+        id: conn.last_insert_rowid(),
         number,
         restaurant: o.restaurant.clone(),
         customer: Customer {
@@ -138,16 +131,7 @@ pub fn insert_order(
             phone: o.customer.phone.clone(),
             address: o.customer.address.clone(),
         },
-        items: o
-            .items
-            .iter()
-            .map(|i| Item {
-                name: i.name.clone(),
-                qty: i.qty,
-                unit_price: i.unit_price,
-                note: i.note.clone(),
-            })
-            .collect(),
+        items,
         total: order.total,
         note: o.note.clone(),
         fulfilment: o.fulfilment,
@@ -236,27 +220,31 @@ pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<
         args.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut orders: Vec<Order> = stmt
-        .query_map(rusqlite::params_from_iter(args), order_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    for order in &mut orders {
-        load_items(conn, order)?;
-    }
-    Ok(orders)
+    stmt.query_map(rusqlite::params_from_iter(args), order_from_row)?
+        .collect()
 }
 
+/// Appends one event to the log, for each of `rooms` in turn from seq `first`: the
+/// first row holds `data`, the others point at it.
 pub fn insert_event(
     conn: &Connection,
-    seq: u64,
-    room: &str,
+    first: u64,
+    rooms: &[String],
     kind: &str,
     at: i64,
     data: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events (seq, room, kind, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![seq as i64, room, kind, at, data])?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO events (seq, room, kind, at, data, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (i, room) in rooms.iter().enumerate() {
+        let seq = (first + i as u64) as i64;
+        if i == 0 {
+            stmt.execute(params![seq, room, kind, at, data, None::<i64>])?;
+        } else {
+            stmt.execute(params![seq, room, kind, at, "", first as i64])?;
+        }
+    }
     Ok(())
 }
 
@@ -277,7 +265,10 @@ pub fn events_since(
     limit: u32,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, kind, at, data FROM events WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        "SELECT e.seq, e.kind, e.at,
+            CASE WHEN e.ref IS NULL THEN e.data
+                 ELSE COALESCE((SELECT d.data FROM events d WHERE d.seq = e.ref), 'null') END
+         FROM events e WHERE e.room = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
     )?;
     stmt.query_map(params![room, since as i64, limit], |r| {
         Ok(StoredEvent {

@@ -86,6 +86,8 @@ struct Batch {
     day: String,
     /// Whether each token seen in this batch is still live (checked once per batch).
     live_tokens: HashMap<i64, bool>,
+    /// The last short number given today per restaurant, saved once before the commit.
+    numbers: HashMap<String, u32>,
 }
 
 impl Writer {
@@ -137,6 +139,7 @@ impl Writer {
             now: now_ms(),
             day,
             live_tokens: HashMap::new(),
+            numbers: HashMap::new(),
         };
         let mut results = Vec::with_capacity(writes.len());
         // Every refusal is decided before its job writes anything, so a refused job
@@ -166,6 +169,11 @@ impl Writer {
                         batch.events.truncate(events_before);
                     }
                     results.push((result, reply));
+                }
+                if failure.is_none()
+                    && let Err(e) = save_numbers(&tx, &batch)
+                {
+                    failure = Some(format!("saving order numbers failed: {e}"));
                 }
                 match failure.take() {
                     Some(e) => Err(e),
@@ -404,7 +412,17 @@ fn place_order(
             duplicate: true,
         });
     }
-    let number = queries::next_number(conn, &restaurant, &batch.day)?;
+    let number = match batch.numbers.get_mut(&restaurant) {
+        Some(last) => {
+            *last += 1;
+            *last
+        }
+        None => {
+            let number = queries::last_number(conn, &restaurant, &batch.day)? + 1;
+            batch.numbers.insert(restaurant.clone(), number);
+            number
+        }
+    };
     let order = queries::insert_order(conn, &v, number, batch.now)?;
     if let Some(key) = &v.key {
         queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
@@ -415,13 +433,12 @@ fn place_order(
         reason: None,
     })
     .expect("serializable");
-    for room in [
+    let rooms = [
         Room::Restaurant(order.restaurant.clone()),
         Room::Customer(order.customer.id.clone()),
         Room::Order(order.id),
-    ] {
-        emit(conn, batch, &room.to_string(), EventKind::NewOrder, &data)?;
-    }
+    ];
+    emit(conn, batch, &rooms, EventKind::NewOrder, &data)?;
     Ok(Written::Order {
         order,
         duplicate: false,
@@ -461,15 +478,7 @@ fn change(
     if let Some(rider) = previous_rider.filter(|r| Some(r) != order.rider.as_ref()) {
         rooms.push(Room::Rider(rider));
     }
-    for room in rooms {
-        emit(
-            conn,
-            batch,
-            &room.to_string(),
-            EventKind::OrderUpdate,
-            &data,
-        )?;
-    }
+    emit(conn, batch, &rooms, EventKind::OrderUpdate, &data)?;
     Ok(Written::Order {
         order,
         duplicate: false,
@@ -509,24 +518,37 @@ fn chat(
     };
     message.id = queries::insert_chat(conn, &message, batch.now)?;
     let data = serde_json::to_string(&message).expect("serializable");
-    emit(conn, batch, &room_name, EventKind::ChatMessage, &data)?;
+    emit(conn, batch, &[room], EventKind::ChatMessage, &data)?;
     Ok(Written::Chat(message))
 }
 
+/// Appends one event for `rooms` (one seq each, the data stored once) and queues its
+/// frames for publishing after the commit.
 fn emit(
     conn: &Connection,
     batch: &mut Batch,
-    room: &str,
+    rooms: &[Room],
     kind: EventKind,
     data: &str,
 ) -> rusqlite::Result<()> {
-    let seq = batch.next_seq;
-    batch.next_seq += 1;
-    queries::insert_event(conn, seq, room, kind.as_str(), batch.now, data)?;
-    batch.events.push(Published {
-        room: room.into(),
-        seq: Some(seq),
-        frame: event_frame(room, Some(seq), kind.as_str(), batch.now, data).into(),
-    });
+    let first = batch.next_seq;
+    let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
+    queries::insert_event(conn, first, &names, kind.as_str(), batch.now, data)?;
+    batch.next_seq += names.len() as u64;
+    for (seq, room) in (first..).zip(names) {
+        let frame = event_frame(&room, Some(seq), kind.as_str(), batch.now, data);
+        batch.events.push(Published {
+            room: room.into(),
+            seq: Some(seq),
+            frame: frame.into(),
+        });
+    }
+    Ok(())
+}
+
+fn save_numbers(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+    for (restaurant, last) in &batch.numbers {
+        queries::save_number(conn, restaurant, &batch.day, *last)?;
+    }
     Ok(())
 }
