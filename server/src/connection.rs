@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chit_protocol::{ClientFrame, ClientMsg, ErrorCode, ServerMsg, Welcome};
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -76,14 +77,42 @@ pub(crate) struct Session {
     pub who: Arc<Principal>,
     pub ctx: Ctx,
     pub id: SessionId,
-    pub rx: tokio::sync::mpsc::Receiver<Outbound>,
+    pub rx: Arc<crate::hub::Outbox>,
     pub kick: Arc<Kick>,
-    pub inflight: FuturesUnordered<futures_util::future::BoxFuture<'static, Done>>,
+    pub inflight: Inflight,
     pub rooms: HashMap<String, RoomState>,
     pub last_seen: Instant,
     pub limiter: crate::limits::RateLimiter,
     /// Frames were fed to the socket but not flushed yet.
     pub unflushed: bool,
+}
+
+/// Requests being answered off the connection task. Nothing is allocated until the
+/// first one, so a connection that only listens does not pay for it.
+#[derive(Default)]
+pub(crate) struct Inflight(Option<FuturesUnordered<BoxFuture<'static, Done>>>);
+
+impl Inflight {
+    pub fn push(&mut self, request: BoxFuture<'static, Done>) {
+        self.0
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(request);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, FuturesUnordered::len)
+    }
+
+    /// The next finished request; pending forever while there is none.
+    async fn next(&mut self) -> Done {
+        match &mut self.0 {
+            Some(requests) if !requests.is_empty() => match requests.next().await {
+                Some(done) => done,
+                None => std::future::pending().await,
+            },
+            _ => std::future::pending().await,
+        }
+    }
 }
 
 pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
@@ -98,42 +127,55 @@ pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
 }
 
 /// Serves one accepted TCP connection until it closes.
-pub(crate) async fn serve(stream: TcpStream, ctx: Ctx) {
-    let _ = stream.set_nodelay(true);
-    let handshake =
-        tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
-    // Boxed here and below: these steps are brief, and held inline they would make
-    // every idle connection's task as large as the largest of them.
-    let ws = match tokio::time::timeout(ctx.config.handshake_timeout, Box::pin(handshake)).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            tracing::debug!("handshake failed: {e}");
+pub(crate) fn serve(stream: TcpStream, ctx: Ctx) -> impl Future<Output = ()> + Send {
+    // A block rather than an `async fn`: an async fn keeps its arguments twice in
+    // the task (as captured and as moved into locals) for the connection's life.
+    async move {
+        let _ = stream.set_nodelay(true);
+        let handshake =
+            tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
+        // Boxed here and below: these steps are brief, and held inline they would make
+        // every idle connection's task as large as the largest of them.
+        let ws = match tokio::time::timeout(ctx.config.handshake_timeout, Box::pin(handshake)).await
+        {
+            Ok(Ok(ws)) => ws,
+            Ok(Err(e)) => {
+                tracing::debug!("handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("handshake timed out");
+                return;
+            }
+        };
+        let Some((ws, who, hello_id)) = Box::pin(hello(ws, &ctx)).await else {
             return;
-        }
-        Err(_) => {
-            tracing::debug!("handshake timed out");
-            return;
-        }
-    };
-    let Some((ws, who, hello_id)) = Box::pin(hello(ws, &ctx)).await else {
-        return;
-    };
-    let who = Arc::new(who);
-    let handle = ctx.hub.register(who.token_id, who.name(), who.role);
-    let session = Session {
-        ws,
-        who,
-        id: handle.id,
-        rx: handle.rx,
-        kick: handle.kick,
-        inflight: FuturesUnordered::new(),
-        rooms: HashMap::new(),
-        last_seen: Instant::now(),
-        limiter: crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst),
-        unflushed: false,
-        ctx,
-    };
-    session.run(hello_id).await;
+        };
+        let who = Arc::new(who);
+        let handle = ctx.hub.register(who.token_id, who.name(), who.role);
+        let mut session = Session {
+            ws,
+            who,
+            id: handle.id,
+            rx: handle.rx,
+            kick: handle.kick,
+            inflight: Inflight::default(),
+            rooms: HashMap::new(),
+            last_seen: Instant::now(),
+            limiter: crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst),
+            unflushed: false,
+            ctx,
+        };
+        // The session lives here, in this task's own state, and is borrowed from here on:
+        // handing it by value to another async fn would keep it twice in the task.
+        let welcome = session.welcome(hello_id.as_ref());
+        let stop = match session.send(welcome).await {
+            Ok(()) => session.serve().await,
+            Err(stop) => stop,
+        };
+        session.ctx.hub.remove(session.id);
+        Box::pin(session.close(stop)).await;
+    }
 }
 
 /// Parses a client frame; on failure, says as exactly as it can what is wrong.
@@ -303,24 +345,21 @@ const MAX_INFLIGHT: usize = 256;
 const WRITE_BATCH: usize = 64;
 
 impl Session {
-    async fn run(mut self, hello_id: Option<Value>) {
-        let welcome = ServerMsg::Welcome(Welcome {
-            session: self.id,
-            role: self.who.role,
-            server: format!("chit-server {}", env!("CARGO_PKG_VERSION")),
-            protocol: chit_protocol::PROTOCOL_VERSION,
-            heartbeat: self.ctx.config.heartbeat.as_secs(),
-            name: self.who.name(),
-            restaurant: self.who.restaurant.clone(),
-            rider: self.who.rider.clone(),
-            customer: self.who.customer.clone(),
-        });
-        let stop = match self.send(frames::reply(hello_id.as_ref(), welcome)).await {
-            Ok(()) => self.serve().await,
-            Err(stop) => stop,
-        };
-        self.ctx.hub.remove(self.id);
-        Box::pin(self.close(stop)).await;
+    fn welcome(&self, hello_id: Option<&Value>) -> Utf8Bytes {
+        frames::reply(
+            hello_id,
+            ServerMsg::Welcome(Welcome {
+                session: self.id,
+                role: self.who.role,
+                server: format!("chit-server {}", env!("CARGO_PKG_VERSION")),
+                protocol: chit_protocol::PROTOCOL_VERSION,
+                heartbeat: self.ctx.config.heartbeat.as_secs(),
+                name: self.who.name(),
+                restaurant: self.who.restaurant.clone(),
+                rider: self.who.rider.clone(),
+                customer: self.who.customer.clone(),
+            }),
+        )
     }
 
     async fn serve(&mut self) -> Stop {
@@ -341,17 +380,17 @@ impl Session {
                 _ = &mut shutting_down => Err(Stop::Shutdown),
                 reason = &mut kicked => Err(Stop::Kicked(reason)),
                 Some(out) = self.rx.recv() => Box::pin(self.forward(out)).await,
-                Some(done) = self.inflight.next(), if !self.inflight.is_empty() => Box::pin(self.finish(done)).await,
+                done = self.inflight.next(), if self.inflight.len() > 0 => Box::pin(self.finish(done)).await,
                 incoming = self.ws.next(), if reading => Box::pin(self.receive(incoming)).await,
                 _ = heartbeat.tick() => {
                     if self.last_seen.elapsed() > beat * 2 {
                         Err(Stop::Silent)
                     } else {
-                        self.write(Message::Ping(Default::default())).await
+                        Box::pin(self.write(Message::Ping(Default::default()))).await
                     }
                 }
                 // Only when nothing else is ready: one write for everything gathered.
-                _ = std::future::ready(()), if self.unflushed => self.flush().await,
+                _ = std::future::ready(()), if self.unflushed => Box::pin(self.flush()).await,
             };
             if let Err(stop) = step {
                 return stop;

@@ -4,21 +4,74 @@
 //! It also keeps what is live about chat: presence, who is shown typing (and ends that
 //! after a quiet spell, so every client agrees), and each member's chat send rate.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chit_protocol::chat::{PresenceAction, PresenceChange, TYPING_EVERY, TYPING_SHOWN, Typing};
 use chit_protocol::{EventKind, Member, Role, now_ms};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::frames::{Published, event_frame};
 use crate::limits::RateLimiter;
 
 pub type SessionId = u64;
 pub type Outbound = Arc<Published>;
+
+/// A session's bounded queue of frames to write: the hub puts, the connection takes.
+/// A plain deque behind a lock, so an idle connection's queue costs a hundred bytes
+/// rather than the slot blocks a channel allocates up front.
+pub struct Outbox {
+    queue: Mutex<VecDeque<Outbound>>,
+    ready: Notify,
+    limit: usize,
+}
+
+impl Outbox {
+    fn new(limit: usize) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            queue: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
+            limit,
+        })
+    }
+
+    /// Queues `event`, or gives it back if `limit` frames are already waiting.
+    pub fn try_send(&self, event: Outbound) -> Result<(), Outbound> {
+        let mut queue = self.queue.lock().unwrap();
+        if queue.len() >= self.limit {
+            return Err(event);
+        }
+        let was_empty = queue.is_empty();
+        queue.push_back(event);
+        drop(queue);
+        if was_empty {
+            // Stored as a permit when the connection is not waiting yet.
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    pub fn try_recv(&self) -> Result<Outbound, Empty> {
+        self.queue.lock().unwrap().pop_front().ok_or(Empty)
+    }
+
+    /// The next frame, waiting for one. Never `None`; an `Option` so it reads like
+    /// a channel's receive in `select!`.
+    pub async fn recv(&self) -> Option<Outbound> {
+        loop {
+            if let Ok(event) = self.try_recv() {
+                return Some(event);
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+/// Nothing is queued.
+#[derive(Debug)]
+pub struct Empty;
 
 /// Why a session was told to go; the connection closes with this reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,17 +84,25 @@ pub enum KickReason {
 #[derive(Default)]
 pub struct Kick {
     reason: OnceLock<KickReason>,
-    token: CancellationToken,
+    kicked: Notify,
 }
 
 impl Kick {
     fn kick(&self, reason: KickReason) {
-        let _ = self.reason.set(reason);
-        self.token.cancel();
+        if self.reason.set(reason).is_ok() {
+            self.kicked.notify_waiters();
+        }
     }
 
     pub async fn kicked(&self) -> KickReason {
-        self.token.cancelled().await;
+        let notified = self.kicked.notified();
+        tokio::pin!(notified);
+        // Registered before the reason is looked at, so a kick in between is not missed.
+        notified.as_mut().enable();
+        if let Some(reason) = self.reason.get() {
+            return *reason;
+        }
+        notified.await;
         self.reason
             .get()
             .copied()
@@ -52,12 +113,12 @@ impl Kick {
 /// What a connection gets when it registers: its id, its queue and its kick signal.
 pub struct SessionHandle {
     pub id: SessionId,
-    pub rx: mpsc::Receiver<Outbound>,
+    pub rx: Arc<Outbox>,
     pub kick: Arc<Kick>,
 }
 
 struct SessionEntry {
-    tx: mpsc::Sender<Outbound>,
+    tx: Arc<Outbox>,
     kick: Arc<Kick>,
     token_id: i64,
     member: Member,
@@ -74,7 +135,7 @@ struct Typist {
 
 #[derive(Default)]
 struct State {
-    rooms: HashMap<String, HashMap<SessionId, mpsc::Sender<Outbound>>>,
+    rooms: HashMap<String, HashMap<SessionId, Arc<Outbox>>>,
     sessions: HashMap<SessionId, SessionEntry>,
     typing: HashMap<(SessionId, String), Typist>,
 }
@@ -141,7 +202,8 @@ impl Hub {
 
     pub fn register(&self, token_id: i64, name: String, role: Role) -> SessionHandle {
         let id = self.inner.next_session.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.inner.queue_limit);
+        let tx = Outbox::new(self.inner.queue_limit);
+        let rx = tx.clone();
         let kick = Arc::new(Kick::default());
         let entry = SessionEntry {
             tx,
@@ -489,7 +551,7 @@ impl Hub {
 }
 
 fn remove_member(
-    rooms: &mut HashMap<String, HashMap<SessionId, mpsc::Sender<Outbound>>>,
+    rooms: &mut HashMap<String, HashMap<SessionId, Arc<Outbox>>>,
     room: &str,
     session: SessionId,
 ) {
@@ -516,8 +578,8 @@ mod tests {
     #[tokio::test]
     async fn delivers_only_to_members_in_order() {
         let hub = Hub::new(16);
-        let mut a = hub.register(1, "a".into(), Role::Kitchen);
-        let mut b = hub.register(2, "b".into(), Role::Kitchen);
+        let a = hub.register(1, "a".into(), Role::Kitchen);
+        let b = hub.register(2, "b".into(), Role::Kitchen);
         hub.join(a.id, "restaurant:r1");
         hub.join(b.id, "restaurant:r2");
         hub.publish(vec![
@@ -535,7 +597,7 @@ mod tests {
     async fn a_slow_consumer_is_kicked_and_others_are_not() {
         let hub = Hub::new(2);
         let slow = hub.register(1, "slow".into(), Role::Kitchen);
-        let mut fast = hub.register(2, "fast".into(), Role::Kitchen);
+        let fast = hub.register(2, "fast".into(), Role::Kitchen);
         hub.join(slow.id, "restaurant:r1");
         hub.join(fast.id, "restaurant:r1");
         for seq in 1..=3 {
@@ -546,7 +608,7 @@ mod tests {
             .await
             .expect("the slow session is kicked");
         assert_eq!(reason, KickReason::SlowConsumer);
-        assert!(!fast.kick.token.is_cancelled());
+        assert!(fast.kick.reason.get().is_none());
     }
 
     fn frame(out: &Outbound) -> serde_json::Value {
@@ -556,7 +618,7 @@ mod tests {
     #[tokio::test]
     async fn presence_is_announced_only_once_a_subscribe_is_allowed() {
         let hub = Hub::new(16);
-        let mut a = hub.register(1, "Ann".into(), Role::Kitchen);
+        let a = hub.register(1, "Ann".into(), Role::Kitchen);
         let b = hub.register(2, "Bo".into(), Role::Rider);
         let c = hub.register(3, "Cy".into(), Role::Customer);
         hub.join(a.id, "chat:staff");
@@ -587,7 +649,7 @@ mod tests {
             let hub = hub.clone();
             async move { hub.expire_typing().await }
         });
-        let mut a = hub.register(1, "Ann".into(), Role::Kitchen);
+        let a = hub.register(1, "Ann".into(), Role::Kitchen);
         let b = hub.register(2, "Bo".into(), Role::Rider);
         for s in [a.id, b.id] {
             hub.join(s, "chat:staff");
@@ -616,7 +678,7 @@ mod tests {
     #[tokio::test]
     async fn leaving_while_typing_ends_the_indicator_first() {
         let hub = Hub::new(16);
-        let mut a = hub.register(1, "Ann".into(), Role::Kitchen);
+        let a = hub.register(1, "Ann".into(), Role::Kitchen);
         let b = hub.register(2, "Bo".into(), Role::Rider);
         for s in [a.id, b.id] {
             hub.join(s, "chat:staff");
