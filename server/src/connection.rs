@@ -127,6 +127,7 @@ pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
 }
 
 /// Serves one accepted TCP connection until it closes.
+#[allow(clippy::manual_async_fn)] // on purpose, see the comment inside
 pub(crate) fn serve(stream: TcpStream, ctx: Ctx) -> impl Future<Output = ()> + Send {
     // A block rather than an `async fn`: an async fn keeps its arguments twice in
     // the task (as captured and as moved into locals) for the connection's life.
