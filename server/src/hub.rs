@@ -136,7 +136,8 @@ struct Typist {
 #[derive(Default)]
 struct State {
     rooms: HashMap<String, HashMap<SessionId, Arc<Outbox>>>,
-    sessions: HashMap<SessionId, SessionEntry>,
+    // Boxed: the table keeps spare slots as it grows, and a slot is then a pointer.
+    sessions: HashMap<SessionId, Box<SessionEntry>>,
     typing: HashMap<(SessionId, String), Typist>,
 }
 
@@ -217,7 +218,12 @@ impl Hub {
             rooms: HashSet::new(),
             present: HashSet::new(),
         };
-        self.inner.state.lock().unwrap().sessions.insert(id, entry);
+        self.inner
+            .state
+            .lock()
+            .unwrap()
+            .sessions
+            .insert(id, Box::new(entry));
         SessionHandle { id, rx, kick }
     }
 
