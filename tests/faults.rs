@@ -458,3 +458,81 @@ async fn a_full_disk_refuses_with_internal_loses_nothing_and_recovers() {
         client.get_order(*id).await.unwrap();
     }
 }
+
+// ---- the log ----------------------------------------------------------------------------
+
+/// The WAL header's checkpoint sequence number: SQLite adds one each time it starts the
+/// log over from its beginning.
+fn log_restarts(db: &std::path::Path) -> Option<u32> {
+    use std::io::Read;
+    let mut path = db.as_os_str().to_owned();
+    path.push("-wal");
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    Some(u32::from_be_bytes([
+        header[12], header[13], header[14], header[15],
+    ]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_starts_over_while_orders_keep_coming() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let mut config = Config::default();
+    // Every checkpoint counts as quick: what is tested is that the log starts over
+    // under steady commits, not how fast this machine's disk is.
+    config.store.checkpoint_hold = Duration::from_secs(10);
+    config.rate_limit = 0;
+    let server = TestServer::with_config(config).await;
+    let (client, _) = server.admin().await;
+    let client = Arc::new(client);
+    let stop = Arc::new(AtomicBool::new(false));
+    let placed = Arc::new(AtomicU64::new(0));
+    // Four clients, each placing its next order as soon as the last is acknowledged,
+    // so that commits keep coming while the checkpointer copies.
+    let placers: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, stop, placed) = (client.clone(), stop.clone(), placed.clone());
+            tokio::spawn(async move {
+                for _ in 0..5_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    client.place_order(order("r1"), None).await.expect("placed");
+                    placed.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let under_way = |n: u64| placed.load(Ordering::Relaxed) >= n;
+    while !under_way(200) {
+        assert!(Instant::now() < deadline, "orders are not being placed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before = log_restarts(&server.db()).expect("a log file");
+    loop {
+        let now = log_restarts(&server.db()).expect("a log file");
+        if now > before {
+            assert!(
+                !placers.iter().all(|p| p.is_finished()),
+                "the log started over ({before} -> {now}) only after the orders stopped"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && !placers.iter().all(|p| p.is_finished()),
+            "the log never started over while {} orders were placed",
+            placed.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for placer in placers {
+        placer.await.expect("placer");
+    }
+}

@@ -9,7 +9,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +27,9 @@ pub struct StoreConfig {
     /// `synchronous=FULL` (an acknowledged write survives power loss). Off only for
     /// throwaway databases.
     pub durable: bool,
+    /// A checkpoint that took at most this long may hold the writer between two commits
+    /// to copy what came meanwhile, so that the log starts over (see `Checkpointer`).
+    pub checkpoint_hold: Duration,
 }
 
 impl Default for StoreConfig {
@@ -34,6 +37,7 @@ impl Default for StoreConfig {
         StoreConfig {
             retention: Duration::from_secs(7 * 24 * 3600),
             durable: true,
+            checkpoint_hold: Duration::from_millis(5),
         }
     }
 }
@@ -88,10 +92,13 @@ impl Store {
         let head = Arc::new(AtomicU64::new(queries::head(&conn)?));
         let commits = Arc::new(AtomicU64::new(0));
         let stopping = Arc::new(AtomicBool::new(false));
+        let gate = Arc::new(Mutex::new(()));
         let checkpointer = Checkpointer {
             conn: open_connection(path, config.durable)?,
             commits: commits.clone(),
             stopping: stopping.clone(),
+            gate: gate.clone(),
+            hold: config.checkpoint_hold,
         };
         let (jobs_tx, jobs_rx) = mpsc::channel(8192);
         let writer = writer::Writer {
@@ -100,6 +107,7 @@ impl Store {
             publish: Box::new(publish),
             head: head.clone(),
             commits,
+            gate,
             retention: config.retention,
         };
         let thread_failed = |e: std::io::Error| {
@@ -201,23 +209,58 @@ impl Store {
     }
 }
 
-/// Copies committed log frames into the database file (a passive checkpoint, which
-/// never blocks the writer) shortly after commits, on its own connection and thread.
+/// Copies committed log frames into the database file shortly after commits, on its
+/// own connection and thread.
+///
+/// A passive checkpoint never blocks the writer, but under steady writes it never
+/// catches up either: new frames land while it copies, so SQLite never starts the log
+/// over, and the log file grows for as long as the orders keep coming (every commit then
+/// extends the file, and its flush takes longer). So a quick passive checkpoint (at most
+/// `hold`) that commits overlapped is followed by a second one with the writer held at
+/// the `gate` between two commits: it copies only what arrived during the first, after
+/// which the next commit starts the log from its beginning again, over blocks already
+/// on disk. A slow one (a burst) is not followed: the writer is never held for long,
+/// and the log starts over after the burst. Checkpoints run every quarter second while
+/// they are quick, every second while they are slow.
 struct Checkpointer {
     conn: Connection,
     commits: Arc<AtomicU64>,
     stopping: Arc<AtomicBool>,
+    gate: Arc<Mutex<()>>,
+    hold: Duration,
 }
 
 impl Checkpointer {
-    const EVERY: Duration = Duration::from_secs(1);
+    /// How often the log is copied while orders trickle in.
+    const OFTEN: Duration = Duration::from_millis(250);
+    /// How often during a burst, when each copy is long: fewer disk flushes then
+    /// compete with the commits'.
+    const BUSY: Duration = Duration::from_secs(1);
+
+    /// Copies the log into the database; then, if that was quick but commits came
+    /// meanwhile, copies the rest with the writer held between two of its commits.
+    /// Says whether it was quick. After a long one (a burst of orders) the writer is
+    /// not held: the log is started over at the next quick one.
+    fn checkpoint(&self) -> rusqlite::Result<bool> {
+        let passive = || self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        let commits = self.commits.load(Ordering::Acquire);
+        let started = Instant::now();
+        passive()?;
+        let quick = started.elapsed() <= self.hold;
+        if quick && self.commits.load(Ordering::Acquire) != commits {
+            let _writer_waits = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            passive()?;
+        }
+        Ok(quick)
+    }
 
     fn run(self) {
         let mut seen = 0;
         let mut failing = false;
+        let mut every = Self::OFTEN;
         while !self.stopping.load(Ordering::Acquire) {
             // Woken early (by `Store::close`) only to stop.
-            std::thread::park_timeout(Self::EVERY);
+            std::thread::park_timeout(every);
             if self.stopping.load(Ordering::Acquire) {
                 break;
             }
@@ -226,18 +269,19 @@ impl Checkpointer {
                 continue;
             }
             // Said once when it starts failing (a full disk) and once when it recovers.
-            match self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            match self.checkpoint() {
                 Err(e) if !failing => {
-                    tracing::warn!("checkpoint failed, retrying every {:?}: {e}", Self::EVERY);
+                    tracing::warn!("checkpoint failed, retrying every {every:?}: {e}");
                     failing = true;
                 }
                 Err(_) => {}
-                Ok(()) => {
+                Ok(quick) => {
                     if failing {
                         tracing::info!("checkpoint works again");
                         failing = false;
                     }
                     seen = commits;
+                    every = if quick { Self::OFTEN } else { Self::BUSY };
                 }
             }
         }

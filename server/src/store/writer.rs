@@ -75,6 +75,8 @@ pub(super) struct Writer {
     pub head: Arc<AtomicU64>,
     /// Transactions committed so far; the checkpointer watches it.
     pub commits: Arc<AtomicU64>,
+    /// Held for each transaction; the checkpointer takes it to catch up with the log.
+    pub gate: Arc<std::sync::Mutex<()>>,
     pub retention: Duration,
 }
 
@@ -114,6 +116,8 @@ impl Writer {
                 }
             }
             if !writes.is_empty() {
+                let gate = self.gate.clone();
+                let _turn = gate.lock().unwrap_or_else(|e| e.into_inner());
                 self.commit_batch(writes);
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
