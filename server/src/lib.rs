@@ -59,7 +59,7 @@ impl Default for Config {
             outbound_queue: 1024,
             rate_limit: 2000,
             rate_burst: 4000,
-            read_buffer: 1024,
+            read_buffer: 512,
             analytics_every: Duration::from_millis(500),
             chat_rate: hub::ChatRate::default(),
             store: StoreConfig::default(),
