@@ -26,19 +26,55 @@ pub enum Effect {
     Quit,
 }
 
-/// A display model: it takes keys, link events and ticks, and says what to do.
+/// What a display's `update` takes, one at a time. `A` is its key map's actions.
+// Built, matched and dropped within one loop turn; boxing the link event buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg<A> {
+    /// A second passed (or a redraw is due); carries the time.
+    Tick(i64),
+    Key(A),
+    /// A key while the chat pane is open: it goes to the chat input.
+    ChatKey(KeyEvent),
+    Link(LinkEvent),
+}
+
+/// A display model: a pure `update` over [`Msg`], and the key map that turns keys into
+/// its actions. Keys, link events and ticks reach `update` through the provided methods.
 pub trait Model
 where
     for<'a> &'a Self: Widget,
 {
-    fn key(&mut self, key: KeyEvent) -> Vec<Effect>;
-    fn link(&mut self, event: LinkEvent) -> Vec<Effect>;
-    /// A second passed; `now` is Unix ms.
-    fn tick(&mut self, now: i64) -> Vec<Effect>;
+    type Action;
+
+    fn update(&mut self, msg: Msg<Self::Action>) -> Vec<Effect>;
+    /// The action a key asks for, if any.
+    fn action(&self, key: KeyEvent) -> Option<Self::Action>;
+    /// Whether keys go to the chat input rather than to the key map.
+    fn typing_in_chat(&self) -> bool;
     /// The time, before each message.
     fn set_now(&mut self, now: i64);
     /// How alerts are given ("sound" or "bell") and whether they start muted.
     fn set_alerts(&mut self, kind: &'static str, muted: bool);
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if self.typing_in_chat() {
+            return self.update(Msg::ChatKey(key));
+        }
+        match self.action(key) {
+            Some(action) => self.update(Msg::Key(action)),
+            None => Vec::new(),
+        }
+    }
+
+    fn link(&mut self, event: LinkEvent) -> Vec<Effect> {
+        self.update(Msg::Link(event))
+    }
+
+    /// A second passed; `now` is Unix ms.
+    fn tick(&mut self, now: i64) -> Vec<Effect> {
+        self.update(Msg::Tick(now))
+    }
 }
 
 /// Runs `model` full screen until it asks to quit. `name` names the log file.

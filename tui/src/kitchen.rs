@@ -11,27 +11,23 @@ use crossterm::event::KeyEvent;
 
 use crate::DisplayArgs;
 use crate::display::{self, Effect, Model};
-use crate::link::{LinkEvent, LinkSpec};
+use crate::link::LinkSpec;
 use app::{App, Settings};
 use update::{Msg, update};
 
 impl Model for App {
-    fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if self.chat.open && self.overlay == app::Overlay::None {
-            return update(self, Msg::ChatKey(key));
-        }
-        match keymap::key_to_action(self, key) {
-            Some(action) => update(self, Msg::Key(action)),
-            None => Vec::new(),
-        }
+    type Action = update::Action;
+
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        update(self, msg)
     }
 
-    fn link(&mut self, event: LinkEvent) -> Vec<Effect> {
-        update(self, Msg::Link(event))
+    fn action(&self, key: KeyEvent) -> Option<update::Action> {
+        keymap::key_to_action(self, key)
     }
 
-    fn tick(&mut self, now: i64) -> Vec<Effect> {
-        update(self, Msg::Tick(now))
+    fn typing_in_chat(&self) -> bool {
+        self.chat.open && self.overlay == app::Overlay::None
     }
 
     fn set_now(&mut self, now: i64) {

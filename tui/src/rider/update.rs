@@ -13,17 +13,8 @@ use crate::sound::Sound;
 /// How long a flash message stays up.
 const FLASH_MS: i64 = 6_000;
 
-// Built, matched and dropped within one loop turn; boxing would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Msg {
-    /// A second passed; carries the time.
-    Tick(i64),
-    Key(Action),
-    /// A key while the chat pane is open: it goes to the chat input.
-    ChatKey(crossterm::event::KeyEvent),
-    Link(LinkEvent),
-}
+/// What `update` takes: a tick, an action, a chat key or a link event.
+pub type Msg = crate::display::Msg<Action>;
 
 /// What a key asks for (see keymap.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
