@@ -8,6 +8,7 @@ pub mod error;
 pub mod message;
 pub mod money;
 pub mod order;
+pub mod process;
 pub mod room;
 pub mod token;
 

@@ -249,26 +249,9 @@ pub(crate) fn server_stats(ctx: &Ctx) -> ServerStats {
         orders_total: 0,
         uptime_secs: STARTED.get().map(|s| s.elapsed().as_secs()).unwrap_or(0),
         head: ctx.store.head(),
-        cpu_ms: cpu_ms(),
+        cpu_ms: chit_protocol::process::cpu_ms(),
         open_fds: open_fds(),
     }
-}
-
-/// CPU time (user + system) of this process so far, from /proc (0 where there is none).
-pub fn cpu_ms() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which may itself hold spaces: utime and stime are
-    // the 12th and 13th, in clock ticks of 1/100 s.
-    let Some((_, fields)) = stat.rsplit_once(") ") else {
-        return 0;
-    };
-    let ticks: u64 = fields
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum();
-    ticks * 10
 }
 
 /// File descriptors this process holds, from /proc (0 where there is none).

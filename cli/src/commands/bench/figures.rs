@@ -81,17 +81,7 @@ impl ServerUse {
 
 /// CPU time (user + system) this process has used, in seconds.
 pub fn own_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let Some((_, fields)) = stat.rsplit_once(") ") else {
-        return 0.0;
-    };
-    let ticks: u64 = fields
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum();
-    ticks as f64 / 100.0
+    chit_protocol::process::cpu_ms() as f64 / 1000.0
 }
 
 /// Busy CPU time of the whole machine so far (user, nice and system on all cores), in
