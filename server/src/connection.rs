@@ -380,7 +380,7 @@ impl Session {
                 biased;
                 _ = &mut shutting_down => Err(Stop::Shutdown),
                 reason = &mut kicked => Err(Stop::Kicked(reason)),
-                Some(out) = self.rx.recv() => Box::pin(self.forward(out)).await,
+                out = self.rx.recv() => Box::pin(self.forward(out)).await,
                 done = self.inflight.next(), if self.inflight.len() > 0 => Box::pin(self.finish(done)).await,
                 incoming = self.ws.next(), if reading => Box::pin(self.receive(incoming)).await,
                 _ = heartbeat.tick() => {
@@ -472,7 +472,7 @@ impl Session {
                 written += 1;
             }
             next = if taken < WRITE_BATCH {
-                self.rx.try_recv().ok()
+                self.rx.try_recv()
             } else {
                 None
             };

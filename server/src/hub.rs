@@ -53,25 +53,20 @@ impl Outbox {
         Ok(())
     }
 
-    pub fn try_recv(&self) -> Result<Outbound, Empty> {
-        self.queue.lock().unwrap().pop_front().ok_or(Empty)
+    pub fn try_recv(&self) -> Option<Outbound> {
+        self.queue.lock().unwrap().pop_front()
     }
 
-    /// The next frame, waiting for one. Never `None`; an `Option` so it reads like
-    /// a channel's receive in `select!`.
-    pub async fn recv(&self) -> Option<Outbound> {
+    /// The next frame, waiting for one.
+    pub async fn recv(&self) -> Outbound {
         loop {
-            if let Ok(event) = self.try_recv() {
-                return Some(event);
+            if let Some(event) = self.try_recv() {
+                return event;
             }
             self.ready.notified().await;
         }
     }
 }
-
-/// Nothing is queued.
-#[derive(Debug)]
-pub struct Empty;
 
 /// Why a session was told to go; the connection closes with this reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -593,10 +588,10 @@ mod tests {
             event("restaurant:r2", 2),
             event("restaurant:r1", 3),
         ]);
-        assert_eq!(a.rx.recv().await.unwrap().seq, Some(1));
-        assert_eq!(a.rx.recv().await.unwrap().seq, Some(3));
-        assert_eq!(b.rx.recv().await.unwrap().seq, Some(2));
-        assert!(a.rx.try_recv().is_err());
+        assert_eq!(a.rx.recv().await.seq, Some(1));
+        assert_eq!(a.rx.recv().await.seq, Some(3));
+        assert_eq!(b.rx.recv().await.seq, Some(2));
+        assert!(a.rx.try_recv().is_none());
     }
 
     #[tokio::test]
@@ -608,7 +603,7 @@ mod tests {
         hub.join(fast.id, "restaurant:r1");
         for seq in 1..=3 {
             hub.publish(vec![event("restaurant:r1", seq)]);
-            assert_eq!(fast.rx.recv().await.unwrap().seq, Some(seq));
+            assert_eq!(fast.rx.recv().await.seq, Some(seq));
         }
         let reason = tokio::time::timeout(std::time::Duration::from_secs(1), slow.kick.kicked())
             .await
@@ -636,16 +631,16 @@ mod tests {
         hub.leave(c.id, "chat:staff");
         hub.join(b.id, "chat:staff");
         hub.present(b.id, "chat:staff");
-        let joined = frame(&a.rx.recv().await.unwrap());
+        let joined = frame(&a.rx.recv().await);
         assert_eq!(joined["kind"], "presence");
         assert_eq!(joined["data"]["action"], "join");
         assert_eq!(joined["data"]["name"], "Bo");
         assert_eq!(hub.members("chat:staff").len(), 2);
         hub.remove(b.id);
-        let left = frame(&a.rx.recv().await.unwrap());
+        let left = frame(&a.rx.recv().await);
         assert_eq!(left["data"]["action"], "leave");
         assert_eq!(hub.members("chat:staff").len(), 1);
-        assert!(a.rx.try_recv().is_err());
+        assert!(a.rx.try_recv().is_none());
     }
 
     #[tokio::test(start_paused = true)]
@@ -666,18 +661,18 @@ mod tests {
         let start = Instant::now();
         assert!(hub.typing(b.id, "chat:staff", true));
         assert!(hub.typing(b.id, "chat:staff", true), "dropped: too soon");
-        let shown = frame(&a.rx.recv().await.unwrap());
+        let shown = frame(&a.rx.recv().await);
         assert_eq!(
             (&shown["data"]["name"], &shown["data"]["active"]),
             (&"Bo".into(), &true.into())
         );
-        assert!(a.rx.try_recv().is_err());
-        let ended = frame(&a.rx.recv().await.unwrap());
+        assert!(a.rx.try_recv().is_none());
+        let ended = frame(&a.rx.recv().await);
         assert_eq!(ended["data"]["active"], false);
         assert_eq!(start.elapsed(), TYPING_SHOWN);
         // Stopping when not shown says nothing.
         assert!(hub.typing(b.id, "chat:staff", false));
-        assert!(a.rx.try_recv().is_err());
+        assert!(a.rx.try_recv().is_none());
         expiry.abort();
     }
 
@@ -694,12 +689,12 @@ mod tests {
         hub.typing(b.id, "chat:staff", true);
         let _ = a.rx.recv().await;
         hub.remove(b.id);
-        let ended = frame(&a.rx.recv().await.unwrap());
+        let ended = frame(&a.rx.recv().await);
         assert_eq!(
             (ended["kind"].as_str(), &ended["data"]["active"]),
             (Some("typing"), &false.into())
         );
-        let left = frame(&a.rx.recv().await.unwrap());
+        let left = frame(&a.rx.recv().await);
         assert_eq!(left["data"]["action"], "leave");
     }
 
