@@ -359,3 +359,78 @@ async fn stats_count_today_and_the_restaurant_room_gets_analytics() {
         }
     }
 }
+
+/// The figures sent after changes are kept as running sums by the writer; after many
+/// concurrent changes of every kind (grouped into shared commits) they must equal the
+/// figures read from the database.
+#[tokio::test]
+async fn figures_sent_after_many_changes_equal_the_figures_read_back() {
+    let server = TestServer::start().await;
+    let (watcher, mut events) = server.admin().await;
+    for r in ["r1", "r2"] {
+        watcher
+            .subscribe(&format!("restaurant:{r}"), None)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for c in 0..4 {
+        let (client, _events) = server.admin().await;
+        tasks.push(tokio::spawn(async move {
+            let _events = _events;
+            for i in 0..12 {
+                let r = if (c + i) % 2 == 0 { "r1" } else { "r2" };
+                let (o, _) = client.place_order(order(r), None).await.unwrap();
+                let path: &[(Status, bool)] = match i % 6 {
+                    0 => &[],
+                    1 => &[(Status::Rejected, false)],
+                    2 => &[(Status::Confirmed, false), (Status::Preparing, false)],
+                    // Ready, back to preparing, ready again: counted as ready once, from
+                    // the first time.
+                    3 => &[
+                        (Status::Confirmed, false),
+                        (Status::Preparing, false),
+                        (Status::Ready, false),
+                        (Status::Preparing, true),
+                        (Status::Ready, false),
+                    ],
+                    4 => &[
+                        (Status::Confirmed, false),
+                        (Status::Preparing, false),
+                        (Status::Ready, false),
+                        (Status::PickedUp, false),
+                        (Status::Delivered, false),
+                    ],
+                    _ => &[(Status::Confirmed, false), (Status::Cancelled, false)],
+                };
+                for (status, recall) in path {
+                    client
+                        .update_status(o.id, *status, None, *recall)
+                        .await
+                        .unwrap();
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut read = std::collections::HashMap::new();
+    for r in ["r1", "r2"] {
+        let stats = watcher.stats(Some(r.into())).await.unwrap();
+        assert_eq!(stats.today.total_orders, 24);
+        read.insert(
+            format!("restaurant:{r}"),
+            serde_json::to_value(&stats.today).unwrap(),
+        );
+    }
+    // The last update sent for each restaurant is the one read back; an update that
+    // never matches fails the test by timing out.
+    let mut sent = std::collections::HashMap::new();
+    while sent != read {
+        let event = chit_e2e::next_event(&mut events).await;
+        if event.kind == EventKind::AnalyticsUpdate {
+            sent.insert(event.room, event.data);
+        }
+    }
+}

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chit_protocol::chat::{PresenceAction, PresenceChange, TYPING_EVERY, TYPING_SHOWN, Typing};
-use chit_protocol::{EventKind, Member, Role, now_ms};
+use chit_protocol::{Analytics, EventKind, Member, Role, now_ms};
 use tokio::sync::Notify;
+
+use crate::store::Figures;
 use tokio::time::Instant;
 
 use crate::frames::{Published, event_frame};
@@ -161,7 +163,9 @@ struct Inner {
     state: Mutex<State>,
     next_session: AtomicU64,
     queue_limit: usize,
-    dirty_restaurants: Mutex<HashSet<String>>,
+    /// Restaurants whose figures are due to be sent: with them if the writer knew them,
+    /// `None` if they are to be read.
+    dirty_restaurants: Mutex<HashMap<String, Option<Analytics>>>,
     analytics_due: Notify,
     events_total: AtomicU64,
     typing_due: Notify,
@@ -422,14 +426,10 @@ impl Hub {
         self.inner
             .events_total
             .fetch_add(events.len() as u64, Ordering::Relaxed);
-        let mut dirty = Vec::new();
         {
             let state = self.inner.state.lock().unwrap();
             let mut slow = Vec::new();
             for event in events {
-                if let Some(r) = event.room.strip_prefix("restaurant:") {
-                    dirty.push(r.to_string());
-                }
                 let Some(members) = state.rooms.get(&*event.room) else {
                     continue;
                 };
@@ -446,10 +446,19 @@ impl Hub {
                 }
             }
         }
-        if !dirty.is_empty() {
-            self.inner.dirty_restaurants.lock().unwrap().extend(dirty);
-            self.inner.analytics_due.notify_one();
+    }
+
+    /// Marks restaurants' figures as changed by a commit, to be sent (coalesced).
+    pub fn figures_changed(&self, figures: Vec<Figures>) {
+        if figures.is_empty() {
+            return;
         }
+        let mut dirty = self.inner.dirty_restaurants.lock().unwrap();
+        for f in figures {
+            dirty.insert(f.restaurant, f.today);
+        }
+        drop(dirty);
+        self.inner.analytics_due.notify_one();
     }
 
     /// Sends a live-only event (no seq, not stored) to a room, except to `skip`.
@@ -529,8 +538,9 @@ impl Hub {
         self.inner.events_total.load(Ordering::Relaxed)
     }
 
-    /// Waits until some restaurant's figures changed, then returns which ones.
-    pub async fn dirty_restaurants(&self) -> HashSet<String> {
+    /// Waits until some restaurant's figures changed, then returns which ones (with the
+    /// figures, where known).
+    pub async fn dirty_restaurants(&self) -> HashMap<String, Option<Analytics>> {
         loop {
             let taken = std::mem::take(&mut *self.inner.dirty_restaurants.lock().unwrap());
             if !taken.is_empty() {
@@ -546,7 +556,8 @@ impl Hub {
             .dirty_restaurants
             .lock()
             .unwrap()
-            .insert(restaurant.to_string());
+            .entry(restaurant.to_string())
+            .or_insert(None);
         self.inner.analytics_due.notify_one();
     }
 }

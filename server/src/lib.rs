@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chit_protocol::{EventKind, ServerStats};
+use chit_protocol::{Analytics, EventKind, ServerStats};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -80,8 +80,9 @@ impl Server {
     pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
         let hub = Hub::with_chat_rate(config.outbound_queue, config.chat_rate);
         let publisher = hub.clone();
-        let store = Store::open(db, config.store.clone(), move |events| {
-            publisher.publish(events)
+        let store = Store::open(db, config.store.clone(), move |events, figures| {
+            publisher.publish(events);
+            publisher.figures_changed(figures);
         })?;
         Ok(Server {
             hub,
@@ -174,32 +175,35 @@ async fn analytics(ctx: Ctx) {
             d = ctx.hub.dirty_restaurants() => d,
             _ = ctx.shutdown.cancelled() => return,
         };
-        let wanted: Vec<String> = dirty
+        let (known, unknown): (Vec<_>, Vec<_>) = dirty
             .into_iter()
-            .filter(|r| ctx.hub.has_members(&format!("restaurant:{r}")))
-            .collect();
-        if !wanted.is_empty() {
-            let figures = ctx
+            .filter(|(r, _)| ctx.hub.has_members(&format!("restaurant:{r}")))
+            .partition(|(_, today)| today.is_some());
+        let mut figures: Vec<Analytics> = known.into_iter().filter_map(|(_, t)| t).collect();
+        if !unknown.is_empty() {
+            let read = ctx
                 .store
                 .read(move |conn| {
                     let (since, _) = queries::local_day(conn)?;
-                    wanted
+                    unknown
                         .into_iter()
-                        .map(|r| Ok((queries::analytics(conn, Some(&r), since)?, r)))
+                        .map(|(r, _): (String, _)| Ok(queries::analytics(conn, Some(&r), since)?))
                         .collect::<Result<Vec<_>, error::Refusal>>()
                 })
                 .await;
-            match figures {
-                Ok(figures) => {
-                    for (today, restaurant) in figures {
-                        let data = serde_json::to_string(&today).expect("serializable");
-                        let room = format!("restaurant:{restaurant}");
-                        ctx.hub
-                            .publish_live(&room, EventKind::AnalyticsUpdate, &data, None);
-                    }
-                }
+            match read {
+                Ok(read) => figures.extend(read),
                 Err(e) => tracing::warn!("computing figures failed: {e}"),
             }
+        }
+        for today in figures {
+            let Some(restaurant) = &today.restaurant else {
+                continue;
+            };
+            let room = format!("restaurant:{restaurant}");
+            let data = serde_json::to_string(&today).expect("serializable");
+            ctx.hub
+                .publish_live(&room, EventKind::AnalyticsUpdate, &data, None);
         }
         tokio::select! {
             _ = tokio::time::sleep(ctx.config.analytics_every) => {}

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::auth::Principal;
 use crate::error::Refusal;
 use crate::frames::Published;
-pub use writer::{Write, WriteResult, Written};
+pub use writer::{Figures, Write, WriteResult, Written};
 
 /// How the store keeps its data.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl Store {
     pub fn open(
         path: &Path,
         config: StoreConfig,
-        publish: impl FnMut(Vec<Published>) + Send + 'static,
+        publish: impl FnMut(Vec<Published>, Vec<Figures>) + Send + 'static,
     ) -> rusqlite::Result<Store> {
         let conn = open_writer(path, config.durable)?;
         // The checkpointer thread copies the log into the database, so that commits
@@ -128,6 +128,7 @@ impl Store {
             conn,
             jobs: jobs_rx,
             publish: Box::new(publish),
+            today: writer::Today::default(),
             head: head.clone(),
             commits,
             gate,

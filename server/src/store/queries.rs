@@ -456,28 +456,102 @@ pub fn analytics(
     restaurant: Option<&str>,
     since: i64,
 ) -> rusqlite::Result<Analytics> {
+    Ok(tally(conn, restaurant, since)?.analytics(restaurant))
+}
+
+/// The sums today's figures are made of, kept up to date by the writer as orders change
+/// (so that figures sent after each change need no query over the day's orders).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub orders: i64,
+    pub revenue: i64,
+    pub pending: i64,
+    pub open: i64,
+    pub cancelled: i64,
+    /// Milliseconds from placed to ready, summed over the orders that got there, and
+    /// how many did.
+    pub ready_ms: i64,
+    pub ready: i64,
+}
+
+/// What one order adds to its day's [`Tally`].
+#[derive(Debug, Clone, Copy)]
+pub struct Share {
+    pub total: i64,
+    pub status: Status,
+    pub created_at: i64,
+    pub ready_at: Option<i64>,
+}
+
+impl Tally {
+    /// Adds (`sign` 1) or takes away (`sign` -1) one order's share.
+    pub fn count(&mut self, share: &Share, sign: i64) {
+        let gone = matches!(share.status, Status::Cancelled | Status::Rejected);
+        let open = matches!(
+            share.status,
+            Status::Pending
+                | Status::Confirmed
+                | Status::Preparing
+                | Status::Ready
+                | Status::PickedUp
+        );
+        self.orders += sign;
+        self.revenue += if gone { 0 } else { sign * share.total };
+        self.pending += sign * i64::from(share.status == Status::Pending);
+        self.open += sign * i64::from(open);
+        self.cancelled += sign * i64::from(gone);
+        if let Some(ready_at) = share.ready_at {
+            self.ready_ms += sign * (ready_at - share.created_at);
+            self.ready += sign;
+        }
+    }
+
+    pub fn analytics(&self, restaurant: Option<&str>) -> Analytics {
+        let whole = |n: i64| n.max(0) as u64;
+        Analytics {
+            restaurant: restaurant.map(str::to_string),
+            total_orders: whole(self.orders),
+            total_revenue: self.revenue,
+            pending_orders: whole(self.pending),
+            open_orders: whole(self.open),
+            cancelled_orders: whole(self.cancelled),
+            avg_ready_minutes: (self.ready > 0).then(|| {
+                let minutes = self.ready_ms as f64 / self.ready as f64 / 60000.0;
+                (minutes * 10.0).round() / 10.0
+            }),
+        }
+    }
+}
+
+/// Today's [`Tally`] (orders placed from `since`, Unix ms) for one restaurant or all.
+pub fn tally(conn: &Connection, restaurant: Option<&str>, since: i64) -> rusqlite::Result<Tally> {
     let mut stmt = conn.prepare_cached(
         "SELECT COUNT(*),
                 COALESCE(SUM(CASE WHEN status NOT IN ('cancelled', 'rejected') THEN total END), 0),
                 COALESCE(SUM(status = 'pending'), 0),
                 COALESCE(SUM(status IN ('pending', 'confirmed', 'preparing', 'ready', 'picked_up')), 0),
                 COALESCE(SUM(status IN ('cancelled', 'rejected')), 0),
-                AVG(CASE WHEN ready_at IS NOT NULL THEN (ready_at - created_at) / 60000.0 END)
+                COALESCE(SUM(ready_at - created_at), 0),
+                COUNT(ready_at)
          FROM orders WHERE created_at >= ?2 AND (?1 IS NULL OR restaurant = ?1)",
     )?;
     stmt.query_row(params![restaurant, since], |r| {
-        Ok(Analytics {
-            restaurant: restaurant.map(str::to_string),
-            total_orders: r.get::<_, i64>(0)? as u64,
-            total_revenue: r.get(1)?,
-            pending_orders: r.get::<_, i64>(2)? as u64,
-            open_orders: r.get::<_, i64>(3)? as u64,
-            cancelled_orders: r.get::<_, i64>(4)? as u64,
-            avg_ready_minutes: r
-                .get::<_, Option<f64>>(5)?
-                .map(|m| (m * 10.0).round() / 10.0),
+        Ok(Tally {
+            orders: r.get(0)?,
+            revenue: r.get(1)?,
+            pending: r.get(2)?,
+            open: r.get(3)?,
+            cancelled: r.get(4)?,
+            ready_ms: r.get(5)?,
+            ready: r.get(6)?,
         })
     })
+}
+
+/// An order's placing and ready times (Unix ms), as stored.
+pub fn order_times(conn: &Connection, id: i64) -> rusqlite::Result<(i64, Option<i64>)> {
+    conn.prepare_cached("SELECT created_at, ready_at FROM orders WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// Unix ms of the start of today in the server's local time zone, and today's date.

@@ -2,7 +2,7 @@
 //! applies everything queued in one transaction (group commit), and only after the
 //! commit publishes the events, in commit order, and answers the callers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +18,14 @@ use super::validate::ValidOrder;
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::frames::{Published, event_frame};
+
+/// A restaurant's figures after a commit changed them; `None` if they are not known
+/// here (they are then read from the database before sending).
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub restaurant: String,
+    pub today: Option<chit_protocol::Analytics>,
+}
 
 /// At most this many jobs go into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -71,7 +79,8 @@ pub(super) enum Job {
 pub(super) struct Writer {
     pub conn: Connection,
     pub jobs: mpsc::Receiver<Job>,
-    pub publish: Box<dyn FnMut(Vec<Published>) + Send>,
+    pub publish: Box<dyn FnMut(Vec<Published>, Vec<Figures>) + Send>,
+    pub today: Today,
     pub head: Arc<AtomicU64>,
     /// Transactions committed so far; the checkpointer watches it.
     pub commits: Arc<AtomicU64>,
@@ -90,6 +99,19 @@ struct Batch {
     live_tokens: HashMap<i64, bool>,
     /// The last short number given today per restaurant, saved once before the commit.
     numbers: HashMap<String, u32>,
+    /// Start of today (Unix ms), if known.
+    since: Option<i64>,
+    /// Today's figures per restaurant, as of this group's changes so far.
+    tallies: HashMap<String, queries::Tally>,
+    /// Restaurants whose orders this group changed.
+    touched: BTreeSet<String>,
+}
+
+/// Today's figures per restaurant as of the last commit, and the day they are for.
+#[derive(Default)]
+pub(super) struct Today {
+    since: i64,
+    tallies: HashMap<String, queries::Tally>,
 }
 
 impl Writer {
@@ -134,9 +156,16 @@ impl Writer {
     fn commit_batch(&mut self, writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>) {
         let t0 = Instant::now();
         let n_jobs = writes.len();
-        let day = queries::local_day(&self.conn)
-            .map(|(_, day)| day)
-            .unwrap_or_default();
+        let (since, day) = match queries::local_day(&self.conn) {
+            Ok((since, day)) => (Some(since), day),
+            Err(_) => (None, String::new()),
+        };
+        if since != Some(self.today.since) {
+            self.today = Today {
+                since: since.unwrap_or_default(),
+                tallies: HashMap::new(),
+            };
+        }
         let mut batch = Batch {
             next_seq: self.head.load(Ordering::Acquire) + 1,
             events: Vec::new(),
@@ -144,6 +173,10 @@ impl Writer {
             day,
             live_tokens: HashMap::new(),
             numbers: HashMap::new(),
+            since,
+            // Taken for the group; put back only if it commits.
+            tallies: std::mem::take(&mut self.today.tallies),
+            touched: BTreeSet::new(),
         };
         let mut results = Vec::with_capacity(writes.len());
         // Every refusal is decided before its job writes anything, so a refused job
@@ -197,8 +230,22 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.head.store(batch.next_seq - 1, Ordering::Release);
-                if !batch.events.is_empty() {
-                    (self.publish)(batch.events);
+                let figures = batch
+                    .touched
+                    .into_iter()
+                    .map(|r| {
+                        let today = batch.tallies.get(&r).map(|t| t.analytics(Some(&r)));
+                        Figures {
+                            restaurant: r,
+                            today,
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                if batch.since.is_some() {
+                    self.today.tallies = batch.tallies;
+                }
+                if !batch.events.is_empty() || !figures.is_empty() {
+                    (self.publish)(batch.events, figures);
                 }
                 for (result, reply) in results {
                     let _ = reply.send(result);
@@ -427,6 +474,7 @@ fn place_order(
             number
         }
     };
+    load_tally(conn, batch, &restaurant)?;
     let order = queries::insert_order(conn, &v, number, batch.now)?;
     if let Some(key) = &v.key {
         queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
@@ -443,10 +491,51 @@ fn place_order(
         Room::Order(order.id),
     ];
     emit(conn, batch, &rooms, EventKind::NewOrder, &data)?;
+    let share = queries::Share {
+        total: order.total,
+        status: order.status,
+        created_at: batch.now,
+        ready_at: None,
+    };
+    count(batch, &order.restaurant, None, Some(share));
     Ok(Written::Order {
         order,
         duplicate: false,
     })
+}
+
+/// Makes sure `batch` has today's tally for `restaurant`, read before this change
+/// writes anything.
+fn load_tally(conn: &Connection, batch: &mut Batch, restaurant: &str) -> rusqlite::Result<()> {
+    if let Some(since) = batch.since
+        && !batch.tallies.contains_key(restaurant)
+    {
+        let tally = queries::tally(conn, Some(restaurant), since)?;
+        batch.tallies.insert(restaurant.to_string(), tally);
+    }
+    Ok(())
+}
+
+/// Moves an order's share of today's figures from `before` to `after`, and marks its
+/// restaurant's figures for sending.
+fn count(
+    batch: &mut Batch,
+    restaurant: &str,
+    before: Option<queries::Share>,
+    after: Option<queries::Share>,
+) {
+    batch.touched.insert(restaurant.to_string());
+    let Some(since) = batch.since else {
+        return;
+    };
+    let Some(tally) = batch.tallies.get_mut(restaurant) else {
+        return;
+    };
+    for (share, sign) in [(before, -1), (after, 1)] {
+        if let Some(share) = share.filter(|s| s.created_at >= since) {
+            tally.count(&share, sign);
+        }
+    }
 }
 
 /// Saves an order's new status or rider and tells every room that follows it.
@@ -457,6 +546,25 @@ fn change(
     (previous, previous_rider): (Status, Option<String>),
     reason: Option<String>,
 ) -> WriteResult {
+    let shares = if order.status != previous {
+        load_tally(conn, batch, &order.restaurant)?;
+        let (created_at, ready_at) = queries::order_times(conn, order.id)?;
+        let before = queries::Share {
+            total: order.total,
+            status: previous,
+            created_at,
+            ready_at,
+        };
+        let ready_now = (order.status == Status::Ready).then_some(batch.now);
+        let after = queries::Share {
+            status: order.status,
+            ready_at: ready_at.or(ready_now),
+            ..before
+        };
+        Some((before, after))
+    } else {
+        None
+    };
     queries::save_order_state(conn, &order, batch.now)?;
     order.updated_at = chit_protocol::format_time(batch.now);
     let data = serde_json::to_string(&OrderEvent {
@@ -483,6 +591,9 @@ fn change(
         rooms.push(Room::Rider(rider));
     }
     emit(conn, batch, &rooms, EventKind::OrderUpdate, &data)?;
+    if let Some((before, after)) = shares {
+        count(batch, &order.restaurant, Some(before), Some(after));
+    }
     Ok(Written::Order {
         order,
         duplicate: false,
