@@ -280,3 +280,67 @@ fn count_orders(db: &std::path::Path) -> i64 {
     conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
         .unwrap()
 }
+
+/// An order's room is replayed from the restaurant's log rows that name the order (and
+/// its own chat): what a subscriber saw live, with the same seqs, is what a later
+/// subscriber replays, and no other order's events are in it.
+#[tokio::test]
+async fn an_order_room_replays_exactly_what_it_sent_live() {
+    let server = TestServer::start().await;
+    let (client, _c) = server.admin().await;
+    let (watcher, mut events) = server.admin().await;
+    let (other, _) = client.place_order(order("r1"), None).await.unwrap();
+    let (placed, _) = client.place_order(order("r1"), None).await.unwrap();
+    let room = format!("order:{}", placed.id);
+    let head = watcher.subscribe(&room, Some(0)).await.unwrap();
+    let mut live = Vec::new();
+    // Replayed first: its new_order.
+    live.push(next_stored(&mut events).await);
+    for status in [Status::Confirmed, Status::Preparing] {
+        client
+            .update_status(placed.id, status, None, false)
+            .await
+            .unwrap();
+        client
+            .update_status(other.id, status, None, false)
+            .await
+            .unwrap();
+        live.push(next_stored(&mut events).await);
+    }
+    client.chat_send(&room, "two minutes").await.unwrap();
+    live.push(next_stored(&mut events).await);
+    client
+        .update_status(placed.id, Status::Confirmed, None, true)
+        .await
+        .unwrap();
+    live.push(next_stored(&mut events).await);
+    let kinds: Vec<EventKind> = live.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::NewOrder,
+            EventKind::OrderUpdate,
+            EventKind::OrderUpdate,
+            EventKind::ChatMessage,
+            EventKind::OrderUpdate
+        ]
+    );
+    assert!(live.iter().all(|e| e.room == room));
+    assert!(live[0].seq.unwrap() <= head);
+    assert!(live.windows(2).all(|w| w[0].seq < w[1].seq));
+    let (late, mut replayed) = server.admin().await;
+    late.subscribe(&room, Some(0)).await.unwrap();
+    for want in &live {
+        let got = next_stored(&mut replayed).await;
+        assert_eq!(
+            (&got.room, got.seq, got.kind, &got.data),
+            (&want.room, want.seq, want.kind, &want.data)
+        );
+    }
+    // From the middle, too.
+    let (mid, mut from_mid) = server.admin().await;
+    mid.subscribe(&room, live[2].seq).await.unwrap();
+    for want in &live[3..] {
+        assert_eq!(next_stored(&mut from_mid).await.seq, want.seq);
+    }
+}

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_lean_writes.sql"),
+    include_str!("../../migrations/0003_order_rooms_from_restaurant_rows.sql"),
 ];
 
 /// Brings the schema up to date; refuses a database written by a newer chit.
@@ -79,5 +80,73 @@ mod tests {
         let events = crate::store::queries::events_since(&conn, "restaurant:r1", 0, 10).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].data, r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn an_order_room_replays_its_old_rows_and_the_restaurant_rows_that_name_it() {
+        use crate::store::queries::{events_since, insert_event};
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        // Version 2 stored an order's events a third time, under order:ID.
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
+                 customer_phone, fulfilment, status, total, created_at, updated_at)
+             VALUES (5, 1, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 100, 0, 0),
+                    (6, 2, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 100, 0, 0);
+             INSERT INTO events (seq, room, kind, at, data, ref) VALUES
+                 (1, 'restaurant:r1', 'new_order', 0, '{\"v\":1}', NULL),
+                 (2, 'customer:c1', 'new_order', 0, '', 1),
+                 (3, 'order:5', 'new_order', 0, '', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rooms = |names: &[&str]| names.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+        // Now: the restaurant's row names the order; nothing is stored under order:5.
+        insert_event(
+            &conn,
+            4,
+            &rooms(&["restaurant:r1", "customer:c1"]),
+            "order_update",
+            0,
+            r#"{"v":2}"#,
+            Some(5),
+        )
+        .unwrap();
+        insert_event(
+            &conn,
+            6,
+            &rooms(&["restaurant:r1", "customer:c1"]),
+            "order_update",
+            0,
+            r#"{"v":3}"#,
+            Some(6),
+        )
+        .unwrap();
+        insert_event(
+            &conn,
+            8,
+            &rooms(&["order:5"]),
+            "chat_message",
+            0,
+            r#"{"v":4}"#,
+            None,
+        )
+        .unwrap();
+        let seen = |room: &str, since: u64| {
+            events_since(&conn, room, since, 10)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.seq, e.data))
+                .collect::<Vec<_>>()
+        };
+        let v = |n: u32| format!(r#"{{"v":{n}}}"#);
+        assert_eq!(seen("order:5", 0), [(3, v(1)), (4, v(2)), (8, v(4))]);
+        assert_eq!(seen("order:5", 3), [(4, v(2)), (8, v(4))]);
+        assert_eq!(seen("order:6", 0), [(6, v(3))]);
+        assert_eq!(seen("order:7", 0), []);
+        assert_eq!(seen("restaurant:r1", 0), [(1, v(1)), (4, v(2)), (6, v(3))]);
+        assert_eq!(seen("customer:c1", 1), [(2, v(1)), (5, v(2)), (7, v(3))]);
     }
 }

@@ -225,7 +225,7 @@ pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<
 }
 
 /// Appends one event to the log, for each of `rooms` in turn from seq `first`: the
-/// first row holds `data`, the others point at it.
+/// first row holds `data` (and the order it is about, if any), the others point at it.
 pub fn insert_event(
     conn: &Connection,
     first: u64,
@@ -233,16 +233,18 @@ pub fn insert_event(
     kind: &str,
     at: i64,
     data: &str,
+    order_id: Option<i64>,
 ) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO events (seq, room, kind, at, data, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (seq, room, kind, at, data, ref, order_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (i, room) in rooms.iter().enumerate() {
         let seq = (first + i as u64) as i64;
         if i == 0 {
-            stmt.execute(params![seq, room, kind, at, data, None::<i64>])?;
+            stmt.execute(params![seq, room, kind, at, data, None::<i64>, order_id])?;
         } else {
-            stmt.execute(params![seq, room, kind, at, "", first as i64])?;
+            stmt.execute(params![seq, room, kind, at, "", first as i64, None::<i64>])?;
         }
     }
     Ok(())
@@ -264,21 +266,45 @@ pub fn events_since(
     since: u64,
     limit: u32,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.kind, e.at,
+    // An order's events are stored for its restaurant's room, naming the order.
+    let order: Option<(String, i64)> = match room.strip_prefix("order:").map(str::parse) {
+        Some(Ok(id)) => conn
+            .prepare_cached("SELECT restaurant FROM orders WHERE id = ?1")?
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|restaurant| (format!("restaurant:{restaurant}"), id)),
+        _ => None,
+    };
+    let select = "SELECT e.seq, e.kind, e.at,
             CASE WHEN e.ref IS NULL THEN e.data
                  ELSE COALESCE((SELECT d.data FROM events d WHERE d.seq = e.ref), 'null') END
-         FROM events e WHERE e.room = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
-    )?;
-    stmt.query_map(params![room, since as i64, limit], |r| {
+         FROM events e";
+    let event = |r: &Row| {
         Ok(StoredEvent {
             seq: r.get::<_, i64>(0)? as u64,
             kind: r.get(1)?,
             at: r.get(2)?,
             data: r.get(3)?,
         })
-    })?
-    .collect()
+    };
+    match order {
+        None => conn
+            .prepare_cached(&format!(
+                "{select} WHERE e.room = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
+            ))?
+            .query_map(params![room, since as i64, limit], event)?
+            .collect(),
+        Some((restaurant_room, id)) => conn
+            .prepare_cached(&format!(
+                "{select} WHERE (e.room = ?1 OR (e.room = ?4 AND e.order_id = ?5)) AND e.seq > ?2
+                 ORDER BY e.seq LIMIT ?3"
+            ))?
+            .query_map(
+                params![room, since as i64, limit, restaurant_room, id],
+                event,
+            )?
+            .collect(),
+    }
 }
 
 pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<u64> {

@@ -488,9 +488,15 @@ fn place_order(
     let rooms = [
         Room::Restaurant(order.restaurant.clone()),
         Room::Customer(order.customer.id.clone()),
-        Room::Order(order.id),
     ];
-    emit(conn, batch, &rooms, EventKind::NewOrder, &data)?;
+    emit(
+        conn,
+        batch,
+        &rooms,
+        EventKind::NewOrder,
+        &data,
+        Some(order.id),
+    )?;
     let share = queries::Share {
         total: order.total,
         status: order.status,
@@ -575,7 +581,6 @@ fn change(
     .expect("serializable");
     let mut rooms = vec![
         Room::Restaurant(order.restaurant.clone()),
-        Room::Order(order.id),
         Room::Customer(order.customer.id.clone()),
     ];
     let offered = |s: Status| matches!(s, Status::Preparing | Status::Ready);
@@ -590,7 +595,14 @@ fn change(
     if let Some(rider) = previous_rider.filter(|r| Some(r) != order.rider.as_ref()) {
         rooms.push(Room::Rider(rider));
     }
-    emit(conn, batch, &rooms, EventKind::OrderUpdate, &data)?;
+    emit(
+        conn,
+        batch,
+        &rooms,
+        EventKind::OrderUpdate,
+        &data,
+        Some(order.id),
+    )?;
     if let Some((before, after)) = shares {
         count(batch, &order.restaurant, Some(before), Some(after));
     }
@@ -633,24 +645,32 @@ fn chat(
     };
     message.id = queries::insert_chat(conn, &message, batch.now)?;
     let data = serde_json::to_string(&message).expect("serializable");
-    emit(conn, batch, &[room], EventKind::ChatMessage, &data)?;
+    emit(conn, batch, &[room], EventKind::ChatMessage, &data, None)?;
     Ok(Written::Chat(message))
 }
 
 /// Appends one event for `rooms` (one seq each, the data stored once) and queues its
-/// frames for publishing after the commit.
+/// frames for publishing after the commit. An order's event is stored for its rooms
+/// (the restaurant's first) and sent to `order:ID` with the restaurant row's seq: that
+/// row names the order, and replaying `order:ID` reads it.
 fn emit(
     conn: &Connection,
     batch: &mut Batch,
     rooms: &[Room],
     kind: EventKind,
     data: &str,
+    order: Option<i64>,
 ) -> rusqlite::Result<()> {
     let first = batch.next_seq;
     let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
-    queries::insert_event(conn, first, &names, kind.as_str(), batch.now, data)?;
+    queries::insert_event(conn, first, &names, kind.as_str(), batch.now, data, order)?;
     batch.next_seq += names.len() as u64;
-    for (seq, room) in (first..).zip(names) {
+    let mut frames: Vec<(u64, String)> = (first..).zip(names).collect();
+    if let Some(id) = order {
+        // Beside the restaurant's row it is read from, in seq order.
+        frames.insert(1, (first, Room::Order(id).to_string()));
+    }
+    for (seq, room) in frames {
         let frame = event_frame(&room, Some(seq), kind.as_str(), batch.now, data);
         batch.events.push(Published {
             room: room.into(),
