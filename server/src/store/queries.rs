@@ -513,14 +513,7 @@ impl Tally {
     /// Adds (`sign` 1) or takes away (`sign` -1) one order's share.
     pub fn count(&mut self, share: &Share, sign: i64) {
         let gone = matches!(share.status, Status::Cancelled | Status::Rejected);
-        let open = matches!(
-            share.status,
-            Status::Pending
-                | Status::Confirmed
-                | Status::Preparing
-                | Status::Ready
-                | Status::PickedUp
-        );
+        let open = !share.status.is_terminal();
         self.orders += sign;
         self.revenue += if gone { 0 } else { sign * share.total };
         self.pending += sign * i64::from(share.status == Status::Pending);
