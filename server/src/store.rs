@@ -71,17 +71,19 @@ pub fn open_connection(path: &Path, durable: bool) -> rusqlite::Result<Connectio
 }
 
 /// [`open_connection`] for the writer: a durable writer writes each commit's log frames
-/// with one system call (see [`wal_vfs`]).
+/// with one system call per 124 KiB (see [`wal_vfs`]), where the database's file allows.
 fn open_writer(path: &Path, durable: bool) -> rusqlite::Result<Connection> {
     if !durable || !wal_vfs::register() {
         return open_connection(path, durable);
     }
     let flags = rusqlite::OpenFlags::default();
     let vfs = wal_vfs::NAME.to_str().expect("the name is ASCII");
-    configure(
-        Connection::open_with_flags_and_vfs(path, flags, vfs)?,
-        durable,
-    )
+    let conn = Connection::open_with_flags_and_vfs(path, flags, vfs)?;
+    if !wal_vfs::suits(&conn) {
+        drop(conn);
+        return open_connection(path, durable);
+    }
+    configure(conn, durable)
 }
 
 fn configure(mut conn: Connection, durable: bool) -> rusqlite::Result<Connection> {
@@ -400,5 +402,33 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 1, "the schema was migrated");
+    }
+
+    #[test]
+    fn a_database_that_pads_its_commits_is_written_without_gathering_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        // psow=0: SQLite pads each commit to a sector and writes the last piece after
+        // the log's sync, which gathered writes would hold back.
+        let uri = format!("file:{}?psow=0", dir.path().join("padded.db").display());
+        let writer = open_writer(Path::new(&uri), true).unwrap();
+        let reader = Connection::open(&uri).unwrap();
+        for i in 0..40_i64 {
+            writer
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![format!("k{i}"), i],
+                )
+                .unwrap();
+            let check: String = reader
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(check, "ok", "after commit {i}");
+            let n: i64 = reader
+                .query_row("SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(n, i + 1);
+        }
     }
 }

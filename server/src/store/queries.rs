@@ -266,15 +266,6 @@ pub fn events_since(
     since: u64,
     limit: u32,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
-    // An order's events are stored for its restaurant's room, naming the order.
-    let order: Option<(String, i64)> = match room.strip_prefix("order:").map(str::parse) {
-        Some(Ok(id)) => conn
-            .prepare_cached("SELECT restaurant FROM orders WHERE id = ?1")?
-            .query_row([id], |r| r.get::<_, String>(0))
-            .optional()?
-            .map(|restaurant| (format!("restaurant:{restaurant}"), id)),
-        _ => None,
-    };
     let select = "SELECT e.seq, e.kind, e.at,
             CASE WHEN e.ref IS NULL THEN e.data
                  ELSE COALESCE((SELECT d.data FROM events d WHERE d.seq = e.ref), 'null') END
@@ -287,22 +278,22 @@ pub fn events_since(
             data: r.get(3)?,
         })
     };
-    match order {
-        None => conn
+    // An order's events are stored for its restaurant's room, naming the order; what is
+    // stored under order:ID itself (its chat, older events) names no order.
+    match room.strip_prefix("order:").map(str::parse::<i64>) {
+        Some(Ok(id)) => conn
+            .prepare_cached(&format!(
+                "{select} WHERE e.room = ?1 AND e.seq > ?2
+                 UNION ALL {select} WHERE e.order_id = ?4 AND e.seq > ?2
+                 ORDER BY 1 LIMIT ?3"
+            ))?
+            .query_map(params![room, since as i64, limit, id], event)?
+            .collect(),
+        _ => conn
             .prepare_cached(&format!(
                 "{select} WHERE e.room = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
             ))?
             .query_map(params![room, since as i64, limit], event)?
-            .collect(),
-        Some((restaurant_room, id)) => conn
-            .prepare_cached(&format!(
-                "{select} WHERE (e.room = ?1 OR (e.room = ?4 AND e.order_id = ?5)) AND e.seq > ?2
-                 ORDER BY e.seq LIMIT ?3"
-            ))?
-            .query_map(
-                params![room, since as i64, limit, restaurant_room, id],
-                event,
-            )?
             .collect(),
     }
 }
@@ -575,10 +566,16 @@ pub fn order_times(conn: &Connection, id: i64) -> rusqlite::Result<(i64, Option<
 
 /// Unix ms of the start of today in the server's local time zone, and today's date.
 pub fn local_day(conn: &Connection) -> rusqlite::Result<(i64, String)> {
+    day_of(conn, chit_protocol::now_ms())
+}
+
+/// Unix ms of the start of the local day that `at` (Unix ms) is in, and its date.
+pub fn day_of(conn: &Connection, at: i64) -> rusqlite::Result<(i64, String)> {
     conn.prepare_cached(
-        "SELECT unixepoch('now', 'localtime', 'start of day', 'utc') * 1000, date('now', 'localtime')",
+        "SELECT unixepoch(?1 / 1000, 'unixepoch', 'localtime', 'start of day', 'utc') * 1000,
+                date(?1 / 1000, 'unixepoch', 'localtime')",
     )?
-    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+    .query_row([at], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 pub fn count_orders(conn: &Connection) -> rusqlite::Result<u64> {

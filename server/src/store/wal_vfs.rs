@@ -29,6 +29,25 @@ const MAX_GATHERED: usize = 4 << 20;
 /// bytes in one call (it masks the length), so gathered bytes go out in pieces of 124 KiB.
 const MAX_WRITE: usize = 124 << 10;
 
+/// Whether the database `conn` opened may keep using this VFS: only if its file is
+/// "power-safe overwrite" (the unix default). Without it SQLite pads each commit to a
+/// sector boundary and writes part of the last frame *after* syncing the log, which this
+/// VFS would hold in memory past the commit.
+pub fn suits(conn: &rusqlite::Connection) -> bool {
+    let mut setting: c_int = -1;
+    // SAFETY: the handle is open for the connection's lifetime; this file control only
+    // reads the setting into `setting` when given -1.
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_POWERSAFE_OVERWRITE,
+            (&raw mut setting).cast(),
+        )
+    };
+    rc == ffi::SQLITE_OK && setting == 1
+}
+
 /// Registers the VFS once; `false` if SQLite has no default VFS to build on.
 pub fn register() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
@@ -318,6 +337,21 @@ mod tests {
         (0..300 + (i % 7) * 100)
             .map(|b| (b * 31 + i) as u8)
             .collect()
+    }
+
+    #[test]
+    fn only_a_power_safe_database_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(register());
+        let vfs = NAME.to_str().unwrap();
+        let open = |name: &str| {
+            Connection::open_with_flags_and_vfs(dir.path().join(name), OpenFlags::default(), vfs)
+                .unwrap()
+        };
+        assert!(suits(&open("plain.db")));
+        let uri = format!("file:{}?psow=0", dir.path().join("padded.db").display());
+        let padded = Connection::open_with_flags_and_vfs(uri, OpenFlags::default(), vfs).unwrap();
+        assert!(!suits(&padded));
     }
 
     #[test]

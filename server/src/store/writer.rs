@@ -156,7 +156,10 @@ impl Writer {
     fn commit_batch(&mut self, writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>) {
         let t0 = Instant::now();
         let n_jobs = writes.len();
-        let (since, day) = match queries::local_day(&self.conn) {
+        // The day is the day of this group's time, so that its orders count for it even
+        // if midnight passes meanwhile.
+        let now = now_ms();
+        let (since, day) = match queries::day_of(&self.conn, now) {
             Ok((since, day)) => (Some(since), day),
             Err(_) => (None, String::new()),
         };
@@ -169,7 +172,7 @@ impl Writer {
         let mut batch = Batch {
             next_seq: self.head.load(Ordering::Acquire) + 1,
             events: Vec::new(),
-            now: now_ms(),
+            now,
             day,
             live_tokens: HashMap::new(),
             numbers: HashMap::new(),
@@ -661,6 +664,10 @@ fn emit(
     data: &str,
     order: Option<i64>,
 ) -> rusqlite::Result<()> {
+    debug_assert!(
+        order.is_none() || matches!(rooms.first(), Some(Room::Restaurant(_))),
+        "an order's event is stored first for its restaurant"
+    );
     let first = batch.next_seq;
     let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
     queries::insert_event(conn, first, &names, kind.as_str(), batch.now, data, order)?;
