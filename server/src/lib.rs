@@ -9,7 +9,7 @@ pub mod error;
 pub mod frames;
 pub mod hub;
 pub mod limits;
-mod memory;
+pub mod memory;
 pub mod store;
 
 use std::collections::HashSet;

@@ -2,6 +2,8 @@
 //! freed pages for reuse, so a server that once held 10,000 connections would stay that
 //! large; on a small machine that memory is better returned.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
@@ -30,6 +32,25 @@ pub(crate) async fn release_after_drops(ctx: Ctx, connections: TaskTracker) {
     }
 }
 
+/// Trims asked for so far.
+static TRIMS: AtomicU64 = AtomicU64::new(0);
+
+/// For the server's runtime threads when they go idle: gives this thread's free mimalloc
+/// pages back to the system if a trim was asked for since it last did (a load and a
+/// compare otherwise).
+#[allow(unsafe_code)]
+pub fn collect_if_asked() {
+    thread_local! {
+        static DONE: Cell<u64> = const { Cell::new(0) };
+    }
+    let asked = TRIMS.load(Ordering::Acquire);
+    if DONE.with(Cell::get) != asked {
+        DONE.with(|d| d.set(asked));
+        // SAFETY: mi_collect takes no pointers; it collects the calling thread's heap.
+        unsafe { libmimalloc_sys::mi_collect(true) };
+    }
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn trim() {
@@ -38,7 +59,12 @@ fn trim() {
     unsafe {
         libc::malloc_trim(0);
     }
+    // The server binary allocates with mimalloc (see main.rs), which keeps freed pages
+    // per thread: each thread gives its own back (see `collect_if_asked`).
+    TRIMS.fetch_add(1, Ordering::Release);
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() {}
+fn trim() {
+    TRIMS.fetch_add(1, Ordering::Release);
+}
