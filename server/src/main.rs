@@ -277,6 +277,230 @@ fn describe(p: &Principal) -> String {
     text
 }
 
+/// mimalloc: under load, less of the connection threads' time in the allocator than
+/// glibc's (BENCHMARKS.md, step 18).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Keeps an idle connection as small under mimalloc as under glibc (3.8-4.1 KB against
+/// 6.1 KB as it comes): arenas made from now on are committed as they are used, freed
+/// pages are given back at once, and no transparent huge pages back the heap (with THP
+/// "always", a touched arena page is 2 MiB of resident memory; databases advise turning
+/// THP off for the same reason). Runs first thing in `main`.
+#[allow(unsafe_code)] // two calls that set mimalloc's integer options, one prctl
+fn tune_allocator() {
+    // mimalloc 3's option numbers (include/mimalloc.h, enum mi_option_e).
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting an option takes no pointers and is safe at any time; prctl with
+    // PR_SET_THP_DISABLE only sets a flag on this process.
+    unsafe {
+        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    tune_allocator();
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHIT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chit-server: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = match cli.db.clone() {
+        Some(db) => db,
+        None => default_db()?,
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
+    }
+    match cli.command {
+        Some(Command::Token(cmd)) => token(&db, cmd),
+        None => serve(&cli, &db),
+    }
+}
+
+fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
+    store::open_connection(db, true).with_context(|| format!("opening database '{}'", db.display()))
+}
+
+fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
+    {
+        let conn = open(db)?;
+        if let Some(file) = store::ensure_admin_token(&conn, db)
+            .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
+        {
+            eprintln!(
+                "chit-server: created an admin token in '{}'",
+                file.display()
+            );
+        }
+    }
+    raise_fd_limit(cli.max_connections);
+    let mut config = Config {
+        heartbeat: Duration::from_secs(cli.heartbeat),
+        max_connections: cli.max_connections,
+        handshake_timeout: Duration::from_secs(cli.handshake_timeout),
+        rate_limit: cli.rate_limit,
+        rate_burst: cli.rate_limit.saturating_mul(2),
+        chat_rate: chit_server::hub::ChatRate {
+            per_minute: cli.chat_rate_limit,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    config.store.retention = Duration::from_secs(cli.retention_days.max(1) * 24 * 3600);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // After many connections close, each thread gives its freed memory back the next
+        // time it has nothing to do.
+        .on_thread_park(chit_server::memory::collect_if_asked)
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::open(db, config)
+            .with_context(|| format!("opening database '{}'", db.display()))?;
+        let listener = tokio::net::TcpListener::bind(&cli.listen)
+            .await
+            .with_context(|| format!("listening on '{}'", cli.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("chit-server: listening on ws://{addr}");
+        eprintln!("chit-server: database '{}'", db.display());
+        eprintln!(
+            "chit-server: admin token in '{}'",
+            store::admin_token_path(db).display()
+        );
+        server.run(listener, shutdown_signal()).await;
+        anyhow::Ok(())
+    })
+}
+
+/// Raises the open-file limit towards what `max_connections` needs (each connection is
+/// one descriptor), as far as the hard limit allows; warns if that is not enough.
+fn raise_fd_limit(max_connections: usize) {
+    let wanted = max_connections as u64 + 256;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => tracing::warn!(
+            "the open-file limit is {got}: fewer than --max-connections {max_connections} connections can be held"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
+    let conn = open(db)?;
+    match cmd {
+        TokenCommand::Issue {
+            role,
+            restaurant,
+            rider,
+            customer,
+            label,
+        } => {
+            let needs = |what: &str, value: &Option<String>| -> anyhow::Result<()> {
+                match value {
+                    Some(v) if chit_protocol::room::valid_ident(v) => Ok(()),
+                    Some(v) => bail!(
+                        "--{what} '{v}' is not a valid id (1-64 letters, digits, '_', '-' or '.')"
+                    ),
+                    None => bail!("a {role} token needs --{what}"),
+                }
+            };
+            match role {
+                Role::Kitchen | Role::Pos => needs("restaurant", &restaurant)?,
+                Role::Rider => needs("rider", &rider)?,
+                Role::Customer => needs("customer", &customer)?,
+                Role::Admin => {}
+            }
+            let token = new_token();
+            let principal = Principal {
+                token_id: 0,
+                role,
+                restaurant,
+                rider,
+                customer,
+                label,
+            };
+            let id = queries::insert_token(
+                &conn,
+                &hash_token(&token),
+                &principal,
+                chit_protocol::now_ms(),
+            )
+            .context("saving the token")?;
+            eprintln!("issued token {id}: {}", describe(&principal));
+            println!("{token}");
+        }
+        TokenCommand::List => {
+            for t in queries::list_tokens(&conn).context("listing tokens")? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", chit_protocol::format_time(at)),
+                    None => "live".into(),
+                };
+                println!(
+                    "{:>4}  {:<40}  created {}  {state}",
+                    t.principal.token_id,
+                    describe(&t.principal),
+                    chit_protocol::format_time(t.created_at)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !queries::revoke_token(&conn, id, chit_protocol::now_ms()).context("revoking")? {
+                bail!("no live token with id {id}");
+            }
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+fn describe(p: &Principal) -> String {
+    let mut text = p.role.to_string();
+    for (name, value) in [
+        ("restaurant", &p.restaurant),
+        ("rider", &p.rider),
+        ("customer", &p.customer),
+        ("label", &p.label),
+    ] {
+        if let Some(v) = value {
+            text += &format!(" {name}={v}");
+        }
+    }
+    text
+}
+
 /// mimalloc: under load, a third less of the connection threads' time in the allocator
 /// than glibc's (see BENCHMARKS.md). Told to commit its arenas as they are used and to
 /// give freed pages back at once, it keeps an idle connection as small as glibc does.
