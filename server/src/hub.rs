@@ -11,12 +11,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use chit_protocol::chat::{PresenceAction, PresenceChange, TYPING_EVERY, TYPING_SHOWN, Typing};
 use chit_protocol::{Analytics, EventKind, Member, Role, now_ms};
 use tokio::sync::Notify;
-
-use crate::store::Figures;
 use tokio::time::Instant;
 
 use crate::frames::{Published, event_frame};
 use crate::limits::RateLimiter;
+use crate::store::Figures;
 
 pub type SessionId = u64;
 pub type Outbound = Arc<Published>;

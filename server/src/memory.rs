@@ -26,6 +26,10 @@ pub(crate) async fn release_after_drops(ctx: Ctx, connections: TaskTracker) {
         let now = connections.len();
         peak = peak.max(now);
         if peak >= now + CLOSED_BEFORE_TRIM {
+            // glibc's heap is trimmed here; mimalloc's (the server binary's allocator,
+            // see main.rs) is per thread: each thread gives its own back when it next
+            // goes idle (`collect_if_asked`).
+            TRIMS.fetch_add(1, Ordering::Release);
             let _ = tokio::task::spawn_blocking(trim).await;
             peak = now;
         }
@@ -59,12 +63,7 @@ fn trim() {
     unsafe {
         libc::malloc_trim(0);
     }
-    // The server binary allocates with mimalloc (see main.rs), which keeps freed pages
-    // per thread: each thread gives its own back (see `collect_if_asked`).
-    TRIMS.fetch_add(1, Ordering::Release);
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() {
-    TRIMS.fetch_add(1, Ordering::Release);
-}
+fn trim() {}

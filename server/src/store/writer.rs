@@ -110,7 +110,7 @@ struct Batch {
 /// Today's figures per restaurant as of the last commit, and the day they are for.
 #[derive(Default)]
 pub(super) struct Today {
-    since: i64,
+    since: Option<i64>,
     tallies: HashMap<String, queries::Tally>,
 }
 
@@ -163,9 +163,9 @@ impl Writer {
             Ok((since, day)) => (Some(since), day),
             Err(_) => (None, String::new()),
         };
-        if since != Some(self.today.since) {
+        if since != self.today.since {
             self.today = Today {
-                since: since.unwrap_or_default(),
+                since,
                 tallies: HashMap::new(),
             };
         }
