@@ -40,6 +40,8 @@ for scen in "${SCENARIOS[@]}"; do
   for run in $(seq "$RUNS"); do
     dir="$DATA_DIR/$scen-$run"
     rm -rf "$dir"; mkdir -p "$dir"
+    # Made before the server starts, so that the wait below never reads a missing file.
+    : >"$dir/server.log"
     "$BIN/chit-server" --db "$dir/chit.db" --listen 127.0.0.1:0 --rate-limit 0 \
       --max-connections 20000 2>"$dir/server.log" &
     SPID=$!

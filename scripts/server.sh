@@ -3,6 +3,8 @@
 # CHIT_SERVER and CHIT_TOKEN (the admin token) for the chit commands that follow.
 start_server() {
   local dir=$1 bin=$2 url=""
+  # Made before the server starts, so that the wait below never reads a missing file.
+  : >"$dir/server.log"
   "$bin/chit-server" --db "$dir/chit.db" --listen 127.0.0.1:0 2>"$dir/server.log" &
   server=$!
   for _ in $(seq 100); do
