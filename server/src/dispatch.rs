@@ -286,7 +286,17 @@ fn write(s: &mut Session, id: Option<Value>, op: Write, placing: bool) {
     let who = s.who.clone();
     s.inflight.push(Box::pin(async move {
         let msg = match store.write(who, op).await {
-            Ok(Written::Order { order, duplicate }) => ServerMsg::Order {
+            Ok(Written::Order {
+                duplicate,
+                json: Some(json),
+                ..
+            }) => {
+                let duplicate = placing.then_some(duplicate);
+                return Done::Reply(frames::order_reply(id.as_ref(), &json, duplicate));
+            }
+            Ok(Written::Order {
+                order, duplicate, ..
+            }) => ServerMsg::Order {
                 order,
                 duplicate: placing.then_some(duplicate),
             },

@@ -55,6 +55,33 @@ pub fn reply(id: Option<&serde_json::Value>, msg: ServerMsg) -> Utf8Bytes {
     .into()
 }
 
+/// The text of an `order` reply to request `id` around the order's JSON made by the
+/// change (for its event), the same text [`reply`] makes from the order.
+pub fn order_reply(
+    id: Option<&serde_json::Value>,
+    order_json: &str,
+    duplicate: Option<bool>,
+) -> Utf8Bytes {
+    let mut text = String::with_capacity(order_json.len() + 64);
+    text.push('{');
+    if let Some(id) = id {
+        text.push_str(r#""id":"#);
+        text.push_str(&serde_json::to_string(id).expect("serializable"));
+        text.push(',');
+    }
+    text.push_str(r#""type":"order","order":"#);
+    text.push_str(order_json);
+    if let Some(duplicate) = duplicate {
+        text.push_str(if duplicate {
+            r#","duplicate":true"#
+        } else {
+            r#","duplicate":false"#
+        });
+    }
+    text.push('}');
+    text.into()
+}
+
 pub fn error(
     id: Option<&serde_json::Value>,
     code: ErrorCode,
@@ -99,6 +126,30 @@ mod tests {
             frame.msg,
             ServerMsg::Event(Event { seq: None, .. })
         ));
+    }
+
+    #[test]
+    fn an_order_reply_around_its_json_is_the_reply_made_from_the_order() {
+        let text = r#"{"id":4,"number":2,"restaurant":"r1","customer":{"id":"c1","name":"Ana \"A\"","phone":"555","address":null},"items":[{"name":"Tea","qty":1,"unit_price":250}],"total":250,"note":"ring","fulfilment":"delivery","status":"ready","rider":"bo","created_at":"2026-11-22T14:00:00.000Z","updated_at":"2026-11-22T14:05:00.000Z"}"#;
+        let order: chit_protocol::Order = serde_json::from_str(text).unwrap();
+        let json = serde_json::to_string(&order).unwrap();
+        let ids = [
+            None,
+            Some(serde_json::json!(7)),
+            Some(serde_json::json!({"a": "b\"c"})),
+        ];
+        for id in &ids {
+            for duplicate in [None, Some(false), Some(true)] {
+                let msg = ServerMsg::Order {
+                    order: order.clone(),
+                    duplicate,
+                };
+                assert_eq!(
+                    order_reply(id.as_ref(), &json, duplicate),
+                    reply(id.as_ref(), msg)
+                );
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chit_protocol::{
-    ChatMessage, ErrorCode, EventKind, Fulfilment, Order, OrderEvent, Role, Room, Status, now_ms,
+    ChatMessage, ErrorCode, EventKind, Fulfilment, Order, Role, Room, Status, now_ms,
 };
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -59,7 +59,13 @@ pub enum Write {
 
 #[derive(Debug, Clone)]
 pub enum Written {
-    Order { order: Order, duplicate: bool },
+    /// The order as it now is; `json` is its JSON when the change already made it for
+    /// its event (the reply then reuses it).
+    Order {
+        order: Order,
+        duplicate: bool,
+        json: Option<Arc<str>>,
+    },
     Chat(ChatMessage),
 }
 
@@ -348,6 +354,7 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
                     return Ok(Written::Order {
                         order,
                         duplicate: false,
+                        json: None,
                     });
                 }
                 Some(_) => {
@@ -464,6 +471,7 @@ fn place_order(
         return Ok(Written::Order {
             order,
             duplicate: true,
+            json: None,
         });
     }
     let number = match batch.numbers.get_mut(&restaurant) {
@@ -482,12 +490,8 @@ fn place_order(
     if let Some(key) = &v.key {
         queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
     }
-    let data = serde_json::to_string(&OrderEvent {
-        order: order.clone(),
-        previous: None,
-        reason: None,
-    })
-    .expect("serializable");
+    let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
+    let data = order_event_data(&json, None, None);
     let rooms = [
         Room::Restaurant(order.restaurant.clone()),
         Room::Customer(order.customer.id.clone()),
@@ -510,6 +514,7 @@ fn place_order(
     Ok(Written::Order {
         order,
         duplicate: false,
+        json: Some(json),
     })
 }
 
@@ -576,12 +581,8 @@ fn change(
     };
     queries::save_order_state(conn, &order, batch.now)?;
     order.updated_at = chit_protocol::format_time(batch.now);
-    let data = serde_json::to_string(&OrderEvent {
-        order: order.clone(),
-        previous: Some(previous),
-        reason,
-    })
-    .expect("serializable");
+    let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
+    let data = order_event_data(&json, Some(previous), reason.as_deref());
     let mut rooms = vec![
         Room::Restaurant(order.restaurant.clone()),
         Room::Customer(order.customer.id.clone()),
@@ -612,6 +613,7 @@ fn change(
     Ok(Written::Order {
         order,
         duplicate: false,
+        json: Some(json),
     })
 }
 
@@ -688,9 +690,59 @@ fn emit(
     Ok(())
 }
 
+/// The data of an order's event, as `OrderEvent` serializes it (the order's fields, then
+/// the status it had and the reason, if any), around the order's JSON made once.
+fn order_event_data(order_json: &str, previous: Option<Status>, reason: Option<&str>) -> String {
+    let fields = order_json
+        .strip_suffix('}')
+        .expect("an order serializes to a JSON object");
+    let mut data = String::with_capacity(order_json.len() + 64);
+    data.push_str(fields);
+    if let Some(previous) = previous {
+        data.push_str(r#","previous":"#);
+        data.push_str(&serde_json::to_string(&previous).expect("serializable"));
+    }
+    if let Some(reason) = reason {
+        data.push_str(r#","reason":"#);
+        data.push_str(&serde_json::to_string(reason).expect("serializable"));
+    }
+    data.push('}');
+    data
+}
+
 fn save_numbers(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
     for (restaurant, last) in &batch.numbers {
         queries::save_number(conn, restaurant, &batch.day, *last)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chit_protocol::OrderEvent;
+
+    use super::*;
+
+    #[test]
+    fn an_order_event_made_around_the_order_json_is_what_serde_makes() {
+        let text = r#"{"id":4,"number":2,"restaurant":"r1","customer":{"id":"c1","name":"Ana","phone":"555","address":"1 \"Road\""},"items":[{"name":"Tea","qty":1,"unit_price":250,"note":"hot"}],"total":250,"note":null,"fulfilment":"delivery","status":"ready","rider":null,"created_at":"2026-11-22T14:00:00.000Z","updated_at":"2026-11-22T14:05:00.000Z"}"#;
+        let order: Order = serde_json::from_str(text).unwrap();
+        let json = serde_json::to_string(&order).unwrap();
+        let cases = [
+            (None, None),
+            (Some(Status::Preparing), None),
+            (Some(Status::Pending), Some("out of \"tea\"\n")),
+            (None, Some("")),
+        ];
+        for (previous, reason) in cases {
+            let made = order_event_data(&json, previous, reason);
+            let serde = serde_json::to_string(&OrderEvent {
+                order: order.clone(),
+                previous,
+                reason: reason.map(str::to_string),
+            })
+            .unwrap();
+            assert_eq!(made, serde);
+        }
+    }
 }
