@@ -77,6 +77,40 @@ where
     }
 }
 
+/// Implements [`Model`] for a display module laid out as the kitchen's and the rider's
+/// are: `app::App` (with `chat`, `overlay`, `now`, `alert_mode` and `muted`),
+/// `app::Overlay`, `update::{Action, Msg, update}` and `keymap::key_to_action`. Invoked
+/// inside that module: `display::impl_model!();`.
+macro_rules! impl_model {
+    () => {
+        impl $crate::display::Model for app::App {
+            type Action = update::Action;
+
+            fn update(&mut self, msg: update::Msg) -> Vec<$crate::display::Effect> {
+                update::update(self, msg)
+            }
+
+            fn action(&self, key: crossterm::event::KeyEvent) -> Option<update::Action> {
+                keymap::key_to_action(self, key)
+            }
+
+            fn typing_in_chat(&self) -> bool {
+                self.chat.open && self.overlay == app::Overlay::None
+            }
+
+            fn set_now(&mut self, now: i64) {
+                self.now = now;
+            }
+
+            fn set_alerts(&mut self, kind: &'static str, muted: bool) {
+                self.alert_mode = kind;
+                self.muted = muted;
+            }
+        }
+    };
+}
+pub(crate) use impl_model;
+
 /// Runs `model` full screen until it asks to quit. `name` names the log file.
 pub async fn run<M>(
     mut model: M,

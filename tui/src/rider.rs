@@ -8,38 +8,13 @@ pub mod update;
 pub mod view;
 
 use chit_protocol::Status;
-use crossterm::event::KeyEvent;
 
 use crate::DisplayArgs;
-use crate::display::{self, Effect, Model};
+use crate::display;
 use crate::link::LinkSpec;
 use app::App;
-use update::{Msg, update};
 
-impl Model for App {
-    type Action = update::Action;
-
-    fn update(&mut self, msg: Msg) -> Vec<Effect> {
-        update(self, msg)
-    }
-
-    fn action(&self, key: KeyEvent) -> Option<update::Action> {
-        keymap::key_to_action(self, key)
-    }
-
-    fn typing_in_chat(&self) -> bool {
-        self.chat.open && self.overlay == app::Overlay::None
-    }
-
-    fn set_now(&mut self, now: i64) {
-        self.now = now;
-    }
-
-    fn set_alerts(&mut self, kind: &'static str, muted: bool) {
-        self.alert_mode = kind;
-        self.muted = muted;
-    }
-}
+display::impl_model!();
 
 /// What the console loads and follows for `rider`. A rider token's listing holds only
 /// its own orders and the offers; an admin's holds everything open, and the model keeps

@@ -31,6 +31,17 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
+    /// A database as version `version` left it, with `rows` written by that version.
+    fn at_version(version: usize, rows: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..version] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version).unwrap();
+        conn.execute_batch(rows).unwrap();
+        conn
+    }
+
     #[test]
     fn migrates_once_and_is_idempotent() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -46,11 +57,9 @@ mod tests {
 
     #[test]
     fn orders_and_events_written_before_0002_read_the_same_after() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.execute_batch(
-            "PRAGMA user_version = 1;
-             INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
+        let mut conn = at_version(
+            1,
+            "INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
                  customer_phone, fulfilment, status, total, created_at, updated_at)
              VALUES (7, 3, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 2100, 0, 0),
                     (8, 4, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 0, 0, 0);
@@ -59,8 +68,7 @@ mod tests {
                     (7, 0, 'Margherita', 2, 950, 'no basil');
              INSERT INTO events (seq, room, kind, at, data)
              VALUES (1, 'restaurant:r1', 'new_order', 0, '{\"a\":1}');",
-        )
-        .unwrap();
+        );
         migrate(&mut conn).unwrap();
         let order = crate::store::queries::get_order(&conn, 7).unwrap().unwrap();
         let items: Vec<(&str, u32, i64, Option<&str>)> = order
@@ -85,13 +93,10 @@ mod tests {
     #[test]
     fn an_order_room_replays_its_old_rows_and_the_restaurant_rows_that_name_it() {
         use crate::store::queries::{events_since, insert_event};
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.execute_batch(MIGRATIONS[1]).unwrap();
         // Version 2 stored an order's events a third time, under order:ID.
-        conn.execute_batch(
-            "PRAGMA user_version = 2;
-             INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
+        let mut conn = at_version(
+            2,
+            "INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
                  customer_phone, fulfilment, status, total, created_at, updated_at)
              VALUES (5, 1, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 100, 0, 0),
                     (6, 2, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 100, 0, 0);
@@ -99,8 +104,7 @@ mod tests {
                  (1, 'restaurant:r1', 'new_order', 0, '{\"v\":1}', NULL),
                  (2, 'customer:c1', 'new_order', 0, '', 1),
                  (3, 'order:5', 'new_order', 0, '', 1);",
-        )
-        .unwrap();
+        );
         migrate(&mut conn).unwrap();
         let rooms = |names: &[&str]| names.iter().map(|r| r.to_string()).collect::<Vec<_>>();
         // Now: the restaurant's row names the order; nothing is stored under order:5.
