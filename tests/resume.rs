@@ -56,6 +56,92 @@ async fn resume_after_disconnect_receives_exactly_the_missed_events() {
     assert_eq!(live.order_event().unwrap().order.id, c.id);
 }
 
+/// A customer's room and an order's room are read from the restaurant's rows: what one
+/// replays after a disconnect is, seq for seq, what a watcher that stayed saw live.
+#[tokio::test]
+async fn customer_and_order_rooms_resume_with_the_seqs_they_were_sent_live() {
+    let server = TestServer::start().await;
+    let (placer, _p) = server.admin().await;
+    let (first, _) = placer.place_order(order("r1"), None).await.unwrap();
+    let rooms = [
+        "customer:0812345678".to_string(),
+        format!("order:{}", first.id),
+    ];
+    let (stayed, mut live) = server.admin().await;
+    let (left, mut left_events) = server.admin().await;
+    for room in &rooms {
+        stayed.subscribe(room, Some(0)).await.unwrap();
+        left.subscribe(room, Some(0)).await.unwrap();
+    }
+    let seen = |e: &chit_protocol::Event| {
+        let o = e.order_event().unwrap();
+        (
+            e.room.clone(),
+            e.seq.unwrap(),
+            e.kind,
+            o.order.id,
+            o.order.status,
+        )
+    };
+    // Both replay the first order from the start.
+    let mut before = Vec::new();
+    for _ in 0..2 {
+        before.push(seen(&next_stored(&mut left_events).await));
+    }
+    drop(left);
+    drop(left_events);
+
+    // While one is away: the first order moves on, the customer orders twice more (in
+    // r1 and r2), and another customer's order lands in r1.
+    placer
+        .update_status(first.id, Status::Confirmed, None, false)
+        .await
+        .unwrap();
+    placer.place_order(order("r2"), None).await.unwrap();
+    placer
+        .place_order(chit_e2e::order_for("r1", "0899999999"), None)
+        .await
+        .unwrap();
+    placer
+        .update_status(first.id, Status::Preparing, None, false)
+        .await
+        .unwrap();
+    placer.place_order(order("r1"), None).await.unwrap();
+
+    // The one that stayed: the first order twice (replayed), then what came meanwhile.
+    let mut all = Vec::new();
+    for _ in 0..2 + 2 * 2 + 2 {
+        all.push(seen(&next_stored(&mut live).await));
+    }
+    assert_eq!(all[..2], before[..]);
+    let (back, mut back_events) = server.admin().await;
+    let mut replayed = Vec::new();
+    for room in &rooms {
+        let last = before.iter().filter(|e| &e.0 == room).map(|e| e.1).max();
+        back.subscribe(room, last).await.unwrap();
+    }
+    for _ in 0..all.len() - 2 {
+        replayed.push(seen(&next_stored(&mut back_events).await));
+    }
+    let by_room = |events: &[(String, u64, EventKind, i64, Status)], room: &str| {
+        events
+            .iter()
+            .filter(|e| e.0 == room)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for room in &rooms {
+        assert_eq!(by_room(&replayed, room), by_room(&all[2..], room), "{room}");
+    }
+    let customer = by_room(&all[2..], &rooms[0]);
+    assert_eq!(
+        customer.len(),
+        4,
+        "two updates and two new orders: {customer:?}"
+    );
+    assert!(customer.windows(2).all(|w| w[0].1 < w[1].1), "{customer:?}");
+}
+
 #[tokio::test]
 async fn a_since_from_another_log_or_the_future_must_resync() {
     let server = TestServer::start().await;

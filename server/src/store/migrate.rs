@@ -7,6 +7,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_lean_writes.sql"),
     include_str!("../../migrations/0003_order_rooms_from_restaurant_rows.sql"),
+    include_str!("../../migrations/0004_fewer_index_entries_per_order.sql"),
 ];
 
 /// Brings the schema up to date; refuses a database written by a newer chit.
@@ -92,7 +93,7 @@ mod tests {
 
     #[test]
     fn an_order_room_replays_its_old_rows_and_the_restaurant_rows_that_name_it() {
-        use crate::store::queries::{events_since, insert_event};
+        use crate::store::queries::insert_event;
         // Version 2 stored an order's events a third time, under order:ID.
         let mut conn = at_version(
             2,
@@ -106,51 +107,92 @@ mod tests {
                  (3, 'order:5', 'new_order', 0, '', 1);",
         );
         migrate(&mut conn).unwrap();
-        let rooms = |names: &[&str]| names.iter().map(|r| r.to_string()).collect::<Vec<_>>();
         // Now: the restaurant's row names the order; nothing is stored under order:5.
-        insert_event(
-            &conn,
-            4,
-            &rooms(&["restaurant:r1", "customer:c1"]),
-            "order_update",
-            0,
-            r#"{"v":2}"#,
-            Some(5),
-        )
-        .unwrap();
+        restaurant_row(&conn, 4, 5, 2);
+        restaurant_row(&conn, 5, 6, 3);
         insert_event(
             &conn,
             6,
-            &rooms(&["restaurant:r1", "customer:c1"]),
-            "order_update",
-            0,
-            r#"{"v":3}"#,
-            Some(6),
-        )
-        .unwrap();
-        insert_event(
-            &conn,
-            8,
-            &rooms(&["order:5"]),
+            &["order:5".to_string()],
             "chat_message",
             0,
             r#"{"v":4}"#,
             None,
         )
         .unwrap();
-        let seen = |room: &str, since: u64| {
-            events_since(&conn, room, since, 10)
-                .unwrap()
-                .into_iter()
-                .map(|e| (e.seq, e.data))
-                .collect::<Vec<_>>()
-        };
-        let v = |n: u32| format!(r#"{{"v":{n}}}"#);
-        assert_eq!(seen("order:5", 0), [(3, v(1)), (4, v(2)), (8, v(4))]);
-        assert_eq!(seen("order:5", 3), [(4, v(2)), (8, v(4))]);
-        assert_eq!(seen("order:6", 0), [(6, v(3))]);
+        let seen = |room: &str, since: u64| seen(&conn, room, since);
+        assert_eq!(seen("order:5", 0), [(3, v(1)), (4, v(2)), (6, v(4))]);
+        assert_eq!(seen("order:5", 3), [(4, v(2)), (6, v(4))]);
+        assert_eq!(seen("order:6", 0), [(5, v(3))]);
         assert_eq!(seen("order:7", 0), []);
-        assert_eq!(seen("restaurant:r1", 0), [(1, v(1)), (4, v(2)), (6, v(3))]);
-        assert_eq!(seen("customer:c1", 1), [(2, v(1)), (5, v(2)), (7, v(3))]);
+        assert_eq!(seen("restaurant:r1", 0), [(1, v(1)), (4, v(2)), (5, v(3))]);
+        assert_eq!(seen("customer:c1", 0), [(2, v(1)), (4, v(2)), (5, v(3))]);
+    }
+
+    #[test]
+    fn a_customer_room_replays_its_old_rows_then_the_restaurant_rows_of_its_orders() {
+        // Version 3 stored an order's events again under customer:ID, pointing at the
+        // restaurant's row, which named the order.
+        let mut conn = at_version(
+            3,
+            "INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
+                 customer_phone, fulfilment, status, total, created_at, updated_at)
+             VALUES (5, 1, 'r1', 'c1', 'Ann', '555', 'pickup', 'pending', 100, 0, 0),
+                    (6, 1, 'r2', 'c1', 'Ann', '555', 'pickup', 'pending', 100, 0, 0),
+                    (7, 2, 'r1', 'c2', 'Bo', '556', 'pickup', 'pending', 100, 0, 0);
+             INSERT INTO events (seq, room, kind, at, data, ref, order_id) VALUES
+                 (1, 'restaurant:r1', 'new_order', 0, '{\"v\":1}', NULL, 5),
+                 (2, 'customer:c1', 'new_order', 0, '', 1, NULL),
+                 (3, 'restaurant:r1', 'new_order', 0, '{\"v\":2}', NULL, 7),
+                 (4, 'customer:c2', 'new_order', 0, '', 3, NULL);",
+        );
+        migrate(&mut conn).unwrap();
+        // Now only the restaurant's row is stored; customer:c1 reads it through order 5
+        // or 6, with the restaurant row's seq.
+        restaurant_row(&conn, 5, 5, 3);
+        restaurant_row(&conn, 6, 6, 4);
+        restaurant_row(&conn, 7, 7, 5);
+        let seen = |room: &str, since: u64| seen(&conn, room, since);
+        assert_eq!(seen("customer:c1", 0), [(2, v(1)), (5, v(3)), (6, v(4))]);
+        assert_eq!(seen("customer:c1", 2), [(5, v(3)), (6, v(4))]);
+        assert_eq!(seen("customer:c1", 5), [(6, v(4))]);
+        assert_eq!(seen("customer:c2", 0), [(4, v(2)), (7, v(5))]);
+        assert_eq!(seen("customer:c3", 0), []);
+        assert_eq!(seen("restaurant:r1", 2), [(3, v(2)), (5, v(3)), (7, v(5))]);
+    }
+
+    fn v(n: u32) -> String {
+        format!(r#"{{"v":{n}}}"#)
+    }
+
+    /// Logs an order's event as the writer now does: one row, for order `order_id`'s
+    /// restaurant (r1 or r2 by the order's row), with data `{"v":n}`.
+    fn restaurant_row(conn: &Connection, seq: u64, order_id: i64, n: u32) {
+        let restaurant: String = conn
+            .query_row(
+                "SELECT restaurant FROM orders WHERE id = ?1",
+                [order_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        crate::store::queries::insert_event(
+            conn,
+            seq,
+            &[format!("restaurant:{restaurant}")],
+            "order_update",
+            0,
+            &v(n),
+            Some(order_id),
+        )
+        .unwrap();
+    }
+
+    /// What replaying `room` after `since` sends: (seq, data) in order.
+    fn seen(conn: &Connection, room: &str, since: u64) -> Vec<(u64, String)> {
+        crate::store::queries::events_since(conn, room, since, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.seq, e.data))
+            .collect()
     }
 }

@@ -188,6 +188,14 @@ pub struct OrderFilter {
 /// Orders matching `filter`, oldest first (the order a kitchen works them), at most
 /// `limit` of the newest.
 pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<Vec<Order>> {
+    let (sql, args) = list_query(filter);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    stmt.query_map(rusqlite::params_from_iter(args), order_from_row)?
+        .collect()
+}
+
+/// The query [`list_orders`] runs for `filter`, and its arguments.
+fn list_query(filter: &OrderFilter) -> (String, Vec<rusqlite::types::Value>) {
     let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(r) = &filter.restaurant {
@@ -200,6 +208,8 @@ pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<
     }
     if let Some(rider) = &filter.rider_view {
         args.push(rider.clone().into());
+        // The second term is orders_offered's condition, word for word, so that SQLite
+        // reads the offers from that index.
         sql += &format!(
             " AND (rider = ?{} OR (rider IS NULL AND fulfilment = 'delivery' \
              AND status IN ('preparing', 'ready')))",
@@ -219,9 +229,7 @@ pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<
         "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?{}) ORDER BY id",
         args.len()
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    stmt.query_map(rusqlite::params_from_iter(args), order_from_row)?
-        .collect()
+    (sql, args)
 }
 
 /// Appends one event to the log, for each of `rooms` in turn from seq `first`: the
@@ -266,35 +274,55 @@ pub fn events_since(
     since: u64,
     limit: u32,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
+    let (sql, key) = replay_query(room);
+    conn.prepare_cached(&sql)?
+        .query_map(params![room, since as i64, limit, key], |r| {
+            Ok(StoredEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                kind: r.get(1)?,
+                at: r.get(2)?,
+                data: r.get(3)?,
+            })
+        })?
+        .collect()
+}
+
+/// The query [`events_since`] runs for `room` (?1 the room, ?2 since, ?3 the limit),
+/// and its fourth argument: the order or the customer the room is derived from.
+fn replay_query(room: &str) -> (String, rusqlite::types::Value) {
     let select = "SELECT e.seq, e.kind, e.at,
             CASE WHEN e.ref IS NULL THEN e.data
                  ELSE COALESCE((SELECT d.data FROM events d WHERE d.seq = e.ref), 'null') END
          FROM events e";
-    let event = |r: &Row| {
-        Ok(StoredEvent {
-            seq: r.get::<_, i64>(0)? as u64,
-            kind: r.get(1)?,
-            at: r.get(2)?,
-            data: r.get(3)?,
-        })
-    };
+    let stored = format!("{select} WHERE e.room = ?1 AND e.seq > ?2");
     // An order's events are stored for its restaurant's room, naming the order; what is
-    // stored under order:ID itself (its chat, older events) names no order.
+    // stored under order:ID itself (its chat, older events) names no order. A customer's
+    // room is read the same way through the customer's orders; rows stored under
+    // customer:ID (up to `customer_rows_through`, when they stopped) are read as stored.
+    if let Some(customer) = room.strip_prefix("customer:") {
+        let sql = format!(
+            "{stored}
+             UNION ALL
+             SELECT e.seq, e.kind, e.at, e.data FROM orders o CROSS JOIN events e
+             WHERE o.customer_id = ?4 AND e.order_id = o.id
+               AND e.seq > MAX(?2, COALESCE(
+                   (SELECT value FROM meta WHERE key = 'customer_rows_through'), 0))
+             ORDER BY 1 LIMIT ?3"
+        );
+        return (sql, customer.to_string().into());
+    }
     match room.strip_prefix("order:").map(str::parse::<i64>) {
-        Some(Ok(id)) => conn
-            .prepare_cached(&format!(
-                "{select} WHERE e.room = ?1 AND e.seq > ?2
-                 UNION ALL {select} WHERE e.order_id = ?4 AND e.seq > ?2
+        Some(Ok(id)) => (
+            format!(
+                "{stored} UNION ALL {select} WHERE e.order_id = ?4 AND e.seq > ?2
                  ORDER BY 1 LIMIT ?3"
-            ))?
-            .query_map(params![room, since as i64, limit, id], event)?
-            .collect(),
-        _ => conn
-            .prepare_cached(&format!(
-                "{select} WHERE e.room = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
-            ))?
-            .query_map(params![room, since as i64, limit], event)?
-            .collect(),
+            ),
+            id.into(),
+        ),
+        _ => (
+            format!("{stored} AND ?4 IS NULL ORDER BY e.seq LIMIT ?3"),
+            rusqlite::types::Value::Null,
+        ),
     }
 }
 
@@ -535,16 +563,7 @@ impl Tally {
 
 /// Today's [`Tally`] (orders placed from `since`, Unix ms) for one restaurant or all.
 pub fn tally(conn: &Connection, restaurant: Option<&str>, since: i64) -> rusqlite::Result<Tally> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT COUNT(*),
-                COALESCE(SUM(CASE WHEN status NOT IN ('cancelled', 'rejected') THEN total END), 0),
-                COALESCE(SUM(status = 'pending'), 0),
-                COALESCE(SUM(status IN ('pending', 'confirmed', 'preparing', 'ready', 'picked_up')), 0),
-                COALESCE(SUM(status IN ('cancelled', 'rejected')), 0),
-                COALESCE(SUM(ready_at - created_at), 0),
-                COUNT(ready_at)
-         FROM orders WHERE created_at >= ?2 AND (?1 IS NULL OR restaurant = ?1)",
-    )?;
+    let mut stmt = conn.prepare_cached(&tally_query(restaurant.is_some()))?;
     stmt.query_row(params![restaurant, since], |r| {
         Ok(Tally {
             orders: r.get(0)?,
@@ -556,6 +575,31 @@ pub fn tally(conn: &Connection, restaurant: Option<&str>, since: i64) -> rusqlit
             ready: r.get(6)?,
         })
     })
+}
+
+/// The query [`tally`] runs (?1 the restaurant or NULL, ?2 the start of the day). For
+/// one restaurant it reads orders_by_restaurant (restaurant, status, created_at): for
+/// each status in turn, the orders placed since the start of the day.
+fn tally_query(one_restaurant: bool) -> String {
+    let filter = if one_restaurant {
+        let statuses: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("restaurant = ?1 AND status IN ({})", statuses.join(", "))
+    } else {
+        "?1 IS NULL".to_string()
+    };
+    format!(
+        "SELECT COUNT(*),
+                COALESCE(SUM(CASE WHEN status NOT IN ('cancelled', 'rejected') THEN total END), 0),
+                COALESCE(SUM(status = 'pending'), 0),
+                COALESCE(SUM(status IN ('pending', 'confirmed', 'preparing', 'ready', 'picked_up')), 0),
+                COALESCE(SUM(status IN ('cancelled', 'rejected')), 0),
+                COALESCE(SUM(ready_at - created_at), 0),
+                COUNT(ready_at)
+         FROM orders WHERE {filter} AND created_at >= ?2"
+    )
 }
 
 /// An order's placing and ready times (Unix ms), as stored.
@@ -581,4 +625,82 @@ pub fn day_of(conn: &Connection, at: i64) -> rusqlite::Result<(i64, String)> {
 pub fn count_orders(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get::<_, i64>(0))
         .map(|n| n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for `sql` with `args`, one step a line.
+    fn plan(sql: &str, args: Vec<rusqlite::types::Value>) -> Vec<String> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate::migrate(&mut conn).unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Whether a plan reads a whole table or index (a subquery's own rows aside).
+    fn scans(plan: &[String]) -> bool {
+        plan.iter()
+            .any(|step| step.starts_with("SCAN ") && !step.starts_with("SCAN (subquery"))
+    }
+
+    #[test]
+    fn lists_replays_and_a_restaurants_figures_read_by_index_not_by_scan() {
+        let filter = |f: OrderFilter| OrderFilter { limit: 50, ..f };
+        let lists = [
+            // A kitchen's open orders, a restaurant's latest, a customer's, a rider's.
+            filter(OrderFilter {
+                restaurant: Some("r1".into()),
+                statuses: vec![Status::Pending, Status::Confirmed, Status::Preparing],
+                ..Default::default()
+            }),
+            filter(OrderFilter {
+                restaurant: Some("r1".into()),
+                ..Default::default()
+            }),
+            filter(OrderFilter {
+                customer: Some("c1".into()),
+                ..Default::default()
+            }),
+            filter(OrderFilter {
+                rider_view: Some("sam".into()),
+                ..Default::default()
+            }),
+        ];
+        for f in &lists {
+            let (sql, args) = list_query(f);
+            let plan = plan(&sql, args);
+            assert!(!scans(&plan), "{f:?} scans: {plan:#?}");
+        }
+        let rider = plan(&list_query(&lists[3]).0, list_query(&lists[3]).1);
+        assert!(
+            rider.iter().any(|step| step.contains("orders_offered")),
+            "a rider's offers come from orders_offered: {rider:#?}"
+        );
+        for room in [
+            "restaurant:r1",
+            "customer:c1",
+            "order:7",
+            "riders",
+            "chat:staff",
+        ] {
+            let (sql, key) = replay_query(room);
+            let args = vec![room.to_string().into(), 0.into(), 10.into(), key];
+            let plan = plan(&sql, args);
+            assert!(!scans(&plan), "replaying {room} scans: {plan:#?}");
+        }
+        let one = plan(&tally_query(true), vec!["r1".to_string().into(), 0.into()]);
+        assert!(!scans(&one), "a restaurant's figures scan: {one:#?}");
+        // Every restaurant's figures (an admin's stats) do read all orders: the check
+        // sees a scan when there is one.
+        let all = plan(
+            &tally_query(false),
+            vec![rusqlite::types::Value::Null, 0.into()],
+        );
+        assert!(scans(&all), "{all:#?}");
+    }
 }

@@ -492,17 +492,13 @@ fn place_order(
     }
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = order_event_data(&json, None, None);
-    let rooms = [
-        Room::Restaurant(order.restaurant.clone()),
-        Room::Customer(order.customer.id.clone()),
-    ];
     emit(
         conn,
         batch,
-        &rooms,
+        &[Room::Restaurant(order.restaurant.clone())],
         EventKind::NewOrder,
         &data,
-        Some(order.id),
+        Some(&order),
     )?;
     let share = queries::Share {
         total: order.total,
@@ -583,10 +579,7 @@ fn change(
     order.updated_at = chit_protocol::format_time(batch.now);
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = order_event_data(&json, Some(previous), reason.as_deref());
-    let mut rooms = vec![
-        Room::Restaurant(order.restaurant.clone()),
-        Room::Customer(order.customer.id.clone()),
-    ];
+    let mut rooms = vec![Room::Restaurant(order.restaurant.clone())];
     let offered = |s: Status| matches!(s, Status::Preparing | Status::Ready);
     if order.fulfilment == Fulfilment::Delivery
         && (offered(order.status) || offered(previous) || order.rider != previous_rider)
@@ -605,7 +598,7 @@ fn change(
         &rooms,
         EventKind::OrderUpdate,
         &data,
-        Some(order.id),
+        Some(&order),
     )?;
     if let Some((before, after)) = shares {
         count(batch, &order.restaurant, Some(before), Some(after));
@@ -656,15 +649,15 @@ fn chat(
 
 /// Appends one event for `rooms` (one seq each, the data stored once) and queues its
 /// frames for publishing after the commit. An order's event is stored for its rooms
-/// (the restaurant's first) and sent to `order:ID` with the restaurant row's seq: that
-/// row names the order, and replaying `order:ID` reads it.
+/// (the restaurant's first) and sent to `order:ID` and `customer:ID` with the restaurant
+/// row's seq: that row names the order, and replaying either room reads it.
 fn emit(
     conn: &Connection,
     batch: &mut Batch,
     rooms: &[Room],
     kind: EventKind,
     data: &str,
-    order: Option<i64>,
+    order: Option<&Order>,
 ) -> rusqlite::Result<()> {
     debug_assert!(
         order.is_none() || matches!(rooms.first(), Some(Room::Restaurant(_))),
@@ -672,12 +665,27 @@ fn emit(
     );
     let first = batch.next_seq;
     let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
-    queries::insert_event(conn, first, &names, kind.as_str(), batch.now, data, order)?;
+    let order_id = order.map(|o| o.id);
+    queries::insert_event(
+        conn,
+        first,
+        &names,
+        kind.as_str(),
+        batch.now,
+        data,
+        order_id,
+    )?;
     batch.next_seq += names.len() as u64;
     let mut frames: Vec<(u64, String)> = (first..).zip(names).collect();
-    if let Some(id) = order {
-        // Beside the restaurant's row it is read from, in seq order.
-        frames.insert(1, (first, Room::Order(id).to_string()));
+    if let Some(order) = order {
+        // Beside the restaurant's row they are read from, in seq order.
+        let derived = [
+            Room::Order(order.id),
+            Room::Customer(order.customer.id.clone()),
+        ];
+        for (i, room) in derived.iter().enumerate() {
+            frames.insert(1 + i, (first, room.to_string()));
+        }
     }
     for (seq, room) in frames {
         let frame = event_frame(&room, Some(seq), kind.as_str(), batch.now, data);
