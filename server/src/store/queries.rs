@@ -86,11 +86,12 @@ pub fn save_number(
     Ok(())
 }
 
+/// Stores a new order placed at `now` (Unix ms; `at`, as the protocol writes it).
 pub fn insert_order(
     conn: &Connection,
     order: &ValidOrder,
     number: u32,
-    now: i64,
+    (now, at): (i64, &str),
 ) -> rusqlite::Result<Order> {
     let o = &order.order;
     let items: Vec<Item> = o
@@ -137,8 +138,8 @@ pub fn insert_order(
         fulfilment: o.fulfilment,
         status: Status::Pending,
         rider: None,
-        created_at: format_time(now),
-        updated_at: format_time(now),
+        created_at: at.to_string(),
+        updated_at: at.to_string(),
     })
 }
 

@@ -100,6 +100,8 @@ struct Batch {
     next_seq: u64,
     events: Vec<Published>,
     now: i64,
+    /// `now` as the protocol writes times, made once for the group.
+    at: String,
     day: String,
     /// Whether each token seen in this batch is still live (checked once per batch).
     live_tokens: HashMap<i64, bool>,
@@ -179,6 +181,7 @@ impl Writer {
             next_seq: self.head.load(Ordering::Acquire) + 1,
             events: Vec::new(),
             now,
+            at: chit_protocol::format_time(now),
             day,
             live_tokens: HashMap::new(),
             numbers: HashMap::new(),
@@ -486,7 +489,7 @@ fn place_order(
         }
     };
     load_tally(conn, batch, &restaurant)?;
-    let order = queries::insert_order(conn, &v, number, batch.now)?;
+    let order = queries::insert_order(conn, &v, number, (batch.now, &batch.at))?;
     if let Some(key) = &v.key {
         queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
     }
@@ -576,7 +579,7 @@ fn change(
         None
     };
     queries::save_order_state(conn, &order, batch.now)?;
-    order.updated_at = chit_protocol::format_time(batch.now);
+    order.updated_at = batch.at.clone();
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = order_event_data(&json, Some(previous), reason.as_deref());
     let mut rooms = vec![Room::Restaurant(order.restaurant.clone())];
@@ -639,7 +642,7 @@ fn chat(
         author: who.name(),
         role: who.role,
         text,
-        at: chit_protocol::format_time(batch.now),
+        at: batch.at.clone(),
     };
     message.id = queries::insert_chat(conn, &message, batch.now)?;
     let data = serde_json::to_string(&message).expect("serializable");
