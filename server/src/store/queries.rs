@@ -320,6 +320,7 @@ fn replay_query(room: &str) -> (String, rusqlite::types::Value) {
             ),
             id.into(),
         ),
+        // `?4 IS NULL` only takes the fourth argument every replay binds.
         _ => (
             format!("{stored} AND ?4 IS NULL ORDER BY e.seq LIMIT ?3"),
             rusqlite::types::Value::Null,
@@ -532,17 +533,28 @@ pub struct Share {
 impl Tally {
     /// Adds (`sign` 1) or takes away (`sign` -1) one order's share.
     pub fn count(&mut self, share: &Share, sign: i64) {
-        let gone = matches!(share.status, Status::Cancelled | Status::Rejected);
-        let open = !share.status.is_terminal();
-        self.orders += sign;
-        self.revenue += if gone { 0 } else { sign * share.total };
-        self.pending += sign * i64::from(share.status == Status::Pending);
-        self.open += sign * i64::from(open);
-        self.cancelled += sign * i64::from(gone);
-        if let Some(ready_at) = share.ready_at {
-            self.ready_ms += sign * (ready_at - share.created_at);
-            self.ready += sign;
-        }
+        let ready_ms = share.ready_at.map_or(0, |at| at - share.created_at);
+        let ready = i64::from(share.ready_at.is_some());
+        self.add(
+            share.status,
+            sign,
+            sign * share.total,
+            sign * ready_ms,
+            sign * ready,
+        );
+    }
+
+    /// Adds `orders` orders in `status`, worth `total` together, of which `ready` got
+    /// to ready, `ready_ms` from placed to ready in all.
+    fn add(&mut self, status: Status, orders: i64, total: i64, ready_ms: i64, ready: i64) {
+        let gone = matches!(status, Status::Cancelled | Status::Rejected);
+        self.orders += orders;
+        self.revenue += if gone { 0 } else { total };
+        self.pending += if status == Status::Pending { orders } else { 0 };
+        self.open += if status.is_terminal() { 0 } else { orders };
+        self.cancelled += if gone { orders } else { 0 };
+        self.ready_ms += ready_ms;
+        self.ready += ready;
     }
 
     pub fn analytics(&self, restaurant: Option<&str>) -> Analytics {
@@ -562,20 +574,23 @@ impl Tally {
     }
 }
 
-/// Today's [`Tally`] (orders placed from `since`, Unix ms) for one restaurant or all.
+/// Today's [`Tally`] (orders placed from `since`, Unix ms) for one restaurant or all:
+/// the day's orders summed by status, then counted as [`Tally::count`] counts them.
 pub fn tally(conn: &Connection, restaurant: Option<&str>, since: i64) -> rusqlite::Result<Tally> {
     let mut stmt = conn.prepare_cached(&tally_query(restaurant.is_some()))?;
-    stmt.query_row(params![restaurant, since], |r| {
-        Ok(Tally {
-            orders: r.get(0)?,
-            revenue: r.get(1)?,
-            pending: r.get(2)?,
-            open: r.get(3)?,
-            cancelled: r.get(4)?,
-            ready_ms: r.get(5)?,
-            ready: r.get(6)?,
-        })
-    })
+    let mut rows = stmt.query(params![restaurant, since])?;
+    let mut tally = Tally::default();
+    while let Some(r) = rows.next()? {
+        let status: String = r.get(0)?;
+        tally.add(
+            status_from_sql(&status)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+        );
+    }
+    Ok(tally)
 }
 
 /// The query [`tally`] runs (?1 the restaurant or NULL, ?2 the start of the day). For
@@ -592,14 +607,9 @@ fn tally_query(one_restaurant: bool) -> String {
         "?1 IS NULL".to_string()
     };
     format!(
-        "SELECT COUNT(*),
-                COALESCE(SUM(CASE WHEN status NOT IN ('cancelled', 'rejected') THEN total END), 0),
-                COALESCE(SUM(status = 'pending'), 0),
-                COALESCE(SUM(status IN ('pending', 'confirmed', 'preparing', 'ready', 'picked_up')), 0),
-                COALESCE(SUM(status IN ('cancelled', 'rejected')), 0),
-                COALESCE(SUM(ready_at - created_at), 0),
-                COUNT(ready_at)
-         FROM orders WHERE {filter} AND created_at >= ?2"
+        "SELECT status, COUNT(*), COALESCE(SUM(total), 0),
+                COALESCE(SUM(ready_at - created_at), 0), COUNT(ready_at)
+         FROM orders WHERE {filter} AND created_at >= ?2 GROUP BY status"
     )
 }
 

@@ -686,9 +686,7 @@ fn emit(
             Room::Order(order.id),
             Room::Customer(order.customer.id.clone()),
         ];
-        for (i, room) in derived.iter().enumerate() {
-            frames.insert(1 + i, (first, room.to_string()));
-        }
+        frames.splice(1..1, derived.map(|room| (first, room.to_string())));
     }
     for (seq, room) in frames {
         let frame = event_frame(&room, Some(seq), kind.as_str(), batch.now, data);
