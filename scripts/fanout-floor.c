@@ -3,7 +3,8 @@
  * carry one small message to N connections, with no WebSocket, no runtime and no
  * server logic. One process (the sender, with T threads) writes SIZE bytes to each of
  * its N accepted sockets; another (the receiver) reads them through epoll and times
- * each arrival from the moment the sender began the round. EVENTS rounds.
+ * each arrival (its last byte read) from the moment the sender began the round (kept in
+ * memory both processes share). EVENTS rounds.
  *
  *   gcc -O2 -pthread -o /tmp/fanout-floor scripts/fanout-floor.c
  *   /tmp/fanout-floor 10000 20 480 2       # N EVENTS SIZE THREADS (needs ulimit -n > N+64)
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,14 +64,19 @@ static void *write_share(void *arg) {
 }
 
 /* Connects N sockets, then reads EVENTS rounds; reports the latencies. */
+/* When the sender began the current round; shared between the two processes. */
+static volatile long long *round_start;
+
 static void receive(struct sockaddr_in *addr, int n, int events, int size, int late, int ready_fd) {
-    int one = 1, ep = epoll_create1(0);
+    int one = 1, ep = epoll_create1(0), max_fd = 0;
     for (int i = 0; i < n; i++) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *)addr, sizeof *addr))
             die("connect");
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         fcntl(fd, F_SETFL, O_NONBLOCK);
+        if (fd > max_fd)
+            max_fd = fd;
         struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
     }
@@ -77,11 +84,14 @@ static void receive(struct sockaddr_in *addr, int n, int events, int size, int l
     if (write(ready_fd, &c, 1) != 1)
         die("ready");
     long long *lat = malloc(sizeof *lat * (size_t)n * events), *last = malloc(sizeof *last * events);
+    int *pending = malloc(sizeof *pending * (max_fd + 1)); /* bytes still due this round */
     size_t k = 0;
     struct epoll_event ev[256];
     char buf[65536];
     for (int e = 0; e < events; e++) {
         long long latest = 0;
+        for (int fd = 0; fd <= max_fd; fd++)
+            pending[fd] = size;
         if (late)
             usleep(400000);
         for (int got = 0; got < n;) {
@@ -89,12 +99,11 @@ static void receive(struct sockaddr_in *addr, int n, int events, int size, int l
             if (m <= 0)
                 die("epoll_wait (a round took over 10 s)");
             for (int j = 0; j < m; j++) {
-                ssize_t r = read(ev[j].data.fd, buf, sizeof buf);
-                if (r < size)
-                    continue; /* all of a round's bytes come in one segment on loopback */
-                long long t0;
-                memcpy(&t0, buf, sizeof t0);
-                long long l = now_ns() - t0;
+                int fd = ev[j].data.fd;
+                ssize_t r = read(fd, buf, sizeof buf);
+                if (r <= 0 || (pending[fd] -= r) > 0)
+                    continue;
+                long long l = now_ns() - *round_start;
                 lat[k++] = l;
                 if (l > latest)
                     latest = l;
@@ -118,9 +127,9 @@ int main(int argc, char **argv) {
     int size = argc > 3 ? atoi(argv[3]) : 200;
     int threads = argc > 4 ? atoi(argv[4]) : 1;
     int late = argc > 5 && strcmp(argv[5], "late") == 0;
-    if (n < 1 || events < 1 || size < 8 || size > 65536 || threads < 1 || threads > 64 ||
+    if (n < 1 || events < 1 || size < 1 || size > 65536 || threads < 1 || threads > 64 ||
         (argc > 5 && !late)) {
-        fprintf(stderr, "usage: %s [N] [EVENTS] [SIZE 8..65536] [THREADS] [late]\n", argv[0]);
+        fprintf(stderr, "usage: %s [N] [EVENTS] [SIZE 1..65536] [THREADS] [late]\n", argv[0]);
         return 2;
     }
     int one = 1, listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -130,8 +139,9 @@ int main(int argc, char **argv) {
     if (bind(listener, (struct sockaddr *)&addr, sizeof addr) || listen(listener, 4096) ||
         getsockname(listener, (struct sockaddr *)&addr, &len))
         die("listen");
+    round_start = mmap(NULL, sizeof *round_start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int ready[2];
-    if (pipe(ready))
+    if (round_start == MAP_FAILED || pipe(ready))
         die("pipe");
     pid_t child = fork();
     if (child == 0) {
@@ -152,7 +162,7 @@ int main(int argc, char **argv) {
     for (int e = 0; e < events; e++) {
         usleep(20000); /* a quiet moment between rounds, as the bench leaves */
         long long t0 = now_ns();
-        memcpy(buf, &t0, sizeof t0);
+        *round_start = t0;
         pthread_t tid[64];
         struct share shares[64];
         for (int t = 0; t < threads; t++) {
