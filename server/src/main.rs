@@ -141,7 +141,12 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         ..Config::default()
     };
     config.store.retention = Duration::from_secs(cli.retention_days.max(1) * 24 * 3600);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // tokio's own variable, if set, has the last word.
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(connection_threads());
+    }
+    let runtime = builder
         .enable_all()
         // After many connections close, each thread gives its freed memory back the next
         // time it has nothing to do.
@@ -164,6 +169,13 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         server.run(listener, shutdown_signal()).await;
         anyhow::Ok(())
     })
+}
+
+/// Threads for the connections: one per core but one. Under load the writer thread,
+/// which applies and commits every change in turn, is what bounds durable orders a
+/// second; a runtime thread on every core would take turns with it on its core.
+fn connection_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1))
 }
 
 /// Raises the open-file limit towards what `max_connections` needs (each connection is
