@@ -63,10 +63,10 @@ static void *write_share(void *arg) {
     return NULL;
 }
 
-/* Connects N sockets, then reads EVENTS rounds; reports the latencies. */
 /* When the sender began the current round; shared between the two processes. */
 static volatile long long *round_start;
 
+/* Connects N sockets, then reads EVENTS rounds; reports the latencies. */
 static void receive(struct sockaddr_in *addr, int n, int events, int size, int late, int ready_fd) {
     int one = 1, ep = epoll_create1(0), max_fd = 0;
     for (int i = 0; i < n; i++) {
