@@ -209,7 +209,7 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             }
             let server = (s.who.role == Role::Admin).then(|| crate::server_stats(&s.ctx));
             read(s, id, move |conn, _| {
-                let (since, _) = queries::local_day(conn)?;
+                let since = queries::local_day(conn)?.start;
                 let mut today = queries::analytics(conn, restaurant.as_deref(), since)?;
                 today.restaurant = restaurant;
                 let server = server.map(|mut st| {

@@ -184,7 +184,7 @@ async fn analytics(ctx: Ctx) {
             let read = ctx
                 .store
                 .read(move |conn| {
-                    let (since, _) = queries::local_day(conn)?;
+                    let since = queries::local_day(conn)?.start;
                     unknown
                         .into_iter()
                         .map(|(r, _): (String, _)| Ok(queries::analytics(conn, Some(&r), since)?))

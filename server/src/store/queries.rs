@@ -619,18 +619,40 @@ pub fn order_times(conn: &Connection, id: i64) -> rusqlite::Result<(i64, Option<
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
-/// Unix ms of the start of today in the server's local time zone, and today's date.
-pub fn local_day(conn: &Connection) -> rusqlite::Result<(i64, String)> {
+/// A local day: when it starts and when the next one does (Unix ms), and its date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Day {
+    pub start: i64,
+    pub end: i64,
+    pub date: String,
+}
+
+impl Day {
+    pub fn contains(&self, at: i64) -> bool {
+        (self.start..self.end).contains(&at)
+    }
+}
+
+/// Today in the server's local time zone.
+pub fn local_day(conn: &Connection) -> rusqlite::Result<Day> {
     day_of(conn, chit_protocol::now_ms())
 }
 
-/// Unix ms of the start of the local day that `at` (Unix ms) is in, and its date.
-pub fn day_of(conn: &Connection, at: i64) -> rusqlite::Result<(i64, String)> {
+/// The local day that `at` (Unix ms) is in.
+pub fn day_of(conn: &Connection, at: i64) -> rusqlite::Result<Day> {
     conn.prepare_cached(
         "SELECT unixepoch(?1 / 1000, 'unixepoch', 'localtime', 'start of day', 'utc') * 1000,
+                unixepoch(?1 / 1000, 'unixepoch', 'localtime', 'start of day', '+1 day', 'utc')
+                    * 1000,
                 date(?1 / 1000, 'unixepoch', 'localtime')",
     )?
-    .query_row([at], |r| Ok((r.get(0)?, r.get(1)?)))
+    .query_row([at], |r| {
+        Ok(Day {
+            start: r.get(0)?,
+            end: r.get(1)?,
+            date: r.get(2)?,
+        })
+    })
 }
 
 pub fn count_orders(conn: &Connection) -> rusqlite::Result<u64> {
@@ -657,6 +679,20 @@ mod tests {
     fn scans(plan: &[String]) -> bool {
         plan.iter()
             .any(|step| step.starts_with("SCAN ") && !step.starts_with("SCAN (subquery"))
+    }
+
+    #[test]
+    fn a_day_holds_its_own_times_and_the_next_starts_where_it_ends() {
+        let conn = Connection::open_in_memory().unwrap();
+        let at = 1_795_000_000_000; // 2026-11-18, mid-afternoon UTC
+        let day = day_of(&conn, at).unwrap();
+        assert!(day.contains(at) && day.contains(day.start) && !day.contains(day.end));
+        let hours = (day.end - day.start) / 3_600_000;
+        assert!((23..=25).contains(&hours), "{day:?}");
+        let next = day_of(&conn, day.end).unwrap();
+        assert_eq!(next.start, day.end);
+        assert_ne!(next.date, day.date);
+        assert_eq!(day_of(&conn, day.end - 1).unwrap(), day);
     }
 
     #[test]
@@ -687,7 +723,8 @@ mod tests {
             let plan = plan(&sql, args);
             assert!(!scans(&plan), "{f:?} scans: {plan:#?}");
         }
-        let rider = plan(&list_query(&lists[3]).0, list_query(&lists[3]).1);
+        let (sql, args) = list_query(&lists[3]);
+        let rider = plan(&sql, args);
         assert!(
             rider.iter().any(|step| step.contains("orders_offered")),
             "a rider's offers come from orders_offered: {rider:#?}"

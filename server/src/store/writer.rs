@@ -115,10 +115,11 @@ struct Batch {
     touched: BTreeSet<String>,
 }
 
-/// Today's figures per restaurant as of the last commit, and the day they are for.
+/// Today's figures per restaurant as of the last commit, and the day they are for (read
+/// again only once a group's time is outside it, or if it could not be read).
 #[derive(Default)]
 pub(super) struct Today {
-    since: Option<i64>,
+    day: Option<queries::Day>,
     tallies: HashMap<String, queries::Tally>,
 }
 
@@ -167,16 +168,17 @@ impl Writer {
         // The day is the day of this group's time, so that its orders count for it even
         // if midnight passes meanwhile.
         let now = now_ms();
-        let (since, day) = match queries::day_of(&self.conn, now) {
-            Ok((since, day)) => (Some(since), day),
-            Err(_) => (None, String::new()),
-        };
-        if since != self.today.since {
-            self.today = Today {
-                since,
-                tallies: HashMap::new(),
-            };
+        if !self.today.day.as_ref().is_some_and(|d| d.contains(now)) {
+            let day = queries::day_of(&self.conn, now).ok();
+            if day.as_ref().map(|d| d.start) != self.today.day.as_ref().map(|d| d.start) {
+                self.today.tallies.clear();
+            }
+            self.today.day = day;
         }
+        let (since, day) = match &self.today.day {
+            Some(d) => (Some(d.start), d.date.clone()),
+            None => (None, String::new()),
+        };
         let mut batch = Batch {
             next_seq: self.head.load(Ordering::Acquire) + 1,
             events: Vec::new(),
