@@ -4,12 +4,15 @@
 
 pub mod auth;
 mod connection;
+mod context;
 mod dispatch;
 pub mod error;
 pub mod frames;
 pub mod hub;
 pub mod limits;
 pub mod memory;
+mod service;
+mod session;
 pub mod store;
 
 use std::collections::HashSet;
@@ -23,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::Ctx;
+use crate::context::Ctx;
 use crate::hub::Hub;
 use crate::store::{Store, StoreConfig, queries};
 
