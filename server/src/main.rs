@@ -1,5 +1,7 @@
 //! chit-server: parses flags, sets up logging, binds, and runs the server until SIGINT
-//! or SIGTERM; `token` subcommands manage tokens in the database directly.
+//! or SIGTERM; `token`, `webhook` and `hook` subcommands manage the database directly.
+
+mod admin;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,6 +49,12 @@ enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage webhook endpoints: events POSTed as signed Standard Webhooks.
+    #[command(subcommand)]
+    Webhook(admin::WebhookCommand),
+    /// Manage hooks: signed webhooks from other systems that place orders.
+    #[command(subcommand)]
+    Hook(admin::HookCommand),
 }
 
 #[derive(Subcommand)]
@@ -107,6 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Some(Command::Token(cmd)) => token(&db, cmd),
+        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd),
+        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd),
         None => serve(&cli, &db),
     }
 }
@@ -161,6 +171,7 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("listening on '{}'", cli.listen))?;
         let addr = listener.local_addr()?;
         eprintln!("chit-server: listening on ws://{addr}");
+        eprintln!("chit-server: HTTP on http://{addr} (API described at /v1/openapi.json)");
         eprintln!("chit-server: database '{}'", db.display());
         eprintln!(
             "chit-server: admin token in '{}'",

@@ -73,6 +73,11 @@ impl TestServer {
         self.dir.path().join("chit.db")
     }
 
+    /// The same port, for HTTP: `http://127.0.0.1:PORT`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
