@@ -10,6 +10,7 @@ pub mod frames;
 pub mod hub;
 pub mod limits;
 pub mod memory;
+pub mod ops;
 pub mod store;
 
 use std::collections::HashSet;
