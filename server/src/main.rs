@@ -344,11 +344,16 @@ fn tune_allocator() {
     // mimalloc 3's option numbers (include/mimalloc.h, enum mi_option_e).
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: setting an option takes no pointers and is safe at any time; prctl with
-    // PR_SET_THP_DISABLE only sets a flag on this process.
+    // SAFETY: setting an option takes no pointers and is safe at any time.
     unsafe {
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+    }
+    // Transparent huge pages are Linux's.
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes no pointers; it only sets a flag on
+    // this process.
+    #[cfg(target_os = "linux")]
+    unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
