@@ -75,7 +75,8 @@ mod tests {
 
     #[test]
     fn figures_read_the_kernels_own_units() {
-        let status = "Name:\tchit-server\nVmPeak:\t  90000 kB\nVmRSS:\t    5432 kB\nRssAnon:\t 1 kB\n";
+        let status =
+            "Name:\tchit-server\nVmPeak:\t  90000 kB\nVmRSS:\t    5432 kB\nRssAnon:\t 1 kB\n";
         assert_eq!(rss_bytes_of(status), 5432 * 1024);
         assert_eq!(rss_bytes_of("Name:\tx\n"), 0);
         let stat = "42 (chit server) S 1 42 42 0 -1 4194560 100 0 0 0 250 130 0 0 20 0 3 0";
