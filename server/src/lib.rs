@@ -4,6 +4,7 @@
 
 pub mod auth;
 mod connection;
+mod context;
 mod dispatch;
 pub mod error;
 pub mod frames;
@@ -11,6 +12,8 @@ pub mod hub;
 pub mod limits;
 pub mod memory;
 pub mod ops;
+mod service;
+mod session;
 pub mod store;
 
 use std::collections::HashSet;
@@ -24,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::Ctx;
+use crate::context::Ctx;
 use crate::hub::Hub;
 use crate::store::{Store, StoreConfig, queries};
 
