@@ -486,3 +486,52 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
     drop(client);
     server.stop().await;
 }
+
+/// The fenced block of `lang` in the README, as written.
+fn readme_block(lang: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find(&format!("\n```{lang}\n"))
+        .unwrap_or_else(|| panic!("a ```{lang} block in the README"))
+        + lang.len()
+        + 5;
+    let end = start + readme[start..].find("\n```\n").unwrap();
+    readme[start..=end].to_string()
+}
+
+fn contrib(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("contrib")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_readme_shows_the_proxy_configs_exactly_as_contrib_has_them() {
+    assert_eq!(readme_block("nginx"), contrib("nginx-chit.conf"));
+    assert_eq!(readme_block("caddy"), contrib("Caddyfile"));
+}
+
+/// systemd's own check of the unit (`systemd-analyze verify`), with the binary it
+/// starts at the path this build has: unknown keys, keys in the wrong section and bad
+/// values are errors.
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let unit = contrib("chit-server.service");
+    assert!(unit.contains("ExecStart=/usr/local/bin/chit-server\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let here = bin("chit-server");
+    let file = dir.path().join("chit-server.service");
+    let unit = unit.replace("/usr/local/bin/chit-server", here.to_str().unwrap());
+    std::fs::write(&file, unit).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .expect("systemd-analyze is installed (make deps)");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+}
