@@ -133,6 +133,34 @@ async fn logs_through_a_pipe_have_no_colour_and_json_lines_all_parse() {
     assert!(stderr.lines().all(|l| !parse(l).is_null()));
 }
 
+/// On a terminal, and only there, the log has colour; `NO_COLOR` turns it off.
+#[test]
+fn logs_on_a_terminal_are_coloured_unless_no_color() {
+    for (no_color, coloured) in [("", true), ("1", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let command = format!(
+            "NO_COLOR={no_color} CHIT_LOG=debug '{}' --db '{}' --listen 127.0.0.1:0",
+            bin("chit-server").display(),
+            dir.path().join("chit.db").display()
+        );
+        let tmux = chit_e2e::Tmux::start(120, 30, &command);
+        tmux.wait_text("listening on ws://");
+        // Ctrl-C: the server logs its shutdown at INFO, then exits.
+        tmux.keys(&["C-c"]);
+        tmux.wait_text("stopped");
+        let styled = tmux.styled_screen();
+        let line = styled
+            .lines()
+            .find(|l| l.contains("shutting down"))
+            .expect("the shutdown line");
+        assert_eq!(
+            line.contains('\x1b'),
+            coloured,
+            "NO_COLOR={no_color:?}: {line:?}"
+        );
+    }
+}
+
 /// Places orders on `connections` connections, one in flight on each, until `stop` or
 /// 3,000 orders or 60 s; records each acknowledged order's id as it is acknowledged.
 async fn place_orders(

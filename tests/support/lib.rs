@@ -369,6 +369,11 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", &self.session])
     }
 
+    /// The screen with its colours and attributes, as escape sequences.
+    pub fn styled_screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", &self.session])
+    }
+
     /// Types keys (tmux key names: "Enter", "Escape", "q", …).
     pub fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", &self.session];
