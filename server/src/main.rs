@@ -113,7 +113,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(db) => db,
         None => default_db()?,
     };
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+    // Serving and tokens create the database if need be; backup and export only read one.
+    let reads_only = matches!(cli.command, Some(Command::Backup(_) | Command::Export(_)));
+    if let Some(dir) = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !reads_only)
+    {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }

@@ -132,7 +132,8 @@ pub struct Exported {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("no database at '{0}'")]
+    /// The path is in the message's context (`backing up '…'`).
+    #[error("there is no such database (give its path with --db or CHIT_DB)")]
     NoDatabase(PathBuf),
     #[error("'{0}' is not a date: write YYYY-MM-DD, e.g. 2026-11-01")]
     BadDate(String),
