@@ -130,31 +130,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{written}");
             Ok(())
         }
-        Some(Command::Export(args)) => export_orders(&db, args),
+        Some(Command::Export(args)) => {
+            let summary = export::run(&db, args)
+                .with_context(|| format!("exporting from '{}'", db.display()))?;
+            logging::notice(cli.log_format, &summary.to_string());
+            Ok(())
+        }
         None => serve(&cli, &db),
     }
-}
-
-fn export_orders(db: &Path, args: &export::ExportArgs) -> anyhow::Result<()> {
-    let (range, done) =
-        export::run(db, args).with_context(|| format!("exporting from '{}'", db.display()))?;
-    let to = match &args.output {
-        Some(path) => format!("'{}'", path.display()),
-        None => "stdout".into(),
-    };
-    let count = |n: u64, one: &str| match n {
-        1 => format!("1 {one}"),
-        n => format!("{n} {one}s"),
-    };
-    eprintln!(
-        "chit-server: exported {} ({}) placed {} to {} local time ({}) to {to}",
-        count(done.orders, "order"),
-        count(done.items, "item"),
-        range.from,
-        range.to,
-        range.offset()
-    );
-    Ok(())
 }
 
 fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {

@@ -151,7 +151,7 @@ pub enum ExportError {
 
 /// Runs `chit-server export` on the database at `db`: to `args.output` (written beside
 /// it, then renamed into place, so a failed export leaves the old file) or to stdout.
-pub fn run(db: &Path, args: &ExportArgs) -> Result<(Range, Exported), ExportError> {
+pub fn run(db: &Path, args: &ExportArgs) -> Result<Summary, ExportError> {
     if !db.is_file() {
         return Err(ExportError::NoDatabase(db.to_path_buf()));
     }
@@ -180,7 +180,41 @@ pub fn run(db: &Path, args: &ExportArgs) -> Result<(Range, Exported), ExportErro
             done
         }
     };
-    Ok((range, done))
+    Ok(Summary {
+        range,
+        done,
+        output: args.output.clone(),
+    })
+}
+
+/// What an export wrote, and where, as `chit-server export` says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub range: Range,
+    pub done: Exported,
+    pub output: Option<PathBuf>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: u64, one: &str| match n {
+            1 => format!("1 {one}"),
+            n => format!("{n} {one}s"),
+        };
+        let to = match &self.output {
+            Some(path) => format!("'{}'", path.display()),
+            None => "stdout".into(),
+        };
+        write!(
+            f,
+            "exported {} ({}) placed {} to {} local time ({}) to {to}",
+            count(self.done.orders, "order"),
+            count(self.done.items, "item"),
+            self.range.from,
+            self.range.to,
+            self.range.offset()
+        )
+    }
 }
 
 /// Writes the orders placed in `range` (of `restaurant`, or all), oldest first, to
