@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the system packages chit needs to build and test on Debian/Ubuntu:
-# ALSA headers and pkg-config (sound in the kitchen display), tmux (terminal tests).
+# Installs the system packages chit needs to build and test on Debian/Ubuntu: a C
+# compiler and linker (build-essential: Rust links with `cc`, and SQLite and mimalloc
+# are built from C), ALSA headers and pkg-config (sound in the kitchen display), tmux
+# (terminal tests), systemd (systemd-analyze checks contrib/chit-server.service).
 set -euo pipefail
-packages=(libasound2-dev pkg-config tmux)
+packages=(build-essential libasound2-dev pkg-config tmux systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

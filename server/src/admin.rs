@@ -12,7 +12,7 @@ use chit_server::webhooks::queries as hooks;
 use chit_server::webhooks::{WebhookConfig, deliver, sign};
 use clap::Subcommand;
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum WebhookCommand {
     /// Add an endpoint for events from now on; its signing secret is printed once,
     /// alone on stdout.
@@ -35,7 +35,7 @@ pub enum WebhookCommand {
     Test { id: i64 },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum HookCommand {
     /// Add a hook: `POST /v1/hooks/NAME` with a Standard Webhooks signature made with
     /// the secret printed (once, alone on stdout) places orders for the restaurant.

@@ -1,5 +1,6 @@
 //! chit-server: parses flags, sets up logging, binds, and runs the server until SIGINT
-//! or SIGTERM; `token`, `webhook` and `hook` subcommands manage the database directly.
+//! or SIGTERM; `token`, `webhook` and `hook` subcommands manage the database directly,
+//! `backup` and `export` (in `chit_server::ops`) read it beside a running server.
 
 mod admin;
 
@@ -9,6 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
+use chit_server::ops::logging::{self, LogFormat};
+use chit_server::ops::{backup, export};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
@@ -40,6 +43,16 @@ struct Cli {
     /// Days of events kept for clients that resume; older ones must reload.
     #[arg(long, env = "CHIT_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
+    /// How log lines on stderr are written: text (coloured only on a terminal) or json
+    /// (one object a line, for journald and log shippers).
+    #[arg(
+        long,
+        env = "CHIT_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -49,6 +62,10 @@ enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write a consistent copy of the database, while the server runs, and check it.
+    Backup(backup::BackupArgs),
+    /// Write the orders placed between two local dates, with their items, for accounting.
+    Export(export::ExportArgs),
     /// Manage webhook endpoints: events POSTed as signed Standard Webhooks.
     #[command(subcommand)]
     Webhook(admin::WebhookCommand),
@@ -57,7 +74,7 @@ enum Command {
     Hook(admin::HookCommand),
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum TokenCommand {
     /// Issue a token; it is printed once, alone on stdout.
     Issue {
@@ -88,17 +105,12 @@ fn default_db() -> anyhow::Result<PathBuf> {
 fn main() -> std::process::ExitCode {
     tune_allocator();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CHIT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = cli.log_format;
+    logging::init(format);
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chit-server: {e:#}");
+            logging::fatal(format, &format!("{e:#}"));
             std::process::ExitCode::FAILURE
         }
     }
@@ -109,14 +121,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(db) => db,
         None => default_db()?,
     };
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+    // Serving and tokens create the database if need be; backup and export only read one.
+    let reads_only = matches!(cli.command, Some(Command::Backup(_) | Command::Export(_)));
+    if let Some(dir) = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !reads_only)
+    {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }
-    match cli.command {
-        Some(Command::Token(cmd)) => token(&db, cmd),
-        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd),
-        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd),
+    match &cli.command {
+        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd.clone()),
+        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd.clone()),
+        Some(Command::Token(cmd)) => token(&db, cmd.clone()),
+        Some(Command::Backup(args)) => {
+            let written = backup::backup(&db, &args.path, args.force)
+                .with_context(|| format!("backing up '{}'", db.display()))?;
+            println!("{written}");
+            Ok(())
+        }
+        Some(Command::Export(args)) => {
+            let summary = export::run(&db, args)
+                .with_context(|| format!("exporting from '{}'", db.display()))?;
+            logging::notice(cli.log_format, &summary.to_string());
+            Ok(())
+        }
         None => serve(&cli, &db),
     }
 }
@@ -131,10 +160,8 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         if let Some(file) = store::ensure_admin_token(&conn, db)
             .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
         {
-            eprintln!(
-                "chit-server: created an admin token in '{}'",
-                file.display()
-            );
+            let text = format!("created an admin token in '{}'", file.display());
+            logging::notice(cli.log_format, &text);
         }
     }
     raise_fd_limit(cli.max_connections);
@@ -170,13 +197,16 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on '{}'", cli.listen))?;
         let addr = listener.local_addr()?;
-        eprintln!("chit-server: listening on ws://{addr}");
-        eprintln!("chit-server: HTTP on http://{addr} (API described at /v1/openapi.json)");
-        eprintln!("chit-server: database '{}'", db.display());
-        eprintln!(
-            "chit-server: admin token in '{}'",
+        let say = |text: String| logging::notice(cli.log_format, &text);
+        say(format!("listening on ws://{addr}"));
+        say(format!(
+            "HTTP on http://{addr} (the API is described at /v1/openapi.json)"
+        ));
+        say(format!("database '{}'", db.display()));
+        say(format!(
+            "admin token in '{}'",
             store::admin_token_path(db).display()
-        );
+        ));
         server.run(listener, shutdown_signal()).await;
         anyhow::Ok(())
     })
@@ -315,11 +345,16 @@ fn tune_allocator() {
     // mimalloc 3's option numbers (include/mimalloc.h, enum mi_option_e).
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: setting an option takes no pointers and is safe at any time; prctl with
-    // PR_SET_THP_DISABLE only sets a flag on this process.
+    // SAFETY: setting an option takes no pointers and is safe at any time.
     unsafe {
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+    }
+    // Transparent huge pages are Linux's.
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes no pointers; it only sets a flag on
+    // this process.
+    #[cfg(target_os = "linux")]
+    unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }

@@ -199,7 +199,7 @@ impl Metrics {
         self.events_published.set(gauge(scrape.events_published));
         self.head.set(gauge(scrape.head));
         self.orders.set(gauge(scrape.orders));
-        self.rss.set(gauge(crate::rss_bytes()));
+        self.rss.set(gauge(chit_protocol::process::rss_bytes()));
         let mut text = String::with_capacity(8192);
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");

@@ -22,10 +22,10 @@ fn fulfilment_sql(f: Fulfilment) -> &'static str {
     }
 }
 
-const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
+pub(crate) const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
      customer_address, note, fulfilment, status, rider, total, created_at, updated_at, items";
 
-fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+pub(crate) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let fulfilment: String = row.get(8)?;
     let status: String = row.get(9)?;
     let items: String = row.get(14)?;
