@@ -1,5 +1,5 @@
 # chit: make demo (see it work), make test (prove it), make check (what CI runs).
-.PHONY: demo run test check deps build release
+.PHONY: demo run test check deps build release openapi-check
 
 CARGO ?= cargo
 
@@ -29,3 +29,8 @@ check: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+
+# schemathesis against a real server, every operation of /v1/openapi.json (needs Python
+# 3.12+ and PyPI; it installs itself under target/tools).
+openapi-check:
+	@scripts/openapi-check.sh

@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// Allow a server that is not on this machine.
     #[arg(long)]
     yes_remote: bool,
+    /// Place the orders over HTTP (POST /v1/orders, on the same port), each client
+    /// through --in-flight kept-alive connections; kitchens still listen over WebSocket.
+    #[arg(long)]
+    http: bool,
 }
 
 #[derive(Serialize)]
@@ -121,6 +125,7 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
             in_flight: args.in_flight as usize,
             orders: n_orders,
             updates: (args.updates as usize).min(n_orders),
+            http: args.http,
         };
         let r = orders::run(url, &token, &mut admin, params, deadline)
             .await
@@ -174,8 +179,12 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
 fn print_orders(r: &orders::Report) {
     let p = &r.params;
     println!(
-        "orders: {} kitchens on {} restaurants, {} clients x {} in flight",
-        p.kitchens, p.restaurants, p.clients, p.in_flight
+        "orders{}: {} kitchens on {} restaurants, {} clients x {} in flight",
+        if p.http { " over HTTP" } else { "" },
+        p.kitchens,
+        p.restaurants,
+        p.clients,
+        p.in_flight
     );
     println!(
         "  placed       {}/{} acknowledged in {:.2} s: {:.0} orders/s{}",

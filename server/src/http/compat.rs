@@ -55,7 +55,7 @@ enum SeedId {
 #[derive(Deserialize)]
 struct SeedItem {
     name: String,
-    #[serde(alias = "qty", default = "one")]
+    #[serde(alias = "qty", default = "one", deserialize_with = "orders::whole")]
     quantity: u32,
     price: Number,
     #[serde(default)]

@@ -84,6 +84,7 @@ pub(super) async fn follow(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fa
     let room = Room::parse(name).map_err(Failure::bad_request)?;
     let name = room.to_string();
     // A reconnecting EventSource sends the last id it saw, which supersedes `since`.
+    let since_query = query.number("since", 0, i64::MAX as u64)?;
     let since = match parts.headers.get("last-event-id") {
         Some(value) => Some(
             value
@@ -94,7 +95,7 @@ pub(super) async fn follow(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fa
                     Failure::bad_request("Last-Event-ID must be the seq of an event (a number)")
                 })?,
         ),
-        None => query.number("since", 0, i64::MAX as u64)?,
+        None => since_query,
     };
     let wait = query.number("wait", 0, MAX_WAIT)?;
     let limit = query.number("limit", 1, MAX_POLL_LIMIT)?;

@@ -84,6 +84,9 @@ pub(super) async fn openapi(parts: Parts) -> Result<Response<Body>, Failure> {
 pub(super) async fn stats(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Failure> {
     let query = Query::parse(&parts.uri, &["restaurant"])?;
     let who = request::who(ctx, &parts, None).await?;
+    if let Some(r) = query.get("restaurant") {
+        request::restaurant_id(r)?;
+    }
     let restaurant = service::stats_scope(&who, query.get("restaurant").map(str::to_string))?;
     let server = (who.role == chit_protocol::Role::Admin).then(|| crate::server_stats(ctx));
     let config = ctx.config.clone();

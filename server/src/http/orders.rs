@@ -52,8 +52,9 @@ struct CustomerBody {
 #[serde(deny_unknown_fields)]
 struct ItemBody {
     name: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "whole")]
     qty: u32,
+    #[serde(deserialize_with = "whole")]
     unit_price: i64,
     #[serde(default)]
     note: Option<String>,
@@ -61,6 +62,22 @@ struct ItemBody {
 
 fn one() -> u32 {
     1
+}
+
+/// A whole number, written as JSON may write one: `2`, or `2.0` (JSON Schema's integer).
+pub(super) fn whole<'de, D, T>(de: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let number = serde_json::Number::deserialize(de)?;
+    let n = match (number.as_i64(), number.as_f64()) {
+        (Some(n), _) => n,
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+        _ => return Err(D::Error::custom(format!("{number} is not a whole number"))),
+    };
+    T::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
 }
 
 impl OrderBody {
@@ -97,16 +114,10 @@ pub(super) async fn place(
 ) -> Result<Response<Body>, Failure> {
     let who = request::who(ctx, &parts, None).await?;
     let mut order: OrderBody = request::json_body(ctx, &parts, body, "order").await?;
-    let key = match (idempotency_key(&parts.headers)?, order.key.take()) {
-        (Some(header), Some(body)) if header != body => {
-            return Err(Failure::bad_request(format!(
-                "the Idempotency-Key header '{}' and the body's key '{}' differ",
-                clean(&header),
-                clean(&body)
-            )));
-        }
-        (header, body) => header.or(body),
-    };
+    // The header, as HTTP APIs have it; a key in the body (a JSON Lines order's) serves
+    // when there is none, and is checked either way.
+    let body_key = crate::store::validate::check_key(order.key.take())?;
+    let key = idempotency_key(&parts.headers)?.or(body_key);
     let (response, _) = place_order(ctx, who, order.into_order(), key).await?;
     Ok(response)
 }
@@ -161,15 +172,10 @@ struct Page {
 pub(super) async fn list(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Failure> {
     let query = Query::parse(&parts.uri, &["restaurant", "status", "limit", "cursor"])?;
     let who = request::who(ctx, &parts, None).await?;
-    let restaurant = query.get("restaurant").map(str::to_string);
-    if let Some(r) = &restaurant
-        && !chit_protocol::room::valid_ident(r)
-    {
-        return Err(Failure::bad_request(format!(
-            "restaurant '{}' is not a valid id (1-64 letters, digits, '_', '-' or '.')",
-            clean(r)
-        )));
-    }
+    let restaurant = match query.get("restaurant") {
+        Some(r) => Some(request::restaurant_id(r)?.to_string()),
+        None => None,
+    };
     let status = query.get("status").map(statuses).transpose()?;
     let limit = query
         .number("limit", 1, u64::from(MAX_LIST_LIMIT))?

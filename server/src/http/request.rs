@@ -229,6 +229,18 @@ impl Query {
     }
 }
 
+/// A restaurant id given in a query, checked.
+pub(super) fn restaurant_id(text: &str) -> Result<&str, Failure> {
+    if chit_protocol::room::valid_ident(text) {
+        Ok(text)
+    } else {
+        Err(Failure::bad_request(format!(
+            "restaurant '{}' is not a valid id (1-64 letters, digits, '_', '-' or '.')",
+            clean(text)
+        )))
+    }
+}
+
 /// The `{id}` of a path such as `/v1/orders/{id}`.
 pub(super) fn order_id(text: &str) -> Result<i64, Failure> {
     text.parse::<i64>()

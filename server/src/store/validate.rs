@@ -51,6 +51,18 @@ fn optional(name: &str, value: Option<&str>, max: usize) -> Result<Option<String
     }
 }
 
+/// An idempotency key, if it is one: 1 to 128 bytes, no control characters.
+pub fn check_key(key: Option<String>) -> Result<Option<String>, Refusal> {
+    match key {
+        Some(k) if k.is_empty() || k.len() > MAX_KEY || k.chars().any(char::is_control) => {
+            Err(Refusal::bad_request(format!(
+                "an idempotency key must be 1 to {MAX_KEY} printable characters"
+            )))
+        }
+        k => Ok(k),
+    }
+}
+
 pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refusal> {
     if !valid_ident(&order.restaurant) {
         return Err(Refusal::bad_request(format!(
@@ -119,14 +131,7 @@ pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refu
             note,
         });
     }
-    let key = match key {
-        Some(k) if k.is_empty() || k.len() > MAX_KEY || k.chars().any(char::is_control) => {
-            return Err(Refusal::bad_request(format!(
-                "an idempotency key must be 1 to {MAX_KEY} printable characters"
-            )));
-        }
-        k => k,
-    };
+    let key = check_key(key)?;
     Ok(ValidOrder {
         order: NewOrder {
             restaurant: order.restaurant,

@@ -4,6 +4,7 @@
 //! rooms. Orders are numbered by their customer's name (`b{n}`), so a kitchen can
 //! time a notification that arrives before the placing client's acknowledgement.
 
+mod http;
 mod roles;
 
 use std::collections::{BTreeMap, HashSet};
@@ -28,6 +29,8 @@ pub struct Params {
     pub in_flight: usize,
     pub orders: usize,
     pub updates: usize,
+    /// Orders are placed over HTTP (`POST /v1/orders`) rather than WebSocket.
+    pub http: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,20 +185,40 @@ pub async fn run(
     let placing_started = shared.start.elapsed();
     let mut clients = Vec::new();
     let mut placed_signals = Vec::new();
+    let mut http_placers = Vec::new();
     for (c, conn) in client_conns.into_iter().enumerate() {
         let (placed_tx, placed_rx) = oneshot::channel();
-        placed_signals.push(placed_rx);
+        if params.http {
+            // The WebSocket connection only watches; HTTP connections place.
+            let addr = http_addr(url)?;
+            let placing = http::place(addr, token.to_string(), c, params.in_flight, shared.clone());
+            http_placers.push(tokio::spawn(placing));
+        } else {
+            placed_signals.push(placed_rx);
+        }
+        let watch_only = params.http;
         clients.push(tokio::spawn(client(
             conn,
             c,
             shared.clone(),
             placed_tx,
             stop.clone(),
+            watch_only,
         )));
     }
     // Placing ends when every client has its acknowledgements (or gave up).
     for placed in placed_signals {
         let _ = placed.await;
+    }
+    let mut over_http = http::Placed::default();
+    for placer in http_placers {
+        let r = placer
+            .await
+            .map_err(|e| ConnError(format!("an HTTP placer failed: {e}")))??;
+        over_http.acked += r.acked;
+        merge(&mut over_http.errors, r.errors);
+        over_http.ack.extend(r.ack);
+        over_http.last_ack = over_http.last_ack.max(r.last_ack);
     }
     let issued = shared.next.load(Ordering::Relaxed).min(params.orders);
     let notify_expected: u64 = (0..issued)
@@ -237,10 +260,10 @@ pub async fn run(
     let host_secs = host_busy_secs() - host_before;
     let _ = stop_tx.send(true);
 
-    let mut orders_acked = 0;
-    let mut order_errors = BTreeMap::new();
-    let mut ack = Vec::new();
-    let mut last_ack = placing_started;
+    let mut orders_acked = over_http.acked;
+    let mut order_errors = over_http.errors;
+    let mut ack = over_http.ack;
+    let mut last_ack = placing_started.max(over_http.last_ack);
     let mut update_notify = Vec::new();
     for task in clients {
         let r = task
@@ -297,6 +320,15 @@ pub async fn run(
         complete,
         params,
     })
+}
+
+/// `host:port` of a `ws://` URL, where the same server answers HTTP.
+fn http_addr(url: &str) -> Result<String, ConnError> {
+    url.strip_prefix("ws://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .filter(|authority| !authority.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ConnError(format!("--http needs a ws:// server URL, not '{url}'")))
 }
 
 /// tungstenite's read buffer for the scenario's busy connections.

@@ -23,13 +23,15 @@ pub(super) struct ClientResult {
 }
 
 /// A placing client: keeps up to P orders in flight until none are left, says so, then
-/// watches its customer room for status updates until told to stop.
+/// watches its customer room for status updates until told to stop. With `watch_only`
+/// it places nothing (its orders go over HTTP) and only watches.
 pub(super) async fn client(
     mut conn: Conn,
     c: usize,
     shared: Arc<Shared>,
     placed: oneshot::Sender<()>,
     mut stop: watch::Receiver<bool>,
+    watch_only: bool,
 ) -> Result<ClientResult, ConnError> {
     let p = &shared.params;
     let mut r = ClientResult {
@@ -40,7 +42,7 @@ pub(super) async fn client(
         update_notify: Vec::new(),
     };
     let mut in_flight = 0;
-    let mut exhausted = false;
+    let mut exhausted = watch_only;
     let mut placed = Some(placed);
     loop {
         if !exhausted {
