@@ -55,7 +55,13 @@ pub fn hash_token(token: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    text
 }
 
 fn forbidden(what: impl Into<String>) -> Refusal {
@@ -170,5 +176,10 @@ mod tests {
         assert!(a.starts_with("chit_") && a.len() == 53);
         assert_eq!(hash_token(&a), hash_token(&format!(" {a}\n")));
         assert_ne!(hash_token(&a), hash_token(&b));
+        // SHA-256 of "x", in lower-case hex: what tokens already stored were hashed to.
+        assert_eq!(
+            hash_token("x"),
+            "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+        );
     }
 }

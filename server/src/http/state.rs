@@ -59,7 +59,7 @@ impl State {
         if tokens.len() >= MAX_CACHED {
             tokens.clear();
         }
-        tokens.insert(hash, who.clone());
+        tokens.insert(token.to_string(), who.clone());
         Ok(who)
     }
 
