@@ -40,13 +40,15 @@ impl State {
         store: &Store,
         token: &str,
     ) -> Result<Arc<Principal>, Refusal> {
-        let hash = hash_token(token);
-        if let Some(who) = self.tokens.lock().unwrap().get(&hash) {
+        // Kept by the token itself, so that a request known before costs no hashing; a
+        // token is in this process's memory anyway while its requests are served.
+        let token = token.trim();
+        if let Some(who) = self.tokens.lock().unwrap().get(token) {
             return Ok(who.clone());
         }
-        let key = hash.clone();
+        let hash = hash_token(token);
         let found = store
-            .read(move |conn| Ok(queries::token_by_hash(conn, &key)?))
+            .read(move |conn| Ok(queries::token_by_hash(conn, &hash)?))
             .await?;
         let Some(who) = found else {
             return Err(Refusal::new(
@@ -87,5 +89,43 @@ impl State {
             .entry(token_id)
             .or_insert_with(|| RateLimiter::new(rate, burst))
             .allow(Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::new_token;
+
+    #[tokio::test]
+    async fn a_known_token_is_not_read_again_until_it_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("chit.db");
+        let store = Store::open(&db, crate::store::StoreConfig::default(), |_, _| {}).unwrap();
+        let token = new_token();
+        let who = Principal {
+            token_id: 0,
+            role: chit_protocol::Role::Kitchen,
+            restaurant: Some("r1".into()),
+            rider: None,
+            customer: None,
+            label: None,
+        };
+        let conn = crate::store::open_connection(&db, true).unwrap();
+        let id = queries::insert_token(&conn, &hash_token(&token), &who, 0).unwrap();
+        let state = State::new(Arc::new(Metrics::new()));
+        let first = state
+            .authenticate(&store, &format!(" {token}\n"))
+            .await
+            .unwrap();
+        assert_eq!(first.token_id, id);
+        // Gone from the table: a second request is still known, from memory.
+        conn.execute("DELETE FROM tokens", []).unwrap();
+        let again = state.authenticate(&store, &token).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        state.forget(&HashSet::from([id]));
+        let refused = state.authenticate(&store, &token).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Unauthorized);
+        store.close().await;
     }
 }
