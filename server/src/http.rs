@@ -55,7 +55,11 @@ pub(crate) async fn serve(stream: TcpStream, ctx: &Ctx) -> Option<(TcpStream, Ve
         .timer(TokioTimer::new())
         .header_read_timeout(ctx.config.handshake_timeout)
         .max_buf_size(MAX_HEAD)
-        .keep_alive(true);
+        .keep_alive(true)
+        // A client may shut its side after sending a request and wait for the answer;
+        // without this, the end of its stream closed the connection before a handler
+        // that waits (for a commit, say) could answer (found by fuzz/http).
+        .half_close(true);
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();

@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 pub use chit_server;
 
+pub mod api;
 pub mod receiver;
 
 /// The real server, in this process, on a fresh database.

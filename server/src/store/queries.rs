@@ -810,4 +810,54 @@ mod tests {
         );
         assert!(scans(&all), "{all:#?}");
     }
+
+    #[test]
+    fn retention_keeps_what_a_webhook_has_yet_to_deliver_and_never_half_an_event() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate::migrate(&mut conn).unwrap();
+        let rooms = |r: &str| vec![format!("restaurant:{r}"), "riders".to_string()];
+        // Ten events of two rows each (seqs 1-20), an hour apart.
+        for i in 0..10u64 {
+            let at = i as i64 * 3_600_000;
+            insert_event(
+                &conn,
+                1 + 2 * i,
+                &rooms("r1"),
+                "new_order",
+                at,
+                "{}",
+                Some(1),
+            )
+            .unwrap();
+        }
+        let remaining = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT MIN(seq) FROM events", [], |r| r.get(0))
+                .unwrap()
+        };
+        // An endpoint that has delivered through seq 8 (the first row of seq 7's event is
+        // 7, its second 8); one behind, through seq 5, the middle of an event (5, 6).
+        let ahead = crate::webhooks::queries::insert_webhook(&conn, "http://a", "s", None, None, 0)
+            .unwrap();
+        let behind =
+            crate::webhooks::queries::insert_webhook(&conn, "http://b", "s", None, None, 0)
+                .unwrap();
+        let at = |seq| crate::webhooks::queries::Progress {
+            delivered_seq: seq,
+            ..Default::default()
+        };
+        crate::webhooks::queries::save_progress(&conn, ahead, &at(8)).unwrap();
+        crate::webhooks::queries::save_progress(&conn, behind, &at(5)).unwrap();
+        // Everything older than the 8th hour is due for removal (seqs 1-16)...
+        prune_events(&conn, 8 * 3_600_000).unwrap();
+        // ...but the slow endpoint needs seq 6 on, and seq 5's event is kept whole.
+        assert_eq!(remaining(&conn), 5);
+        assert_eq!(meta(&conn, "pruned_through").unwrap(), 4);
+        crate::webhooks::queries::remove_webhook(&conn, behind).unwrap();
+        prune_events(&conn, 8 * 3_600_000).unwrap();
+        assert_eq!(remaining(&conn), 9, "now up to the other endpoint's cursor");
+        crate::webhooks::queries::remove_webhook(&conn, ahead).unwrap();
+        prune_events(&conn, 8 * 3_600_000).unwrap();
+        assert_eq!(remaining(&conn), 17, "with no endpoint, by age alone");
+        assert_eq!(head(&conn).unwrap(), 20);
+    }
 }
