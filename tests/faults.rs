@@ -72,6 +72,7 @@ fn big_order(restaurant: &str, n: usize) -> NewOrder {
             qty: 1,
             unit_price: 100,
             note: None,
+            category: None,
         })
         .collect();
     o

@@ -220,6 +220,7 @@ impl Client {
             status,
             reason,
             recall,
+            force: false,
         };
         self.order_reply(msg).await
     }

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     TooLarge,
     ResyncRequired,
     Internal,
+    /// An order names an item the restaurant has run out of ("86").
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -30,6 +32,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::ResyncRequired => "resync_required",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 }

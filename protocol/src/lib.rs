@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod client;
 pub mod error;
+pub mod menu;
 pub mod message;
 pub mod money;
 pub mod order;
@@ -14,11 +15,15 @@ pub mod token;
 
 pub use client::{Backoff, Client, ClientError};
 pub use error::ErrorCode;
+pub use menu::{Menu, MenuCategory, MenuChange, MenuItem, MenuUpdate, UnavailableItem};
 pub use message::{
-    Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, Member, OrderEvent, Role,
-    ServerFrame, ServerMsg, ServerStats, Stats, Welcome,
+    Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, ItemEvent, Member,
+    OrderEvent, Role, ServerFrame, ServerMsg, ServerStats, Speed, StationTiming, Stats, Timing,
+    Welcome,
 };
-pub use order::{Customer, Fulfilment, Item, NewCustomer, NewItem, NewOrder, Order, Status};
+pub use order::{
+    Customer, Fulfilment, Item, ItemState, NewCustomer, NewItem, NewOrder, Order, Priority, Status,
+};
 pub use room::Room;
 
 /// The protocol version a client announces in `hello`.

@@ -48,6 +48,7 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             status,
             reason,
             recall,
+            force: _,
         } => match service::change_status(order_id, status, reason, recall) {
             Ok(op) => {
                 write(s, id, op, false);
@@ -183,6 +184,16 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             });
             None
         }
+        // The kitchen's station and menu requests are wired in with the server's rules
+        // for them; until then they are refused plainly.
+        msg @ (ClientMsg::UpdateItem { .. }
+        | ClientMsg::GetMenu { .. }
+        | ClientMsg::MarkUnavailable { .. }
+        | ClientMsg::MarkAvailable { .. }
+        | ClientMsg::ListUnavailable { .. }) => refuse(Refusal::bad_request(format!(
+            "'{}' is not served by this server yet",
+            msg.kind()
+        ))),
         ClientMsg::Stats { restaurant } => {
             let restaurant = match service::stats_scope(&s.who, restaurant) {
                 Ok(restaurant) => restaurant,

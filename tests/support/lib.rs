@@ -168,6 +168,7 @@ pub fn order_for(restaurant: &str, phone: &str) -> NewOrder {
         ],
         note: Some("no peanuts".into()),
         fulfilment: chit_protocol::Fulfilment::Delivery,
+        ..Default::default()
     }
 }
 

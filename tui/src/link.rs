@@ -34,6 +34,7 @@ pub struct Request {
 }
 
 /// What the link tells the display.
+#[allow(clippy::large_enum_variant)] // each moves once through a channel; boxing buys nothing
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkEvent {
     /// Trying to connect (attempt 1 is the first).

@@ -186,6 +186,7 @@ async fn place(global: &Global, args: PlaceArgs) -> Outcome {
         } else {
             Fulfilment::Delivery
         },
+        ..Default::default()
     };
     let (client, _) = connect(global).await?;
     let (order, duplicate) = client.place_order(order, args.key).await?;

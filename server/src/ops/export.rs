@@ -350,6 +350,7 @@ mod tests {
             ],
             note: Some("ไม่ใส่ถั่ว".into()),
             fulfilment: Fulfilment::Delivery,
+            ..Default::default()
         };
         let valid = validate::validate(order, None).unwrap();
         queries::insert_order(conn, &valid, 1, (at, &chit_protocol::format_time(at))).unwrap()

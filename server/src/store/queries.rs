@@ -54,6 +54,7 @@ pub(crate) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
         total: row.get(11)?,
         created_at: format_time(row.get(12)?),
         updated_at: format_time(row.get(13)?),
+        ..Default::default()
     })
 }
 
@@ -102,6 +103,7 @@ pub fn insert_order(
             qty: i.qty,
             unit_price: i.unit_price,
             note: i.note.clone(),
+            ..Default::default()
         })
         .collect();
     conn.prepare_cached(
@@ -140,6 +142,7 @@ pub fn insert_order(
         rider: None,
         created_at: at.to_string(),
         updated_at: at.to_string(),
+        ..Default::default()
     })
 }
 
@@ -586,6 +589,7 @@ impl Tally {
                 let minutes = self.ready_ms as f64 / self.ready as f64 / 60000.0;
                 (minutes * 10.0).round() / 10.0
             }),
+            speed: Default::default(),
         }
     }
 }

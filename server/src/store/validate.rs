@@ -117,6 +117,7 @@ pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refu
             qty: item.qty,
             unit_price: item.unit_price,
             note,
+            category: None,
         });
     }
     let key = match key {
@@ -139,6 +140,7 @@ pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refu
             items,
             note: optional("note", order.note.as_deref(), MAX_NOTE)?,
             fulfilment: order.fulfilment,
+            ..Default::default()
         },
         customer_id,
         total,
@@ -165,9 +167,11 @@ mod tests {
                 qty: 2,
                 unit_price: 12000,
                 note: None,
+                category: None,
             }],
             note: None,
             fulfilment: Fulfilment::Delivery,
+            ..Default::default()
         }
     }
 

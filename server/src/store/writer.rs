@@ -31,6 +31,7 @@ pub struct Figures {
 const MAX_BATCH: usize = 1024;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+#[allow(clippy::large_enum_variant)] // a change moves once to the writer; boxing buys nothing
 pub enum Write {
     PlaceOrder {
         order: ValidOrder,
@@ -57,6 +58,7 @@ pub enum Write {
     },
 }
 
+#[allow(clippy::large_enum_variant)] // a result moves once to its caller
 #[derive(Debug, Clone)]
 pub enum Written {
     /// The order as it now is; `json` is its JSON when the change already made it for

@@ -384,6 +384,7 @@ fn request(
             status: to,
             reason: None,
             recall,
+            force: false,
         },
     }));
 }
@@ -425,6 +426,7 @@ mod tests {
                 qty: 2,
                 unit_price: 12000,
                 note: None,
+                ..Default::default()
             }],
             total: 24000,
             note: None,
@@ -433,6 +435,7 @@ mod tests {
             rider: None,
             created_at: format_time(T0 + id * 1000),
             updated_at: format_time(T0 + id * 1000),
+            ..Default::default()
         }
     }
 

@@ -503,6 +503,7 @@ fn request(app: &mut App, order_id: i64, act: Act, effects: &mut Vec<Effect>) {
             status: act.target().expect("a status change"),
             reason: None,
             recall: false,
+            force: false,
         },
     };
     let id = app.next_request;
@@ -558,6 +559,7 @@ mod tests {
                 qty: 2,
                 unit_price: 12000,
                 note: None,
+                ..Default::default()
             }],
             total: 24000,
             note: None,
@@ -567,6 +569,7 @@ mod tests {
             // Lower ids are older.
             created_at: format_time(NOW - 600_000 + id * 1000),
             updated_at: format_time(NOW),
+            ..Default::default()
         }
     }
 
@@ -888,6 +891,7 @@ mod tests {
                     status: PickedUp,
                     reason: None,
                     recall: false,
+                    force: false,
                 }),
                 "",
             ),
@@ -902,6 +906,7 @@ mod tests {
                     status: Delivered,
                     reason: None,
                     recall: false,
+                    force: false,
                 }),
                 "",
             ),

@@ -63,9 +63,11 @@ fn order(e: usize) -> NewOrder {
             qty: 1,
             unit_price: 100,
             note: None,
+            category: None,
         }],
         note: None,
         fulfilment: Fulfilment::Delivery,
+        ..Default::default()
     }
 }
 

@@ -111,16 +111,19 @@ fn new_order(n: usize, restaurants: usize, client: usize) -> NewOrder {
                 qty: 2,
                 unit_price: 950,
                 note: None,
+                category: None,
             },
             NewItem {
                 name: "Cola".into(),
                 qty: 1,
                 unit_price: 200,
                 note: None,
+                category: None,
             },
         ],
         note: None,
         fulfilment: Fulfilment::Delivery,
+        ..Default::default()
     }
 }
 

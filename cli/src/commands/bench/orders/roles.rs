@@ -159,6 +159,7 @@ pub(super) async fn kitchen(
                         status: Status::Confirmed,
                         reason: None,
                         recall: false,
+                        force: false,
                     },
                 };
                 shared.stamp(&shared.updated[n]);
