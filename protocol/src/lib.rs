@@ -19,7 +19,7 @@ pub use menu::{Menu, MenuCategory, MenuChange, MenuItem, MenuUpdate, Unavailable
 pub use message::{
     Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, ItemEvent, Member,
     OrderEvent, Role, ServerFrame, ServerMsg, ServerStats, Speed, StationTiming, Stats, Timing,
-    Welcome,
+    WebhookStatus, Welcome,
 };
 pub use order::{
     Customer, Fulfilment, Item, ItemState, NewCustomer, NewItem, NewOrder, Order, Priority, Status,

@@ -1,6 +1,8 @@
 //! chit-server: parses flags, sets up logging, binds, and runs the server until SIGINT
-//! or SIGTERM; `token` subcommands manage tokens in the database directly, `backup` and
-//! `export` (in `chit_server::ops`) read it beside a running server.
+//! or SIGTERM; `token`, `webhook` and `hook` subcommands manage the database directly,
+//! `backup` and `export` (in `chit_server::ops`) read it beside a running server.
+
+mod admin;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,6 +66,12 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Write the orders placed between two local dates, with their items, for accounting.
     Export(export::ExportArgs),
+    /// Manage webhook endpoints: events POSTed as signed Standard Webhooks.
+    #[command(subcommand)]
+    Webhook(admin::WebhookCommand),
+    /// Manage hooks: signed webhooks from other systems that place orders.
+    #[command(subcommand)]
+    Hook(admin::HookCommand),
 }
 
 #[derive(Subcommand, Clone)]
@@ -123,6 +131,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }
     match &cli.command {
+        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd.clone()),
+        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd.clone()),
         Some(Command::Token(cmd)) => token(&db, cmd.clone()),
         Some(Command::Backup(args)) => {
             let written = backup::backup(&db, &args.path, args.force)
@@ -189,6 +199,9 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         let say = |text: String| logging::notice(cli.log_format, &text);
         say(format!("listening on ws://{addr}"));
+        say(format!(
+            "HTTP on http://{addr} (the API is described at /v1/openapi.json)"
+        ));
         say(format!("database '{}'", db.display()));
         say(format!(
             "admin token in '{}'",
