@@ -10,6 +10,7 @@ pub mod error;
 pub mod frames;
 mod http;
 pub mod hub;
+pub mod kitchen;
 pub mod limits;
 pub mod memory;
 pub mod metrics;
