@@ -3,6 +3,7 @@
 
 pub(crate) mod migrate;
 pub mod queries;
+mod today;
 pub mod validate;
 #[allow(unsafe_code)] // a SQLite VFS is a table of C callbacks; see the module's notes
 mod wal_vfs;
@@ -19,7 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::auth::Principal;
 use crate::error::Refusal;
 use crate::frames::Published;
-pub use writer::{Change, Figures, Write, WriteResult, Written};
+pub use today::Figures;
+pub use writer::{Change, Write, WriteResult, Written};
 
 /// How the store keeps its data.
 #[derive(Debug, Clone)]
@@ -133,7 +135,7 @@ impl Store {
             conn,
             jobs: jobs_rx,
             publish: Box::new(publish),
-            today: writer::Today::default(),
+            today: today::Today::default(),
             head: head.clone(),
             commits,
             gate,

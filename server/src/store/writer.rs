@@ -2,7 +2,7 @@
 //! applies everything queued in one transaction (group commit), and only after the
 //! commit publishes the events, in commit order, and answers the callers.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,18 +14,11 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::queries;
+use super::today::{Figures, Group, Today};
 use super::validate::ValidOrder;
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::frames::{Published, event_frame};
-
-/// A restaurant's figures after a commit changed them; `None` if they are not known
-/// here (they are then read from the database before sending).
-#[derive(Debug, Clone)]
-pub struct Figures {
-    pub restaurant: String,
-    pub today: Option<chit_protocol::Analytics>,
-}
 
 /// At most this many jobs go into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -114,25 +107,12 @@ struct Batch {
     now: i64,
     /// `now` as the protocol writes times, made once for the group.
     at: String,
-    day: String,
     /// Whether each token seen in this batch is still live (checked once per batch).
     live_tokens: HashMap<i64, bool>,
     /// The last short number given today per restaurant, saved once before the commit.
     numbers: HashMap<String, u32>,
-    /// Start of today (Unix ms), if known.
-    since: Option<i64>,
-    /// Today's figures per restaurant, as of this group's changes so far.
-    tallies: HashMap<String, queries::Tally>,
-    /// Restaurants whose orders this group changed.
-    touched: BTreeSet<String>,
-}
-
-/// Today's figures per restaurant as of the last commit, and the day they are for (read
-/// again only once a group's time is outside it, or if it could not be read).
-#[derive(Default)]
-pub(super) struct Today {
-    day: Option<queries::Day>,
-    tallies: HashMap<String, queries::Tally>,
+    /// Today's figures, as this group's changes have moved them so far.
+    today: Group,
 }
 
 impl Writer {
@@ -184,32 +164,15 @@ impl Writer {
         let t0 = Instant::now();
         let n_jobs = writes.len() + changes.len();
         let mut change_replies = Vec::with_capacity(changes.len());
-        // The day is the day of this group's time, so that its orders count for it even
-        // if midnight passes meanwhile.
         let now = now_ms();
-        if !self.today.day.as_ref().is_some_and(|d| d.contains(now)) {
-            let day = queries::day_of(&self.conn, now).ok();
-            if day.as_ref().map(|d| d.start) != self.today.day.as_ref().map(|d| d.start) {
-                self.today.tallies.clear();
-            }
-            self.today.day = day;
-        }
-        let (since, day) = match &self.today.day {
-            Some(d) => (Some(d.start), d.date.clone()),
-            None => (None, String::new()),
-        };
         let mut batch = Batch {
             next_seq: self.head.load(Ordering::Acquire) + 1,
             events: Vec::new(),
             now,
             at: chit_protocol::format_time(now),
-            day,
             live_tokens: HashMap::new(),
             numbers: HashMap::new(),
-            since,
-            // Taken for the group; put back only if it commits.
-            tallies: std::mem::take(&mut self.today.tallies),
-            touched: BTreeSet::new(),
+            today: self.today.begin(&self.conn, now),
         };
         let mut results = Vec::with_capacity(writes.len());
         // Every refusal is decided before its job writes anything, so a refused job
@@ -271,20 +234,7 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.head.store(batch.next_seq - 1, Ordering::Release);
-                let figures = batch
-                    .touched
-                    .into_iter()
-                    .map(|r| {
-                        let today = batch.tallies.get(&r).map(|t| t.analytics(Some(&r)));
-                        Figures {
-                            restaurant: r,
-                            today,
-                        }
-                    })
-                    .collect::<Vec<_>>();
-                if batch.since.is_some() {
-                    self.today.tallies = batch.tallies;
-                }
+                let figures = self.today.commit(batch.today);
                 if !batch.events.is_empty() || !figures.is_empty() {
                     (self.publish)(batch.events, figures);
                 }
@@ -521,12 +471,12 @@ fn place_order(
             *last
         }
         None => {
-            let number = queries::last_number(conn, &restaurant, &batch.day)? + 1;
+            let number = queries::last_number(conn, &restaurant, &batch.today.date)? + 1;
             batch.numbers.insert(restaurant.clone(), number);
             number
         }
     };
-    load_tally(conn, batch, &restaurant)?;
+    batch.today.load(conn, &restaurant)?;
     let order = queries::insert_order(conn, &v, number, (batch.now, &batch.at))?;
     if let Some(key) = &v.key {
         queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
@@ -547,46 +497,12 @@ fn place_order(
         created_at: batch.now,
         ready_at: None,
     };
-    count(batch, &order.restaurant, None, Some(share));
+    batch.today.count(&order.restaurant, None, Some(share));
     Ok(Written::Order {
         order,
         duplicate: false,
         json: Some(json),
     })
-}
-
-/// Makes sure `batch` has today's tally for `restaurant`, read before this change
-/// writes anything.
-fn load_tally(conn: &Connection, batch: &mut Batch, restaurant: &str) -> rusqlite::Result<()> {
-    if let Some(since) = batch.since
-        && !batch.tallies.contains_key(restaurant)
-    {
-        let tally = queries::tally(conn, Some(restaurant), since)?;
-        batch.tallies.insert(restaurant.to_string(), tally);
-    }
-    Ok(())
-}
-
-/// Moves an order's share of today's figures from `before` to `after`, and marks its
-/// restaurant's figures for sending.
-fn count(
-    batch: &mut Batch,
-    restaurant: &str,
-    before: Option<queries::Share>,
-    after: Option<queries::Share>,
-) {
-    batch.touched.insert(restaurant.to_string());
-    let Some(since) = batch.since else {
-        return;
-    };
-    let Some(tally) = batch.tallies.get_mut(restaurant) else {
-        return;
-    };
-    for (share, sign) in [(before, -1), (after, 1)] {
-        if let Some(share) = share.filter(|s| s.created_at >= since) {
-            tally.count(&share, sign);
-        }
-    }
 }
 
 /// Saves an order's new status or rider and tells every room that follows it.
@@ -598,7 +514,7 @@ fn change(
     reason: Option<String>,
 ) -> WriteResult {
     let shares = if order.status != previous {
-        load_tally(conn, batch, &order.restaurant)?;
+        batch.today.load(conn, &order.restaurant)?;
         let (created_at, ready_at) = queries::order_times(conn, order.id)?;
         let before = queries::Share {
             total: order.total,
@@ -642,7 +558,9 @@ fn change(
         Some(&order),
     )?;
     if let Some((before, after)) = shares {
-        count(batch, &order.restaurant, Some(before), Some(after));
+        batch
+            .today
+            .count(&order.restaurant, Some(before), Some(after));
     }
     Ok(Written::Order {
         order,
@@ -759,7 +677,7 @@ fn order_event_data(order_json: &str, previous: Option<Status>, reason: Option<&
 
 fn save_numbers(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
     for (restaurant, last) in &batch.numbers {
-        queries::save_number(conn, restaurant, &batch.day, *last)?;
+        queries::save_number(conn, restaurant, &batch.today.date, *last)?;
     }
     Ok(())
 }
