@@ -167,7 +167,9 @@ fn insert_at(db: &Path, name: &str, at: i64) -> Order {
     let mut new = order("r1");
     new.customer.name = name.into();
     let valid = validate::validate(new, None).unwrap();
-    queries::insert_order(&conn, &valid, 1, (at, &chit_protocol::format_time(at))).unwrap()
+    let items = queries::plain_items(&valid);
+    let stamp = chit_protocol::format_time(at);
+    queries::insert_order(&conn, &valid, 1, items, None, (at, &stamp)).unwrap()
 }
 
 fn export(db: &Path, tz: &str, args: &[&str]) -> std::process::Output {

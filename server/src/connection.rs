@@ -218,6 +218,11 @@ const KNOWN_TYPES: &[&str] = &[
     "typing",
     "presence",
     "stats",
+    "update_item",
+    "get_menu",
+    "mark_unavailable",
+    "mark_available",
+    "list_unavailable",
     "ping",
 ];
 

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::ops::logging::{self, LogFormat};
-use chit_server::ops::{backup, export};
+use chit_server::ops::{backup, export, menu};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
@@ -72,6 +72,9 @@ enum Command {
     /// Manage hooks: signed webhooks from other systems that place orders.
     #[command(subcommand)]
     Hook(admin::HookCommand),
+    /// Load or show a restaurant's menu: its stations, categories, items, prep minutes.
+    #[command(subcommand)]
+    Menu(menu::MenuCommand),
 }
 
 #[derive(Subcommand, Clone)]
@@ -122,7 +125,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => default_db()?,
     };
     // Serving and tokens create the database if need be; backup and export only read one.
-    let reads_only = matches!(cli.command, Some(Command::Backup(_) | Command::Export(_)));
+    let reads_only = matches!(
+        cli.command,
+        Some(
+            Command::Backup(_) | Command::Export(_) | Command::Menu(menu::MenuCommand::Show { .. })
+        )
+    );
     if let Some(dir) = db
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && !reads_only)
@@ -144,6 +152,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = export::run(&db, args)
                 .with_context(|| format!("exporting from '{}'", db.display()))?;
             logging::notice(cli.log_format, &summary.to_string());
+            Ok(())
+        }
+        Some(Command::Menu(cmd)) => {
+            if matches!(cmd, menu::MenuCommand::Show { .. }) && !db.exists() {
+                bail!(
+                    "there is no database at '{}' (give its path with --db or CHIT_DB)",
+                    db.display()
+                );
+            }
+            println!("{}", menu::run(&db, cmd)?);
             Ok(())
         }
         None => serve(&cli, &db),

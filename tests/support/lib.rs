@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 
 pub use chit_server;
 
+pub mod kitchen;
+
 pub mod receiver;
 
 /// The real server, in this process, on a fresh database.

@@ -290,6 +290,6 @@ pub(super) async fn patch(
     let change: SeedStatus = request::json_body(ctx, &parts, body, "status change").await?;
     let status = seed_status(&change.status)?;
     let (order, _) =
-        orders::change_status(ctx, who, order_id, status, change.reason, false).await?;
+        orders::change_status(ctx, who, order_id, status, change.reason, (false, false)).await?;
     Ok(json_value(StatusCode::OK, &view(order)))
 }

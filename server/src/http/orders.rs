@@ -251,9 +251,11 @@ struct StatusChange {
     reason: Option<String>,
     #[serde(default)]
     recall: bool,
+    #[serde(default)]
+    force: bool,
 }
 
-/// `PATCH /v1/orders/{id}` with `{"status", "reason"?, "recall"?}`.
+/// `PATCH /v1/orders/{id}` with `{"status", "reason"?, "recall"?, "force"?}`.
 pub(super) async fn patch(
     ctx: &Ctx,
     parts: Parts,
@@ -270,7 +272,7 @@ pub(super) async fn patch(
         order_id,
         change.status,
         change.reason,
-        change.recall,
+        (change.recall, change.force),
     )
     .await?;
     let order = match made {
@@ -288,12 +290,12 @@ pub(super) async fn change_status(
     order_id: i64,
     status: Status,
     reason: Option<String>,
-    recall: bool,
+    (recall, force): (bool, bool),
 ) -> Result<(Order, Option<Arc<str>>), Failure> {
-    let op = service::change_status(order_id, status, reason, recall)?;
+    let op = service::change_status(order_id, status, reason, recall, force)?;
     match ctx.store.write(who, op).await? {
         Written::Order { order, json, .. } => Ok((order, json)),
-        Written::Chat(_) => {
+        Written::Chat(_) | Written::Unavailable { .. } => {
             Err(Refusal::internal("a status change did not return its order").into())
         }
     }

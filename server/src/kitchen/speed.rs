@@ -26,6 +26,12 @@ impl Durations {
         }
     }
 
+    /// Adds every sample of `other`.
+    pub fn extend(&mut self, other: &Durations) {
+        self.0.extend_from_slice(&other.0);
+        self.0.sort_unstable();
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_order_rooms_from_restaurant_rows.sql"),
     include_str!("../../migrations/0004_fewer_index_entries_per_order.sql"),
     include_str!("../../migrations/0005_webhooks.sql"),
+    include_str!("../../migrations/0006_stations.sql"),
 ];
 
 /// Brings the schema up to date; refuses a database written by a newer chit.

@@ -1,12 +1,15 @@
-//! Today's figures per restaurant, kept by the writer as orders change: running sums
-//! read from the database once a day per restaurant, then moved by each change, so that
-//! `analytics_update` after a commit needs no query over the day's orders.
+//! Today's figures per restaurant, kept by the writer as orders change: running sums and
+//! speed-of-service samples, read from the database once a day per restaurant, then
+//! moved by each change, so that `analytics_update` after a commit needs no query over
+//! the day's orders.
 
 use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::Connection;
 
+use super::kitchen_sql;
 use super::queries::{self, Day, Share, Tally};
+use crate::kitchen::speed::Samples;
 
 /// A restaurant's figures after a commit changed them; `None` if they are not known
 /// here (they are then read from the database before sending).
@@ -22,6 +25,7 @@ pub struct Figures {
 pub(super) struct Today {
     day: Option<Day>,
     tallies: HashMap<String, Tally>,
+    speeds: HashMap<String, Samples>,
 }
 
 /// The sums as one group of changes moves them, before it commits.
@@ -31,6 +35,7 @@ pub(super) struct Group {
     /// The local date, for order numbers.
     pub date: String,
     tallies: HashMap<String, Tally>,
+    speeds: HashMap<String, Samples>,
     /// Restaurants whose orders this group changed.
     touched: BTreeSet<String>,
 }
@@ -44,6 +49,7 @@ impl Today {
             let day = queries::day_of(conn, now).ok();
             if day.as_ref().map(|d| d.start) != self.day.as_ref().map(|d| d.start) {
                 self.tallies.clear();
+                self.speeds.clear();
             }
             self.day = day;
         }
@@ -55,23 +61,36 @@ impl Today {
             since,
             date,
             tallies: std::mem::take(&mut self.tallies),
+            speeds: std::mem::take(&mut self.speeds),
             touched: BTreeSet::new(),
         }
     }
 
     /// Keeps a committed group's sums; returns the figures of the restaurants it
-    /// touched, for sending.
-    pub fn commit(&mut self, group: Group) -> Vec<Figures> {
+    /// touched, for sending, with their stations in the order `stations` gives.
+    pub fn commit(&mut self, group: Group, stations: impl Fn(&str) -> Vec<String>) -> Vec<Figures> {
         let figures = group
             .touched
             .iter()
             .map(|r| Figures {
                 restaurant: r.clone(),
-                today: group.tallies.get(r).map(|t| t.analytics(Some(r))),
+                today: group.tallies.get(r).map(|t| {
+                    let mut today = t.analytics(Some(r));
+                    if let Some(samples) = group.speeds.get(r) {
+                        let order = if samples.stations.is_empty() {
+                            Vec::new()
+                        } else {
+                            stations(r)
+                        };
+                        today.speed = samples.speed(&order);
+                    }
+                    today
+                }),
             })
             .collect();
         if group.since.is_some() {
             self.tallies = group.tallies;
+            self.speeds = group.speeds;
         }
         figures
     }
@@ -85,9 +104,45 @@ impl Group {
             && !self.tallies.contains_key(restaurant)
         {
             let tally = queries::tally(conn, Some(restaurant), since)?;
+            let samples = kitchen_sql::speed_samples(conn, Some(restaurant), since)?
+                .remove(restaurant)
+                .unwrap_or_default();
             self.tallies.insert(restaurant.to_string(), tally);
+            self.speeds.insert(restaurant.to_string(), samples);
         }
         Ok(())
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) a done item's time to done, `ms`, for an
+    /// order placed at `created_at`.
+    pub fn count_item(
+        &mut self,
+        restaurant: &str,
+        created_at: i64,
+        station: Option<&str>,
+        ms: i64,
+        sign: i64,
+    ) {
+        self.touched.insert(restaurant.to_string());
+        if let Some(samples) = self.today_samples(restaurant, created_at) {
+            samples.count_item(station, ms, sign);
+        }
+    }
+
+    /// Counts an order placed at `created_at` that got to ready `ms` after it reached
+    /// the kitchen.
+    pub fn count_ready(&mut self, restaurant: &str, created_at: i64, ms: i64) {
+        self.touched.insert(restaurant.to_string());
+        if let Some(samples) = self.today_samples(restaurant, created_at) {
+            samples.count_order(ms, 1);
+        }
+    }
+
+    fn today_samples(&mut self, restaurant: &str, created_at: i64) -> Option<&mut Samples> {
+        let since = self.since?;
+        (created_at >= since)
+            .then(|| self.speeds.get_mut(restaurant))
+            .flatten()
     }
 
     /// Moves an order's share of today's figures from `before` to `after`, and marks
