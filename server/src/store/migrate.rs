@@ -201,7 +201,8 @@ mod tests {
                 .map(Result::unwrap)
                 .collect()
         };
-        let items_of = |conn: &Connection| -> Vec<Vec<(String, u32, i64, Option<String>)>> {
+        type Items = Vec<(String, u32, i64, Option<String>)>;
+        let items_of = |conn: &Connection| -> Vec<Items> {
             let mut stmt = conn
                 .prepare("SELECT items FROM orders ORDER BY id")
                 .unwrap();
