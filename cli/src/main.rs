@@ -5,10 +5,11 @@
 mod commands;
 mod connect;
 mod output;
+mod when;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{bench, chat, order, stats, watch};
+use crate::commands::{bench, chat, menu, order, stats, watch};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +48,9 @@ enum Command {
     /// Talk in chat rooms.
     #[command(subcommand)]
     Chat(chat::ChatCommand),
+    /// What a restaurant has run out of (86, unavailable, restore), and its menu.
+    #[command(subcommand)]
+    Menu(menu::MenuCommand),
     /// Today's figures.
     Stats(stats::StatsArgs),
     /// Load-test a server (loopback only unless --yes-remote).
@@ -94,6 +98,7 @@ fn main() -> std::process::ExitCode {
             Command::Order(cmd) => order::run(&global, cmd).await,
             Command::Watch(args) => watch::run(&global, args).await,
             Command::Chat(cmd) => chat::run(&global, cmd).await,
+            Command::Menu(cmd) => menu::run(&global, cmd).await,
             Command::Stats(args) => stats::run(&global, args).await,
             Command::Bench(args) => bench::run(&global, args).await,
             Command::Completions { shell } => {

@@ -3,7 +3,10 @@
 
 use std::io::BufRead;
 
-use chit_protocol::{Client, EventKind, Fulfilment, NewCustomer, NewItem, NewOrder, Status};
+use chit_protocol::{
+    Client, ClientMsg, EventKind, Fulfilment, ItemState, NewCustomer, NewItem, NewOrder, Priority,
+    ServerMsg, Status,
+};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -11,7 +14,7 @@ use serde_json::json;
 
 use crate::connect::connect;
 use crate::output::{self, json};
-use crate::{Failure, Global, Outcome};
+use crate::{Failure, Global, Outcome, when};
 
 #[derive(Subcommand)]
 pub enum OrderCommand {
@@ -24,6 +27,21 @@ pub enum OrderCommand {
         /// Why (shown to the kitchen and the customer).
         #[arg(long)]
         reason: Option<String>,
+        /// With `ready`: ready although items at the stations are not done (the expo's
+        /// override).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move one item of an order at its station: chit order item 17 2 started
+    Item {
+        order_id: i64,
+        /// The item's number on the ticket, from 1 (chit order show lists them).
+        item: u32,
+        /// queued, started or done.
+        state: ItemState,
+        /// Take a bump back: exactly one step (done -> started -> queued).
+        #[arg(long)]
+        recall: bool,
     },
     /// Cancel an order.
     Cancel {
@@ -56,7 +74,7 @@ pub enum OrderCommand {
 #[derive(Args)]
 pub struct PlaceArgs {
     /// JSON Lines file of orders, one per line; '-' reads stdin.
-    #[arg(long, conflicts_with_all = ["restaurant", "name", "phone", "address", "item", "note", "pickup", "key"])]
+    #[arg(long, conflicts_with_all = ["restaurant", "name", "phone", "address", "item", "note", "pickup", "key", "due", "priority", "source"])]
     file: Option<String>,
     #[arg(long, required_unless_present = "file")]
     restaurant: Option<String>,
@@ -68,7 +86,8 @@ pub struct PlaceArgs {
     /// Delivery address (needed unless --pickup).
     #[arg(long)]
     address: Option<String>,
-    /// "[QTY x ]NAME @ PRICE", e.g. "2 x Pad Thai @ 120.00"; repeat for more items.
+    /// "[QTY x ]NAME @ PRICE [CATEGORY]", e.g. "2 x Pad Thai @ 120.00" or, naming its
+    /// menu category, "2 x Pad Thai @ 120.00 [noodles]"; repeat for more items.
     #[arg(long, value_parser = NewItem::parse, required_unless_present = "file")]
     item: Vec<NewItem>,
     #[arg(long)]
@@ -79,6 +98,16 @@ pub struct PlaceArgs {
     /// Idempotency key: placing again with the same key returns the first order.
     #[arg(long)]
     key: Option<String>,
+    /// When the customer expects it: HH:MM (local, the next one), YYYY-MM-DD HH:MM
+    /// (local) or RFC 3339. The kitchen gets it its longest prep before.
+    #[arg(long, value_parser = when::parse)]
+    due: Option<String>,
+    /// normal or rush (rush tickets sort first on the displays).
+    #[arg(long, default_value = "normal")]
+    priority: Priority,
+    /// Where the order comes from: web, pos, phone, uber…
+    #[arg(long)]
+    source: Option<String>,
 }
 
 pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
@@ -88,9 +117,29 @@ pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
             order_id,
             status,
             reason,
-        } => set_status(global, order_id, status, reason).await,
+            force,
+        } => set_status(global, order_id, status, reason, force).await,
         OrderCommand::Cancel { order_id, reason } => {
-            set_status(global, order_id, Status::Cancelled, reason).await
+            set_status(global, order_id, Status::Cancelled, reason, false).await
+        }
+        OrderCommand::Item {
+            order_id,
+            item,
+            state,
+            recall,
+        } => {
+            let (client, _) = connect(global).await?;
+            let msg = ClientMsg::UpdateItem {
+                order_id,
+                item,
+                state,
+                recall,
+            };
+            let ServerMsg::Order { order, .. } = client.request(msg).await? else {
+                return Err(Failure::refused("the server answered with something else"));
+            };
+            print_order(global, &order, &output::item_change(&order, item));
+            Ok(())
         }
         OrderCommand::Show { order_id } => {
             let (client, _) = connect(global).await?;
@@ -158,11 +207,19 @@ async fn set_status(
     order_id: i64,
     status: Status,
     reason: Option<String>,
+    force: bool,
 ) -> Outcome {
     let (client, _) = connect(global).await?;
-    let order = client
-        .update_status(order_id, status, reason, false)
-        .await?;
+    let msg = ClientMsg::UpdateStatus {
+        order_id,
+        status,
+        reason,
+        recall: false,
+        force,
+    };
+    let ServerMsg::Order { order, .. } = client.request(msg).await? else {
+        return Err(Failure::refused("the server answered with something else"));
+    };
     print_order(global, &order, &output::status_change(&order, None));
     Ok(())
 }
@@ -186,7 +243,9 @@ async fn place(global: &Global, args: PlaceArgs) -> Outcome {
         } else {
             Fulfilment::Delivery
         },
-        ..Default::default()
+        source: args.source,
+        priority: args.priority,
+        due_at: args.due,
     };
     let (client, _) = connect(global).await?;
     let (order, duplicate) = client.place_order(order, args.key).await?;
