@@ -1,10 +1,12 @@
 //! `/v1/orders`: place (answered once committed, `Idempotency-Key`), list with a
-//! cursor, get, and change status. Each goes through the same service functions, the
+//! cursor, get, change status, and move one item at its station. Each goes through the same service functions, the
 //! same writer and the same role rules as the WebSocket requests of the same name.
 
 use std::sync::Arc;
 
-use chit_protocol::{Fulfilment, NewCustomer, NewItem, NewOrder, Order, Priority, Status};
+use chit_protocol::{
+    Fulfilment, ItemState, NewCustomer, NewItem, NewOrder, Order, Priority, Status,
+};
 use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::http::request::Parts;
@@ -278,6 +280,46 @@ pub(super) async fn patch(
     let order = match made {
         Some(made) => made.to_string(),
         None => serde_json::to_string(&order).expect("orders serialize"),
+    };
+    Ok(json(StatusCode::OK, format!(r#"{{"order":{order}}}"#)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemChange {
+    state: ItemState,
+    #[serde(default)]
+    recall: bool,
+}
+
+/// `PATCH /v1/orders/{id}/items/{n}` with `{"state", "recall"?}`: item `n` counts from
+/// 1, as `update_item` counts it.
+pub(super) async fn patch_item(
+    ctx: &Ctx,
+    parts: Parts,
+    body: Incoming,
+    id: &str,
+    n: &str,
+) -> Result<Response<Body>, Failure> {
+    Query::parse(&parts.uri, &[])?;
+    let order_id = request::order_id(id)?;
+    let item = n.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Failure::bad_request(format!(
+            "'{}' is not an item number (items count from 1, as the ticket prints them)",
+            clean(n)
+        ))
+    })?;
+    let who = request::who(ctx, &parts, None).await?;
+    let change: ItemChange = request::json_body(ctx, &parts, body, "item change").await?;
+    let op = service::update_item(order_id, item, change.state, change.recall)?;
+    let order = match ctx.store.write(who, op).await? {
+        Written::Order {
+            json: Some(json), ..
+        } => json.to_string(),
+        Written::Order { order, .. } => serde_json::to_string(&order).expect("orders serialize"),
+        Written::Chat(_) | Written::Unavailable { .. } => {
+            return Err(Refusal::internal("an item change did not return its order").into());
+        }
     };
     Ok(json(StatusCode::OK, format!(r#"{{"order":{order}}}"#)))
 }
