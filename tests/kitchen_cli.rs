@@ -342,3 +342,60 @@ async fn chit_stats_shows_speed_of_service() {
     );
     assert!(human.contains("  wok     median"), "{human}");
 }
+
+/// `make demo`'s sample orders, fed to `chit order place --file -` as the demo does: all
+/// placed, and every dish of the Thai kitchen found on its menu.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_orders_are_placed_and_found_on_the_menu() {
+    let server = server().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo-orders.sh");
+    let mut lines = String::new();
+    for _ in 0..5 {
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("4")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        lines += &String::from_utf8(out.stdout).unwrap();
+    }
+    let mut child = server
+        .chit()
+        .args(["order", "place", "--file", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    let results: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 20);
+    for r in &results {
+        let order = &r["order"];
+        let names: Vec<&str> = order["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap())
+            .collect();
+        let mut unique = names.clone();
+        unique.dedup();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "each dish once: {names:?}");
+        if order["restaurant"] == "thai-1" {
+            for item in order["items"].as_array().unwrap() {
+                assert!(item["category"].is_string(), "not on the menu: {item}");
+            }
+        }
+    }
+}
