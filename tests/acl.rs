@@ -1,8 +1,9 @@
 //! Who may do what: each role against each request, claims by riders, and revocation
 //! taking effect on an open connection.
 
+use chit_client::{Client, ClientError};
 use chit_e2e::{TestServer, order};
-use chit_protocol::{Client, ClientError, ErrorCode, Role, Status};
+use chit_protocol::{ErrorCode, Role, Status};
 
 struct Who {
     name: &'static str,

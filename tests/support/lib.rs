@@ -9,8 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chit_protocol::client::Events;
-use chit_protocol::{Client, Event, NewCustomer, NewItem, NewOrder, Role};
+use chit_client::Client;
+use chit_client::Events;
+use chit_protocol::{Event, NewCustomer, NewItem, NewOrder, Role};
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};

@@ -1,11 +1,10 @@
 //! chit's terminal displays: the kitchen display and the rider console, with what they
-//! share (the connection link, sound and bell, terminal handling, widgets).
+//! share (the loop over the follower, sound and bell, terminal handling, widgets).
 
 pub mod chat;
 pub mod conn;
 pub mod display;
 pub mod kitchen;
-pub mod link;
 pub mod rider;
 pub mod sound;
 pub mod terminal;
@@ -16,12 +15,8 @@ use std::time::Duration;
 /// Flags both displays take.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DisplayArgs {
-    /// Server URL.
-    #[arg(long, env = "CHIT_SERVER", default_value = chit_protocol::DEFAULT_SERVER_URL)]
-    pub server: String,
-    /// Access token [default: the admin token in the data directory]
-    #[arg(long, env = "CHIT_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub connect: chit_client::ConnectArgs,
     /// No sound and no bell.
     #[arg(long)]
     pub mute: bool,
@@ -29,7 +24,7 @@ pub struct DisplayArgs {
     #[arg(long)]
     pub bell: bool,
     /// Log file [default: ~/.local/state/chit/NAME.log]
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub log: Option<std::path::PathBuf>,
 }
 

@@ -3,7 +3,8 @@
 
 use std::io::BufRead;
 
-use chit_protocol::{Client, EventKind, Fulfilment, NewCustomer, NewItem, NewOrder, Status};
+use chit_client::Client;
+use chit_protocol::{EventKind, Fulfilment, NewCustomer, NewItem, NewOrder, Status};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -20,6 +21,7 @@ pub enum OrderCommand {
     /// Move an order to a new status: chit order status 17 preparing
     Status {
         order_id: i64,
+        #[arg(value_parser = statuses())]
         status: Status,
         /// Why (shown to the kitchen and the customer).
         #[arg(long)]
@@ -38,7 +40,7 @@ pub enum OrderCommand {
         #[arg(long)]
         restaurant: Option<String>,
         /// Statuses, comma separated: pending,preparing
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = statuses())]
         status: Vec<Status>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
@@ -75,6 +77,11 @@ pub struct PlaceArgs {
     /// Idempotency key: placing again with the same key returns the first order.
     #[arg(long)]
     key: Option<String>,
+}
+
+/// Every status, for `--help` and completions.
+fn statuses() -> impl clap::builder::TypedValueParser<Value = Status> {
+    chit_config::one_of(Status::ALL.map(Status::as_str))
 }
 
 pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
@@ -320,9 +327,9 @@ fn tokio_stream<T: Send + 'static>(
 /// Prints the order's history and its changes until it reaches a final status.
 async fn watch(global: &Global, order_id: i64) -> Outcome {
     let room = format!("order:{order_id}");
-    let mut follow = crate::commands::watch::Follow::new(vec![(room, Some(0))]);
+    let mut watch = crate::commands::watch::Watch::start(global, vec![(room, Some(0))])?;
     loop {
-        let event = follow.next(global).await?;
+        let event = watch.next().await?;
         let Some(change) = event.order_event() else {
             continue;
         };

@@ -508,7 +508,7 @@ mod tests {
 
     fn app(orders: Vec<Order>) -> App {
         let mut app = App::new("bo", true, NOW);
-        app.conn = Conn::Online;
+        app.conn = Conn::Online { via: None };
         app.loaded = true;
         for o in orders {
             app.orders.insert(o.id, o);

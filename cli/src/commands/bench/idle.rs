@@ -2,6 +2,7 @@
 //! much the server's resident memory grew per connection (from its own `stats`), then
 //! again after each joined a customer room of its own.
 
+use chit_client::Connector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -60,8 +61,7 @@ struct Held {
 /// Opens `n` connections, `BATCH` at a time, each held by a task that reads (so that
 /// heartbeats are answered) and joins `customer:idle-{i}` when asked.
 async fn open(
-    url: &str,
-    token: &str,
+    target: &Connector,
     n: usize,
     first: usize,
     phase: &watch::Receiver<Phase>,
@@ -71,7 +71,7 @@ async fn open(
     let mut i = 0;
     while i < n && Instant::now() < deadline {
         let batch = BATCH.min(n - i);
-        let opened = join_all((0..batch).map(|_| Conn::open(url, token, READ_BUFFER))).await;
+        let opened = join_all((0..batch).map(|_| Conn::open(target, READ_BUFFER))).await;
         for (j, conn) in opened.into_iter().enumerate() {
             match conn {
                 Ok(conn) => held.tasks.push(tokio::spawn(hold(
@@ -134,8 +134,7 @@ async fn settled(admin: &mut Conn) -> Result<chit_protocol::ServerStats, ConnErr
 }
 
 pub async fn run(
-    url: &str,
-    token: &str,
+    target: &Connector,
     admin: &mut Conn,
     n: usize,
     deadline: Instant,
@@ -147,11 +146,11 @@ pub async fn run(
         failed: 0,
         first_error: None,
     };
-    open(url, token, WARM_UP, 0, &phase, &mut held, deadline).await;
+    open(target, WARM_UP, 0, &phase, &mut held, deadline).await;
     let warm = settled(admin).await?;
     let warm_failed = held.failed;
     let started = Instant::now();
-    open(url, token, n, WARM_UP, &phase, &mut held, deadline).await;
+    open(target, n, WARM_UP, &phase, &mut held, deadline).await;
     let open_secs = started.elapsed().as_secs_f64();
     let opened = held.tasks.len().saturating_sub(WARM_UP - warm_failed);
     let idle = settled(admin).await?;
