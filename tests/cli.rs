@@ -114,6 +114,34 @@ async fn place_change_show_list_and_stats() {
     );
     assert_eq!(stdout(&out).lines().count(), 1);
 
+    // A listing that does not hold every order says so, and where the rest begins.
+    let out = run(&server, &["order", "list", "--limit", "1"]);
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("more orders remain") && err.contains("--cursor"),
+        "{err}"
+    );
+    let out = run(&server, &["--json", "order", "list", "--limit", "1"]);
+    let page = &json_lines(&out)[0];
+    let cursor = page["next_cursor"].as_str().expect("a cursor").to_string();
+    let out = run(
+        &server,
+        &[
+            "--json", "order", "list", "--limit", "1", "--cursor", &cursor,
+        ],
+    );
+    let last = &json_lines(&out)[0];
+    assert_eq!(last["orders"].as_array().unwrap().len(), 1);
+    assert!(last["next_cursor"].is_null(), "{last}");
+    assert_ne!(last["orders"][0]["id"], page["orders"][0]["id"]);
+    let out = run(&server, &["order", "list"]);
+    assert!(
+        !stderr(&out).contains("more orders remain"),
+        "{}",
+        stderr(&out)
+    );
+
     let out = run(
         &server,
         &["order", "cancel", &id, "--reason", "out of noodles"],

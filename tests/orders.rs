@@ -327,6 +327,66 @@ async fn list_filters_by_restaurant_and_status_oldest_first() {
 }
 
 #[tokio::test]
+async fn list_orders_pages_with_a_cursor_until_none_remain() {
+    let server = TestServer::start().await;
+    let (client, _) = server.admin().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let restaurant = if i % 3 == 2 { "r2" } else { "r1" };
+        ids.push(
+            client
+                .place_order(order(restaurant), None)
+                .await
+                .unwrap()
+                .0
+                .id,
+        );
+    }
+    let r1: Vec<i64> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 2)
+        .map(|(_, id)| *id)
+        .collect();
+    // Pages of 2, newest first, each oldest first; the last says so with no cursor.
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (orders, head, next) = client
+            .list_orders_page(Some("r1".into()), None, Some(2), cursor.clone())
+            .await
+            .unwrap();
+        assert_eq!(head, 7);
+        pages.push(orders.iter().map(|o| o.id).collect::<Vec<_>>());
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages.len() < 10, "the cursor must come to an end");
+    }
+    assert_eq!(
+        pages,
+        [vec![r1[3], r1[4]], vec![r1[1], r1[2]], vec![r1[0]],]
+    );
+    // A page that holds everything has no cursor.
+    let (all, _, next) = client
+        .list_orders_page(Some("r1".into()), None, Some(5), None)
+        .await
+        .unwrap();
+    assert_eq!((all.len(), next), (5, None));
+    let err = client
+        .list_orders_page(None, None, None, Some("the middle".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(chit_protocol::ErrorCode::BadRequest),
+        "{err}"
+    );
+    assert!(err.to_string().contains("cursor"), "{err}");
+}
+
+#[tokio::test]
 async fn stats_count_today_and_the_restaurant_room_gets_analytics() {
     let server = TestServer::start().await;
     let (client, mut events) = server.admin().await;

@@ -250,13 +250,33 @@ impl Client {
         status: Option<Vec<Status>>,
         limit: Option<u32>,
     ) -> Result<(Vec<Order>, u64), ClientError> {
+        let (orders, head, _) = self
+            .list_orders_page(restaurant, status, limit, None)
+            .await?;
+        Ok((orders, head))
+    }
+
+    /// One page of [`list_orders`](Client::list_orders) from `cursor` (none: the newest),
+    /// and the cursor of the page of older orders if there is one.
+    pub async fn list_orders_page(
+        &self,
+        restaurant: Option<String>,
+        status: Option<Vec<Status>>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Order>, u64, Option<String>), ClientError> {
         let msg = ClientMsg::ListOrders {
             restaurant,
             status,
             limit,
+            cursor,
         };
         match self.request(msg).await? {
-            ServerMsg::Orders { orders, head } => Ok((orders, head)),
+            ServerMsg::Orders {
+                orders,
+                head,
+                next_cursor,
+            } => Ok((orders, head, next_cursor)),
             other => Err(unexpected(&other)),
         }
     }

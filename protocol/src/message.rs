@@ -67,6 +67,9 @@ pub enum ClientMsg {
         status: Option<Vec<Status>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
+        /// Where the page starts: the `next_cursor` of the page before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
     },
     ChatSend {
         room: String,
@@ -147,6 +150,9 @@ pub enum ServerMsg {
     Orders {
         orders: Vec<Order>,
         head: u64,
+        /// The cursor of the page of older orders; `null` on the last page.
+        #[serde(default)]
+        next_cursor: Option<String>,
     },
     Ok {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chit_protocol::{ClientFrame, ClientMsg, ErrorCode, ServerMsg, Welcome};
-use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -22,21 +20,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Config;
 use crate::auth::{Principal, hash_token};
+use crate::context::Ctx;
 use crate::error::Refusal;
 use crate::frames;
-use crate::hub::{Hub, Kick, KickReason, Outbound, SessionId};
-use crate::store::{Store, queries};
+use crate::hub::{Kick, KickReason, Outbound};
+use crate::session::{Done, Inflight, Session};
+use crate::store::queries;
 
 pub(crate) type Ws = WebSocketStream<TcpStream>;
-
-/// What every connection task shares.
-#[derive(Clone)]
-pub(crate) struct Ctx {
-    pub hub: Hub,
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub shutdown: CancellationToken,
-}
 
 /// Why a connection ends.
 #[derive(Debug)]
@@ -48,71 +39,17 @@ pub(crate) enum Stop {
     TooLarge,
 }
 
-/// A request that finished off the connection task, ready to be written.
-pub(crate) enum Done {
-    Reply(Utf8Bytes),
-    Subscribed {
-        id: Option<Value>,
-        room: String,
-        since: Option<u64>,
-        result: Result<Replay, Refusal>,
-    },
-}
-
-/// The stored events a subscriber missed, as frames, and the head when they were read.
-pub(crate) struct Replay {
-    pub head: u64,
-    pub frames: Vec<(u64, Utf8Bytes)>,
-}
-
-/// A subscribed room: the newest seq written to the peer, and while its replay is being
-/// read, the live events that arrived meanwhile.
-pub(crate) struct RoomState {
-    pub threshold: u64,
-    pub buffer: Option<Vec<Outbound>>,
-}
-
-pub(crate) struct Session {
+/// One WebSocket connection: the socket and what its transport keeps, around the
+/// session that requests act on.
+pub(crate) struct Connection {
     pub ws: Ws,
-    pub who: Arc<Principal>,
-    pub ctx: Ctx,
-    pub id: SessionId,
+    pub session: Session,
     pub rx: Arc<crate::hub::Outbox>,
     pub kick: Arc<Kick>,
-    pub inflight: Inflight,
-    pub rooms: HashMap<String, RoomState>,
     pub last_seen: Instant,
     pub limiter: crate::limits::RateLimiter,
     /// Frames were fed to the socket but not flushed yet.
     pub unflushed: bool,
-}
-
-/// Requests being answered off the connection task. Nothing is allocated until the
-/// first one, so a connection that only listens does not pay for it.
-#[derive(Default)]
-pub(crate) struct Inflight(Option<FuturesUnordered<BoxFuture<'static, Done>>>);
-
-impl Inflight {
-    pub fn push(&mut self, request: BoxFuture<'static, Done>) {
-        self.0
-            .get_or_insert_with(FuturesUnordered::new)
-            .push(request);
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, FuturesUnordered::len)
-    }
-
-    /// The next finished request; pending forever while there is none.
-    async fn next(&mut self) -> Done {
-        match &mut self.0 {
-            Some(requests) if !requests.is_empty() => match requests.next().await {
-                Some(done) => done,
-                None => std::future::pending().await,
-            },
-            _ => std::future::pending().await,
-        }
-    }
 }
 
 pub(crate) fn ws_config(config: &Config) -> WebSocketConfig {
@@ -154,18 +91,21 @@ pub(crate) fn serve(stream: TcpStream, ctx: Ctx) -> impl Future<Output = ()> + S
         };
         let who = Arc::new(who);
         let handle = ctx.hub.register(who.token_id, who.name(), who.role);
-        let mut session = Session {
+        let limiter = crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst);
+        let mut session = Connection {
             ws,
-            who,
-            id: handle.id,
+            session: Session {
+                who,
+                id: handle.id,
+                inflight: Inflight::default(),
+                rooms: HashMap::new(),
+                ctx,
+            },
             rx: handle.rx,
             kick: handle.kick,
-            inflight: Inflight::default(),
-            rooms: HashMap::new(),
             last_seen: Instant::now(),
-            limiter: crate::limits::RateLimiter::new(ctx.config.rate_limit, ctx.config.rate_burst),
+            limiter,
             unflushed: false,
-            ctx,
         };
         // The session lives here, in this task's own state, and is borrowed from here on:
         // handing it by value to another async fn would keep it twice in the task.
@@ -174,7 +114,7 @@ pub(crate) fn serve(stream: TcpStream, ctx: Ctx) -> impl Future<Output = ()> + S
             Ok(()) => session.serve().await,
             Err(stop) => stop,
         };
-        session.ctx.hub.remove(session.id);
+        session.session.ctx.hub.remove(session.session.id);
         Box::pin(session.close(stop)).await;
     }
 }
@@ -402,43 +342,43 @@ const MAX_INFLIGHT: usize = 256;
 /// Frames written before a flush when the queue is busy.
 const WRITE_BATCH: usize = 64;
 
-impl Session {
+impl Connection {
     fn welcome(&self, hello_id: Option<&Value>) -> Utf8Bytes {
         frames::reply(
             hello_id,
             ServerMsg::Welcome(Welcome {
-                session: self.id,
-                role: self.who.role,
+                session: self.session.id,
+                role: self.session.who.role,
                 server: format!("chit-server {}", env!("CARGO_PKG_VERSION")),
                 protocol: chit_protocol::PROTOCOL_VERSION,
-                heartbeat: self.ctx.config.heartbeat.as_secs(),
-                name: self.who.name(),
-                restaurant: self.who.restaurant.clone(),
-                rider: self.who.rider.clone(),
-                customer: self.who.customer.clone(),
+                heartbeat: self.session.ctx.config.heartbeat.as_secs(),
+                name: self.session.who.name(),
+                restaurant: self.session.who.restaurant.clone(),
+                rider: self.session.who.rider.clone(),
+                customer: self.session.who.customer.clone(),
             }),
         )
     }
 
     async fn serve(&mut self) -> Stop {
-        let beat = self.ctx.config.heartbeat;
+        let beat = self.session.ctx.config.heartbeat;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + beat, beat);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let kick = self.kick.clone();
-        let shutdown = self.ctx.shutdown.clone();
+        let shutdown = self.session.ctx.shutdown.clone();
         // Made once: registering with the server-wide shutdown token on every turn of
         // the loop would contend on its lock across thousands of connections.
         let shutting_down = shutdown.cancelled();
         let kicked = kick.kicked();
         tokio::pin!(shutting_down, kicked);
         loop {
-            let reading = self.inflight.len() < MAX_INFLIGHT;
+            let reading = self.session.inflight.len() < MAX_INFLIGHT;
             let step = tokio::select! {
                 biased;
                 _ = &mut shutting_down => Err(Stop::Shutdown),
                 reason = &mut kicked => Err(Stop::Kicked(reason)),
                 out = self.rx.recv() => Box::pin(self.forward(out)).await,
-                done = self.inflight.next(), if self.inflight.len() > 0 => Box::pin(self.finish(done)).await,
+                done = self.session.inflight.next(), if self.session.inflight.len() > 0 => Box::pin(self.finish(done)).await,
                 incoming = self.ws.next(), if reading => Box::pin(self.receive(incoming)).await,
                 _ = heartbeat.tick() => {
                     if self.last_seen.elapsed() > beat * 2 {
@@ -469,7 +409,7 @@ impl Session {
                 return Err(Stop::TooLarge);
             }
             Some(Err(e)) => {
-                tracing::debug!(session = self.id, "read failed: {e}");
+                tracing::debug!(session = self.session.id, "read failed: {e}");
                 return Err(Stop::Closed);
             }
             Some(Ok(message)) => message,
@@ -501,12 +441,12 @@ impl Session {
                 ErrorCode::RateLimited,
                 format!(
                     "more than {} requests a second: slow down and retry",
-                    self.ctx.config.rate_limit
+                    self.session.ctx.config.rate_limit
                 ),
             );
             return self.send(e).await;
         }
-        match crate::dispatch::dispatch(self, frame.id, frame.msg) {
+        match crate::dispatch::dispatch(&mut self.session, frame.id, frame.msg) {
             Some(reply) => self.send(reply).await,
             None => Ok(()),
         }
@@ -523,7 +463,7 @@ impl Session {
                 guarded(
                     self.ws.feed(Message::Text(frame)),
                     &self.kick,
-                    &self.ctx.shutdown,
+                    &self.session.ctx.shutdown,
                 )
                 .await?;
                 written += 1;
@@ -543,11 +483,11 @@ impl Session {
     /// Decides what to do with a live event: drop it (a room left, or a seq already
     /// replayed), hold it (its room's replay is still being read), or write it.
     fn admit(&mut self, out: Outbound) -> Result<Option<Utf8Bytes>, Stop> {
-        let Some(state) = self.rooms.get_mut(&*out.room) else {
+        let Some(state) = self.session.rooms.get_mut(&*out.room) else {
             return Ok(None);
         };
         if let Some(buffer) = &mut state.buffer {
-            if buffer.len() >= self.ctx.config.outbound_queue {
+            if buffer.len() >= self.session.ctx.config.outbound_queue {
                 return Err(Stop::Kicked(KickReason::SlowConsumer));
             }
             buffer.push(out);
@@ -574,14 +514,14 @@ impl Session {
                 let replay = match result {
                     Ok(replay) => replay,
                     Err(r) => {
-                        self.rooms.remove(&room);
-                        self.ctx.hub.leave(self.id, &room);
+                        self.session.rooms.remove(&room);
+                        self.session.ctx.hub.leave(self.session.id, &room);
                         return self
                             .send(frames::error(id.as_ref(), r.code, r.message))
                             .await;
                     }
                 };
-                let Some(state) = self.rooms.get_mut(&room) else {
+                let Some(state) = self.session.rooms.get_mut(&room) else {
                     return Ok(());
                 };
                 let subscribed = ServerMsg::Subscribed {
@@ -604,9 +544,9 @@ impl Session {
                 for frame in out {
                     self.send(frame).await?;
                 }
-                self.ctx.hub.present(self.id, &room);
+                self.session.ctx.hub.present(self.session.id, &room);
                 if let Some(restaurant) = room.strip_prefix("restaurant:") {
-                    self.ctx.hub.touch_restaurant(restaurant);
+                    self.session.ctx.hub.touch_restaurant(restaurant);
                 }
                 Ok(())
             }
@@ -619,13 +559,18 @@ impl Session {
     }
 
     async fn write(&mut self, message: Message) -> Result<(), Stop> {
-        guarded(self.ws.feed(message), &self.kick, &self.ctx.shutdown).await?;
+        guarded(
+            self.ws.feed(message),
+            &self.kick,
+            &self.session.ctx.shutdown,
+        )
+        .await?;
         self.unflushed = true;
         Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), Stop> {
-        guarded(self.ws.flush(), &self.kick, &self.ctx.shutdown).await?;
+        guarded(self.ws.flush(), &self.kick, &self.session.ctx.shutdown).await?;
         self.unflushed = false;
         Ok(())
     }

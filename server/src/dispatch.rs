@@ -3,22 +3,17 @@
 //! connection writes when it is done. Replies to one connection may come out of order;
 //! the `id` says which request each answers.
 
-use std::sync::Arc;
-
-use chit_protocol::{ClientMsg, ErrorCode, Role, Room, ServerMsg};
-use rusqlite::Connection;
+use chit_protocol::{ClientMsg, ErrorCode, Room, ServerMsg};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::auth::{self, Principal};
-use crate::connection::{Done, Replay, RoomState, Session};
 use crate::error::Refusal;
 use crate::frames;
-use crate::store::validate::{self, clean};
+use crate::service::{self, ListQuery, MAX_REPLAY};
+use crate::session::{Done, RoomState, Session};
+use crate::store::validate::clean;
 use crate::store::{Write, Written, queries};
 
-/// The most events one subscribe replays; a peer that missed more reloads instead.
-const MAX_REPLAY: u32 = 100_000;
 const MAX_ROOMS: usize = 256;
 pub const MAX_CHAT_TEXT: usize = 2000;
 
@@ -41,9 +36,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             }
             Some(frames::reply(id.as_ref(), ServerMsg::Ok { message: None }))
         }
-        ClientMsg::PlaceOrder { order, key } => match validate::validate(order, key) {
-            Ok(order) => {
-                write(s, id, Write::PlaceOrder { order }, true);
+        ClientMsg::PlaceOrder { order, key } => match service::place(order, key) {
+            Ok(op) => {
+                write(s, id, op, true);
                 None
             }
             Err(r) => refuse(r),
@@ -53,25 +48,13 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             status,
             reason,
             recall,
-        } => {
-            let reason = reason.map(|r| clean(&r)).filter(|r| !r.is_empty());
-            if reason
-                .as_ref()
-                .is_some_and(|r| r.chars().count() > validate::MAX_NOTE)
-            {
-                return refuse(Refusal::bad_request(
-                    "the reason is longer than 500 characters",
-                ));
+        } => match service::change_status(order_id, status, reason, recall) {
+            Ok(op) => {
+                write(s, id, op, false);
+                None
             }
-            let op = Write::UpdateStatus {
-                order_id,
-                status,
-                reason,
-                recall,
-            };
-            write(s, id, op, false);
-            None
-        }
+            Err(r) => refuse(r),
+        },
         ClientMsg::ClaimOrder { order_id } => {
             write(s, id, Write::Claim { order_id }, false);
             None
@@ -92,18 +75,11 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
         }
         ClientMsg::GetOrder { order_id } => {
             read(s, id, move |conn, who| {
-                match queries::get_order(conn, order_id)? {
-                    Some(order) if auth::can_see(who, &order) => Ok(ServerMsg::Order {
-                        order,
-                        duplicate: None,
-                    }),
-                    Some(_) => Err(Refusal::forbidden(format!(
-                        "this token may not see order {order_id}"
-                    ))),
-                    None => Err(Refusal::not_found(format!(
-                        "order {order_id} does not exist"
-                    ))),
-                }
+                let order = service::get_order(conn, who, order_id)?;
+                Ok(ServerMsg::Order {
+                    order,
+                    duplicate: None,
+                })
             });
             None
         }
@@ -111,17 +87,25 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             restaurant,
             status,
             limit,
+            cursor,
         } => {
-            let filter = match order_filter(&s.who, restaurant, status, limit) {
+            let query = ListQuery {
+                restaurant,
+                status,
+                limit,
+                cursor,
+            };
+            let filter = match service::order_filter(&s.who, query) {
                 Ok(filter) => filter,
                 Err(r) => return refuse(r),
             };
             read(s, id, move |conn, _| {
-                let tx = conn.unchecked_transaction()?;
-                let orders = queries::list_orders(&tx, &filter)?;
-                let head = queries::head(&tx)?;
-                tx.commit()?;
-                Ok(ServerMsg::Orders { orders, head })
+                let page = service::list_orders(conn, &filter)?;
+                Ok(ServerMsg::Orders {
+                    orders: page.orders,
+                    head: page.head,
+                    next_cursor: page.next_cursor,
+                })
             });
             None
         }
@@ -167,7 +151,7 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             let name = room.to_string();
             let limit = limit.unwrap_or(50).clamp(1, 500);
             read(s, id, move |conn, who| {
-                check_join(conn, who, &room)?;
+                service::check_join(conn, who, &room)?;
                 let messages = queries::chat_history(conn, &name, before, limit)?;
                 Ok(ServerMsg::Messages { messages })
             });
@@ -191,7 +175,7 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             };
             let hub = s.ctx.hub.clone();
             read(s, id, move |conn, who| {
-                check_join(conn, who, &room)?;
+                service::check_join(conn, who, &room)?;
                 Ok(ServerMsg::Presence {
                     members: hub.members(&name),
                     room: name,
@@ -200,24 +184,14 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             None
         }
         ClientMsg::Stats { restaurant } => {
-            let restaurant = match (s.who.role, restaurant) {
-                (Role::Kitchen | Role::Pos, None) => s.who.restaurant.clone(),
-                (_, r) => r,
+            let restaurant = match service::stats_scope(&s.who, restaurant) {
+                Ok(restaurant) => restaurant,
+                Err(r) => return refuse(r),
             };
-            if let Err(r) = auth::check_stats(&s.who, restaurant.as_deref()) {
-                return refuse(r);
-            }
-            let server = (s.who.role == Role::Admin).then(|| crate::server_stats(&s.ctx));
+            let server =
+                (s.who.role == chit_protocol::Role::Admin).then(|| crate::server_stats(&s.ctx));
             read(s, id, move |conn, _| {
-                let since = queries::local_day(conn)?.start;
-                let mut today = queries::analytics(conn, restaurant.as_deref(), since)?;
-                today.restaurant = restaurant;
-                let server = server.map(|mut st| {
-                    st.orders_total = queries::count_orders(conn).unwrap_or(0);
-                    st.head = queries::head(conn).unwrap_or(0);
-                    st
-                });
-                Ok(ServerMsg::Stats(chit_protocol::Stats { today, server }))
+                service::stats(conn, restaurant, server).map(ServerMsg::Stats)
             });
             None
         }
@@ -231,53 +205,6 @@ fn chat_room(name: &str) -> Result<Room, Refusal> {
         room => Err(Refusal::bad_request(format!(
             "'{room}' is not a chat room (use chat:NAME or order:ID)"
         ))),
-    }
-}
-
-/// Narrows a `list_orders` to what the principal may see.
-fn order_filter(
-    who: &Principal,
-    restaurant: Option<String>,
-    status: Option<Vec<chit_protocol::Status>>,
-    limit: Option<u32>,
-) -> Result<queries::OrderFilter, Refusal> {
-    let mut filter = queries::OrderFilter {
-        restaurant,
-        statuses: status.unwrap_or_default(),
-        limit: limit.unwrap_or(100).clamp(1, 1000),
-        ..Default::default()
-    };
-    match who.role {
-        Role::Admin => {}
-        Role::Kitchen | Role::Pos => {
-            if filter.restaurant.is_some() && filter.restaurant != who.restaurant {
-                return Err(Refusal::forbidden(format!(
-                    "this token may not list orders of restaurant '{}'",
-                    filter.restaurant.unwrap_or_default()
-                )));
-            }
-            filter.restaurant = who.restaurant.clone();
-        }
-        Role::Rider => filter.rider_view = who.rider.clone(),
-        Role::Customer => filter.customer = who.customer.clone(),
-    }
-    Ok(filter)
-}
-
-fn check_join(conn: &Connection, who: &Principal, room: &Room) -> Result<(), Refusal> {
-    let order = match room {
-        Room::Order(id) => Some(
-            queries::get_order(conn, *id)?
-                .ok_or_else(|| Refusal::not_found(format!("order {id} does not exist")))?,
-        ),
-        _ => None,
-    };
-    if auth::can_join(who, room, order.as_ref()) {
-        Ok(())
-    } else {
-        Err(Refusal::forbidden(format!(
-            "this token may not join '{room}'"
-        )))
     }
 }
 
@@ -315,34 +242,21 @@ fn write(s: &mut Session, id: Option<Value>, op: Write, placing: bool) {
 /// Runs `f` on a read connection after checking the token is still live.
 fn read<F>(s: &mut Session, id: Option<Value>, f: F)
 where
-    F: FnOnce(&Connection, &Principal) -> Result<ServerMsg, Refusal> + Send + 'static,
+    F: FnOnce(&rusqlite::Connection, &crate::auth::Principal) -> Result<ServerMsg, Refusal>
+        + Send
+        + 'static,
 {
     let store = s.ctx.store.clone();
     let who = s.who.clone();
     s.inflight.push(Box::pin(async move {
-        let result = store
-            .read(move |conn| {
-                check_live(conn, &who)?;
-                f(conn, &who)
-            })
-            .await;
-        let msg = result.unwrap_or_else(|r| ServerMsg::Error {
-            code: r.code,
-            message: r.message,
-        });
+        let msg = service::read(&store, who, f)
+            .await
+            .unwrap_or_else(|r| ServerMsg::Error {
+                code: r.code,
+                message: r.message,
+            });
         Done::Reply(frames::reply(id.as_ref(), msg))
     }));
-}
-
-fn check_live(conn: &Connection, who: &Principal) -> Result<(), Refusal> {
-    if queries::token_is_live(conn, who.token_id)? {
-        Ok(())
-    } else {
-        Err(Refusal::new(
-            ErrorCode::Unauthorized,
-            "this token has been revoked",
-        ))
-    }
 }
 
 /// Joins the room at once (so no live event is missed), holds its live events, and
@@ -370,16 +284,20 @@ fn subscribe(
     );
     s.ctx.hub.join(s.id, &name);
     let store = s.ctx.store.clone();
-    let who: Arc<Principal> = s.who.clone();
+    let who = s.who.clone();
     let room_name = name.clone();
     s.inflight.push(Box::pin(async move {
-        let result = store
-            .read(move |conn| {
-                check_live(conn, &who)?;
-                check_join(conn, &who, &room)?;
-                replay(conn, &room_name, since)
-            })
-            .await;
+        let result = service::read(&store, who, move |conn, who| {
+            service::check_join(conn, who, &room)?;
+            let (replay, more) = service::replay(conn, &room_name, since, MAX_REPLAY)?;
+            if more {
+                return Err(service::resync(format!(
+                    "more than {MAX_REPLAY} events were missed: reload the orders and subscribe from the new head"
+                )));
+            }
+            Ok(replay)
+        })
+        .await;
         Done::Subscribed {
             id,
             room: name,
@@ -388,42 +306,4 @@ fn subscribe(
         }
     }));
     Ok(())
-}
-
-fn replay(conn: &Connection, room: &str, since: Option<u64>) -> Result<Replay, Refusal> {
-    let tx = conn.unchecked_transaction()?;
-    let head = queries::head(&tx)?;
-    let Some(since) = since else {
-        return Ok(Replay {
-            head,
-            frames: Vec::new(),
-        });
-    };
-    let pruned = queries::meta(&tx, "pruned_through")?;
-    let resync = |why: String| Err(Refusal::new(ErrorCode::ResyncRequired, why));
-    if since < pruned {
-        return resync(format!(
-            "events up to seq {pruned} are no longer kept: reload the orders and subscribe from the new head"
-        ));
-    }
-    if since > head {
-        return resync(format!(
-            "seq {since} is ahead of this server's log (head {head}): reload the orders and subscribe from the new head"
-        ));
-    }
-    let events = queries::events_since(&tx, room, since, MAX_REPLAY + 1)?;
-    if events.len() > MAX_REPLAY as usize {
-        return resync(format!(
-            "more than {MAX_REPLAY} events were missed: reload the orders and subscribe from the new head"
-        ));
-    }
-    tx.commit()?;
-    let frames = events
-        .into_iter()
-        .map(|e| {
-            let frame = frames::stored_event_frame(room, Some(e.seq), &e.kind, e.at, &e.data);
-            (e.seq, frame.into())
-        })
-        .collect();
-    Ok(Replay { head, frames })
 }

@@ -4,12 +4,16 @@
 
 pub mod auth;
 mod connection;
+mod context;
 mod dispatch;
 pub mod error;
 pub mod frames;
 pub mod hub;
 pub mod limits;
 pub mod memory;
+pub mod ops;
+mod service;
+mod session;
 pub mod store;
 
 use std::collections::HashSet;
@@ -23,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::Ctx;
+use crate::context::Ctx;
 use crate::hub::Hub;
 use crate::store::{Store, StoreConfig, queries};
 
@@ -248,30 +252,12 @@ async fn watch_revocations(ctx: Ctx) {
 pub(crate) fn server_stats(ctx: &Ctx) -> ServerStats {
     ServerStats {
         connections: ctx.hub.session_count() as u64,
-        rss_bytes: rss_bytes(),
+        rss_bytes: chit_protocol::process::rss_bytes(),
         events_total: ctx.hub.events_total(),
         orders_total: 0,
         uptime_secs: STARTED.get().map(|s| s.elapsed().as_secs()).unwrap_or(0),
         head: ctx.store.head(),
         cpu_ms: chit_protocol::process::cpu_ms(),
-        open_fds: open_fds(),
+        open_fds: chit_protocol::process::open_fds(),
     }
-}
-
-/// File descriptors this process holds, from /proc (0 where there is none).
-pub fn open_fds() -> u64 {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|dir| dir.count() as u64)
-        .unwrap_or(0)
-}
-
-/// Resident memory of this process, from /proc (0 where there is none).
-pub fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
 }

@@ -1,6 +1,7 @@
 //! chit-server: parses flags (under the environment and the config file, as every chit
 //! binary does), sets up logging, binds, and runs the server until SIGINT or SIGTERM;
-//! `token` subcommands manage tokens in the database directly.
+//! `token` subcommands manage tokens in the database directly, `backup` and `export`
+//! (in `chit_server::ops`) read it beside a running server.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
+use chit_server::ops::logging::{self, LogFormat};
+use chit_server::ops::{backup, export};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
@@ -39,6 +42,16 @@ struct Cli {
     /// Days of events kept for clients that resume; older ones must reload.
     #[arg(long, env = "CHIT_RETENTION_DAYS", default_value_t = 7)]
     retention_days: u64,
+    /// How log lines on stderr are written: text (coloured only on a terminal) or json
+    /// (one object a line, for journald and log shippers).
+    #[arg(
+        long,
+        env = "CHIT_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -48,12 +61,16 @@ enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write a consistent copy of the database, while the server runs, and check it.
+    Backup(backup::BackupArgs),
+    /// Write the orders placed between two local dates, with their items, for accounting.
+    Export(export::ExportArgs),
     /// `completions` and `man`, which chit_config answers.
     #[command(flatten)]
     Docs(chit_config::DocsCommand),
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum TokenCommand {
     /// Issue a token; it is printed once, alone on stdout.
     Issue {
@@ -84,17 +101,12 @@ fn default_db() -> anyhow::Result<PathBuf> {
 fn main() -> std::process::ExitCode {
     tune_allocator();
     let (cli, _) = chit_config::parse::<Cli>(chit_config::Binary::Server);
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CHIT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = cli.log_format;
+    logging::init(format);
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chit-server: {e:#}");
+            logging::fatal(format, &format!("{e:#}"));
             std::process::ExitCode::FAILURE
         }
     }
@@ -109,11 +121,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }
-    match cli.command {
-        Some(Command::Token(cmd)) => token(&db, cmd),
+    match &cli.command {
+        Some(Command::Token(cmd)) => token(&db, cmd.clone()),
+        Some(Command::Backup(args)) => {
+            let written = backup::backup(&db, &args.path, args.force)
+                .with_context(|| format!("backing up '{}'", db.display()))?;
+            println!("{written}");
+            Ok(())
+        }
+        Some(Command::Export(args)) => export_orders(&db, args),
         Some(Command::Docs(_)) => unreachable!("chit_config answers completions and man"),
         None => serve(&cli, &db),
     }
+}
+
+fn export_orders(db: &Path, args: &export::ExportArgs) -> anyhow::Result<()> {
+    let (range, done) =
+        export::run(db, args).with_context(|| format!("exporting from '{}'", db.display()))?;
+    let to = match &args.output {
+        Some(path) => format!("'{}'", path.display()),
+        None => "stdout".into(),
+    };
+    let count = |n: u64, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    eprintln!(
+        "chit-server: exported {} ({}) placed {} to {} local time ({}) to {to}",
+        count(done.orders, "order"),
+        count(done.items, "item"),
+        range.from,
+        range.to,
+        range.offset()
+    );
+    Ok(())
 }
 
 fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
@@ -126,10 +167,8 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         if let Some(file) = store::ensure_admin_token(&conn, db)
             .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
         {
-            eprintln!(
-                "chit-server: created an admin token in '{}'",
-                file.display()
-            );
+            let text = format!("created an admin token in '{}'", file.display());
+            logging::notice(cli.log_format, &text);
         }
     }
     raise_fd_limit(cli.max_connections);
@@ -165,12 +204,13 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on '{}'", cli.listen))?;
         let addr = listener.local_addr()?;
-        eprintln!("chit-server: listening on ws://{addr}");
-        eprintln!("chit-server: database '{}'", db.display());
-        eprintln!(
-            "chit-server: admin token in '{}'",
+        let say = |text: String| logging::notice(cli.log_format, &text);
+        say(format!("listening on ws://{addr}"));
+        say(format!("database '{}'", db.display()));
+        say(format!(
+            "admin token in '{}'",
             store::admin_token_path(db).display()
-        );
+        ));
         server.run(listener, shutdown_signal()).await;
         anyhow::Ok(())
     })
@@ -318,11 +358,16 @@ fn tune_allocator() {
     // mimalloc 3's option numbers (include/mimalloc.h, enum mi_option_e).
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: setting an option takes no pointers and is safe at any time; prctl with
-    // PR_SET_THP_DISABLE only sets a flag on this process.
+    // SAFETY: setting an option takes no pointers and is safe at any time.
     unsafe {
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+    }
+    // Transparent huge pages are Linux's.
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes no pointers; it only sets a flag on
+    // this process.
+    #[cfg(target_os = "linux")]
+    unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }

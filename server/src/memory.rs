@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
-use crate::connection::Ctx;
+use crate::context::Ctx;
 
 /// Connections that must have closed since the last trim before the next one.
 const CLOSED_BEFORE_TRIM: usize = 1000;

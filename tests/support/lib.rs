@@ -293,11 +293,7 @@ impl ServerProcess {
 
     /// SIGTERM, then the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
+        signal(&self.child, libc::SIGTERM);
         self.child.wait().expect("wait")
     }
 }
@@ -307,6 +303,22 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` to `child`, which has not been waited for (so its pid is still its
+/// own). Straight through libc: minimal systems have no `/bin/kill`.
+#[allow(unsafe_code)]
+pub fn signal(child: &Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is not
+    // reused by another process.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// A real terminal: a program running in its own tmux server (a private socket, so

@@ -42,8 +42,12 @@ pub enum OrderCommand {
         /// Statuses, comma separated: pending,preparing
         #[arg(long, value_delimiter = ',', value_parser = statuses())]
         status: Vec<Status>,
-        #[arg(long, default_value_t = 100)]
+        /// Orders a page holds (at most 1000): the newest ones, shown oldest first.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
+        /// Start from this cursor: the page of older orders that a listing pointed to.
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Follow an order until it is delivered, cancelled or rejected.
     Watch { order_id: i64 },
@@ -109,18 +113,28 @@ pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
             restaurant,
             status,
             limit,
+            cursor,
         } => {
             let (client, _) = connect(global).await?;
             let status = (!status.is_empty()).then_some(status);
-            let (orders, head) = client.list_orders(restaurant, status, Some(limit)).await?;
+            let (orders, head, next_cursor) = client
+                .list_orders_page(restaurant, status, Some(limit), cursor)
+                .await?;
             if global.json {
-                json(&json!({ "orders": orders, "head": head }));
+                json(&json!({ "orders": orders, "head": head, "next_cursor": next_cursor }));
             } else if orders.is_empty() {
                 println!("no orders");
             } else {
                 for order in &orders {
                     println!("{}", output::order_line(order));
                 }
+            }
+            // Said on stderr, so that the listing itself stays what a script reads.
+            if let Some(next) = &next_cursor {
+                eprintln!(
+                    "chit: more orders remain, older than these {}: add --cursor {next} for the next page",
+                    orders.len()
+                );
             }
             Ok(())
         }

@@ -22,10 +22,10 @@ fn fulfilment_sql(f: Fulfilment) -> &'static str {
     }
 }
 
-const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
+pub(crate) const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
      customer_address, note, fulfilment, status, rider, total, created_at, updated_at, items";
 
-fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+pub(crate) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let fulfilment: String = row.get(8)?;
     let status: String = row.get(9)?;
     let items: String = row.get(14)?;
@@ -184,15 +184,27 @@ pub struct OrderFilter {
     /// Riders see their own orders and open offers.
     pub rider_view: Option<String>,
     pub limit: u32,
+    /// Only orders older than this one (the cursor of a later page).
+    pub before: Option<i64>,
 }
 
 /// Orders matching `filter`, oldest first (the order a kitchen works them), at most
-/// `limit` of the newest.
-pub fn list_orders(conn: &Connection, filter: &OrderFilter) -> rusqlite::Result<Vec<Order>> {
+/// `limit` of the newest, and whether older ones match too.
+pub fn list_orders(
+    conn: &Connection,
+    filter: &OrderFilter,
+) -> rusqlite::Result<(Vec<Order>, bool)> {
     let (sql, args) = list_query(filter);
     let mut stmt = conn.prepare_cached(&sql)?;
-    stmt.query_map(rusqlite::params_from_iter(args), order_from_row)?
-        .collect()
+    let mut orders: Vec<Order> = stmt
+        .query_map(rusqlite::params_from_iter(args), order_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    // One more than the limit was read, to know whether there are more.
+    let more = orders.len() > filter.limit as usize;
+    if more {
+        orders.remove(0);
+    }
+    Ok((orders, more))
 }
 
 /// The query [`list_orders`] runs for `filter`, and its arguments.
@@ -225,7 +237,11 @@ fn list_query(filter: &OrderFilter) -> (String, Vec<rusqlite::types::Value>) {
             .collect();
         sql += &format!(" AND status IN ({})", list.join(", "));
     }
-    args.push(i64::from(filter.limit).into());
+    if let Some(before) = filter.before {
+        args.push(before.into());
+        sql += &format!(" AND id < ?{}", args.len());
+    }
+    args.push((i64::from(filter.limit) + 1).into());
     sql = format!(
         "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?{}) ORDER BY id",
         args.len()
@@ -715,6 +731,12 @@ mod tests {
             }),
             filter(OrderFilter {
                 rider_view: Some("sam".into()),
+                ..Default::default()
+            }),
+            // A later page of a restaurant's orders.
+            filter(OrderFilter {
+                restaurant: Some("r1".into()),
+                before: Some(120),
                 ..Default::default()
             }),
         ];

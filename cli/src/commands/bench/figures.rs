@@ -86,9 +86,12 @@ pub fn own_cpu_secs() -> f64 {
 
 /// Busy CPU time of the whole machine so far (user, nice and system on all cores), in
 /// seconds: with the server's and this process's own, it shows how much other work
-/// shared the machine during a run.
+/// shared the machine during a run. 0 where there is no /proc (elsewhere than Linux).
 pub fn host_busy_secs() -> f64 {
+    #[cfg(target_os = "linux")]
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    #[cfg(not(target_os = "linux"))]
+    let stat = String::new();
     let ticks: u64 = stat
         .lines()
         .next()

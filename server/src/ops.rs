@@ -1,0 +1,25 @@
+//! What an operator runs beside the server: the log's format, `chit-server backup`
+//! (a consistent copy of the live database) and `chit-server export` (orders for
+//! accounting). None of it touches a running server's state.
+
+pub mod backup;
+pub mod export;
+pub mod logging;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Opens an existing database (never creating one) for reading beside a running
+/// server. Read-write at the file level, since a reader of a WAL database takes part in
+/// its shared memory, but `query_only`, and without running migrations.
+pub(crate) fn open_existing(db: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}

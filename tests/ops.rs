@@ -1,0 +1,489 @@
+//! What an operator runs, on the real `chit-server` binary: its log through a pipe (no
+//! colour; JSON that parses), `backup` while orders flow (the copy has everything
+//! acknowledged before it began, and a server serves it), and `export` (CSV with Thai
+//! names that reads back exactly, days cut at local midnight).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chit_client::Client;
+use chit_e2e::{ServerProcess, TestServer, bin, order};
+use chit_protocol::Order;
+use chit_server::store::{self, queries, validate};
+use tokio::time::Instant;
+
+/// Starts `chit-server` with `flags` and `CHIT_LOG=debug` on a fresh database, stderr
+/// to a pipe; returns it and its URL once a line of stderr that `listening` accepts
+/// names it.
+fn spawn_logging(
+    dir: &Path,
+    flags: &[&str],
+    listening: impl Fn(&str) -> Option<String>,
+) -> (std::process::Child, String, std::process::ChildStderr) {
+    let mut child = Command::new(bin("chit-server"))
+        .arg("--db")
+        .arg(dir.join("chit.db"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(flags)
+        .env("CHIT_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // Byte by byte up to the line that says where it listens, so that nothing after it
+    // is held in a buffer: the rest is read whole after the server stops.
+    let mut line = Vec::new();
+    let url = loop {
+        let mut byte = [0];
+        assert_eq!(stderr.read(&mut byte).unwrap(), 1, "chit-server stopped");
+        if byte[0] != b'\n' {
+            line.push(byte[0]);
+            continue;
+        }
+        let text = String::from_utf8(std::mem::take(&mut line)).unwrap();
+        assert!(!text.contains('\x1b'), "an escape sequence: {text:?}");
+        if let Some(url) = listening(&text) {
+            break url;
+        }
+    };
+    (child, url, stderr)
+}
+
+/// Makes the server log at several levels (a commit, a session, a bad token), then
+/// stops it with SIGTERM; returns everything it wrote on stderr after it listened.
+async fn exercise_and_stop(
+    mut child: std::process::Child,
+    url: &str,
+    dir: &Path,
+    mut stderr: std::process::ChildStderr,
+) -> String {
+    let token = std::fs::read_to_string(dir.join("admin.token")).unwrap();
+    let (client, _events) = Client::connect(url, token.trim(), "test").await.unwrap();
+    client.place_order(order("r1"), None).await.unwrap();
+    drop(client);
+    assert!(Client::connect(url, "not-a-token", "test").await.is_err());
+    chit_e2e::signal(&child, libc::SIGTERM);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    rest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_through_a_pipe_have_no_colour_and_json_lines_all_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url, stderr) = spawn_logging(dir.path(), &[], |line| {
+        line.strip_prefix("chit-server: listening on ")
+            .map(str::to_string)
+    });
+    let text = exercise_and_stop(child, &url, dir.path(), stderr).await;
+    assert!(text.contains("DEBUG") && text.contains("INFO"), "{text}");
+    assert!(text.contains("shutting down"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "escape sequences in a pipe: {text:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let parse = |line: &str| -> serde_json::Value {
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+    };
+    let (child, url, stderr) = spawn_logging(dir.path(), &["--log-format", "json"], |line| {
+        let message = parse(line)["message"].as_str().unwrap().to_string();
+        message.strip_prefix("listening on ").map(str::to_string)
+    });
+    let json = exercise_and_stop(child, &url, dir.path(), stderr).await;
+    let lines: Vec<serde_json::Value> = json.lines().map(parse).collect();
+    let levels: Vec<&str> = lines.iter().map(|l| l["level"].as_str().unwrap()).collect();
+    assert!(
+        levels.contains(&"DEBUG") && levels.contains(&"INFO"),
+        "{json}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["timestamp"].is_string() && l["message"].is_string())
+    );
+    assert!(lines.iter().any(|l| l["message"] == "stopped"), "{json}");
+
+    // A server that cannot start says why, in JSON too (here from the environment).
+    let out = Command::new(bin("chit-server"))
+        .arg("--db")
+        .arg(dir.path().join("chit.db"))
+        .args(["--listen", "not an address"])
+        .env("CHIT_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let last = parse(stderr.lines().last().unwrap());
+    assert_eq!(last["level"], "ERROR");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("listening on 'not an address'"),
+        "{stderr}"
+    );
+    assert!(stderr.lines().all(|l| !parse(l).is_null()));
+}
+
+/// Places orders on `connections` connections, one in flight on each, until `stop` or
+/// 3,000 orders or 60 s; records each acknowledged order's id as it is acknowledged.
+async fn place_orders(
+    url: String,
+    token: String,
+    acked: Arc<Mutex<Vec<i64>>>,
+    stop: Arc<AtomicBool>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut tasks = Vec::new();
+    for c in 0..4 {
+        let (url, token, acked, stop) = (url.clone(), token.clone(), acked.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let (client, _events) = Client::connect(&url, &token, "placer").await.unwrap();
+            for n in 0..750 {
+                if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                    return;
+                }
+                let key = Some(format!("c{c}-{n}"));
+                let (placed, _) = client.place_order(order("r1"), key).await.unwrap();
+                acked.lock().unwrap().push(placed.id);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// `chit-server --db DB backup COPY [--force]`, run to its end.
+fn backup(db: &Path, copy: &Path, force: bool) -> std::process::Output {
+    let mut cmd = Command::new(bin("chit-server"));
+    cmd.arg("--db").arg(db).arg("backup").arg(copy);
+    if force {
+        cmd.arg("--force");
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_orders_flow_has_every_acknowledged_order_and_serves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chit.db");
+    let server = ServerProcess::start(&db, "127.0.0.1:0");
+    let token = server.admin_token();
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let placer = tokio::spawn(place_orders(
+        server.url.clone(),
+        token.clone(),
+        acked.clone(),
+        stop.clone(),
+    ));
+    let started = Instant::now();
+    while acked.lock().unwrap().len() < 300 {
+        assert!(started.elapsed() < Duration::from_secs(30), "orders flow");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let copies = tempfile::tempdir().unwrap();
+    let copy = copies.path().join("chit.db");
+    let before: Vec<i64> = acked.lock().unwrap().clone();
+    let (db2, copy2) = (db.clone(), copy.clone());
+    let out = tokio::task::spawn_blocking(move || backup(&db2, &copy2, false))
+        .await
+        .unwrap();
+    let during = acked.lock().unwrap().len();
+    eprintln!(
+        "{} orders acknowledged before the backup, {during} when it ended",
+        before.len()
+    );
+    assert!(
+        during > before.len(),
+        "orders were placed while the backup ran"
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.starts_with(&format!("wrote '{}': ", copy.display())),
+        "{said}"
+    );
+    assert!(said.contains("integrity ok"), "{said}");
+
+    // Orders kept coming while it ran, and go on after.
+    let after_backup = during + 50;
+    while acked.lock().unwrap().len() < after_backup {
+        assert!(
+            started.elapsed() < Duration::from_secs(50),
+            "orders still flow"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    placer.await.unwrap();
+
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let in_copy: std::collections::HashSet<i64> = conn
+        .prepare("SELECT id FROM orders")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let missing: Vec<_> = before.iter().filter(|id| !in_copy.contains(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup, not in it: {missing:?}"
+    );
+    assert!(
+        said.contains(&format!(", {} orders, ", in_copy.len())),
+        "{said}"
+    );
+    drop(conn);
+
+    // A server on the copy serves them, with the same tokens.
+    let restored = ServerProcess::start(&copy, "127.0.0.1:0");
+    let (client, _events) = Client::connect(&restored.url, &token, "test")
+        .await
+        .unwrap();
+    for id in &before {
+        assert_eq!(client.get_order(*id).await.unwrap().id, *id);
+    }
+    drop(client);
+    assert!(restored.terminate().success());
+
+    // A second backup to the same place is refused unless forced.
+    let refused = backup(&db, &copy, false);
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8(refused.stderr).unwrap();
+    assert!(why.contains("already exists; pass --force"), "{why}");
+    let forced = backup(&db, &copy, true);
+    assert!(forced.status.success());
+    assert!(server.terminate().success());
+}
+
+const BANGKOK: &str = "ICT-7"; // UTC+7, no daylight saving; a POSIX TZ needs no tzdata
+
+/// Stores an order placed at `at` (Unix ms) straight into the database, as the writer
+/// does, for times a live server cannot be asked to place orders at.
+fn insert_at(db: &Path, name: &str, at: i64) -> Order {
+    let conn = store::open_connection(db, true).unwrap();
+    let mut new = order("r1");
+    new.customer.name = name.into();
+    let valid = validate::validate(new, None).unwrap();
+    queries::insert_order(&conn, &valid, 1, (at, &chit_protocol::format_time(at))).unwrap()
+}
+
+fn export(db: &Path, tz: &str, args: &[&str]) -> std::process::Output {
+    Command::new(bin("chit-server"))
+        .arg("--db")
+        .arg(db)
+        .arg("export")
+        .args(args)
+        .env("TZ", tz)
+        .output()
+        .unwrap()
+}
+
+fn csv_rows(bytes: &[u8]) -> Vec<csv::StringRecord> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    assert_eq!(
+        reader.headers().unwrap(),
+        chit_server::ops::export::CSV_COLUMNS.as_slice()
+    );
+    reader.records().map(Result::unwrap).collect()
+}
+
+/// `at` in Bangkok as (date, "date time").
+fn bangkok(rfc3339: &str) -> (String, String) {
+    let ms = chit_protocol::parse_time(rfc3339).unwrap() + 7 * 3_600_000;
+    let local = chit_protocol::format_time(ms);
+    (local[..10].to_string(), local[..19].replace('T', " "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midnight() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chit.db");
+    // Around Bangkok's midnight starting 2026-11-22 (17:00 UTC the day before).
+    let midnight = chit_protocol::parse_time("2026-11-21T17:00:00Z").unwrap();
+    let day = 24 * 3_600_000;
+    let late = insert_at(&db, "ก่อนเที่ยงคืน", midnight - 1);
+    let first = insert_at(&db, "หลังเที่ยงคืน", midnight);
+    let last = insert_at(&db, "สุดท้าย", midnight + day - 1);
+    let next = insert_at(&db, "วันถัดไป", midnight + day);
+
+    let ids = |rows: &[csv::StringRecord]| {
+        let mut ids: Vec<i64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+        ids.dedup();
+        ids
+    };
+    let out = export(
+        &db,
+        BANGKOK,
+        &["--from", "2026-11-22", "--to", "2026-11-22"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ids(&csv_rows(&out.stdout)), [first.id, last.id]);
+    let said = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        said.contains(
+            "exported 2 orders (4 items) placed 2026-11-22 to 2026-11-22 local time (UTC+07:00)"
+        ),
+        "{said}"
+    );
+    let out = export(
+        &db,
+        BANGKOK,
+        &["--from", "2026-11-21", "--to", "2026-11-22"],
+    );
+    assert_eq!(ids(&csv_rows(&out.stdout)), [late.id, first.id, last.id]);
+    // The same date in UTC is another span of time.
+    let out = export(&db, "UTC", &["--from", "2026-11-22", "--to", "2026-11-22"]);
+    assert_eq!(ids(&csv_rows(&out.stdout)), [last.id, next.id]);
+
+    // Orders placed through a live server, with Thai and Chinese names, items and
+    // notes holding commas and quotes; exported to a file while it runs.
+    let server = TestServer::in_dir(dir, chit_server::Config::default()).await;
+    let (client, _events) = server.admin().await;
+    let mut placed = Vec::new();
+    for (restaurant, name, item, note) in [
+        (
+            "r1",
+            "สมชาย ใจดี",
+            "2 x ผัดกะเพรา, ไข่ดาว @ 65.50",
+            "เผ็ดน้อย \"ไม่ใส่ผงชูรส\"",
+        ),
+        ("r2", "王小明", "1 x 宫保鸡丁 @ 88", "少辣, 谢谢"),
+        ("r1", "Ann", "3 x Som tam @ 45", "no peanuts"),
+    ] {
+        let mut new = order(restaurant);
+        new.customer.name = name.into();
+        new.items[0] = chit_protocol::NewItem::parse(item).unwrap();
+        new.note = Some(note.into());
+        placed.push(client.place_order(new, None).await.unwrap().0);
+    }
+    let today = bangkok(&placed[0].created_at).0;
+    let file = server.dir().join("orders.csv");
+    std::fs::write(&file, "an older export\n").unwrap();
+    let file_arg = file.to_str().unwrap();
+    let out = export(
+        &server.db(),
+        BANGKOK,
+        &[
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--restaurant",
+            "r1",
+            "--output",
+            file_arg,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let rows = csv_rows(&std::fs::read(&file).unwrap());
+    let expected: Vec<Vec<String>> = placed
+        .iter()
+        .filter(|o| o.restaurant == "r1")
+        .flat_map(|o| {
+            let (date, local) = bangkok(&o.created_at);
+            o.items.iter().enumerate().map(move |(i, item)| {
+                let money = chit_protocol::money::format;
+                vec![
+                    o.id.to_string(),
+                    o.number.to_string(),
+                    date.clone(),
+                    local.clone(),
+                    o.created_at.clone(),
+                    o.updated_at.clone(),
+                    o.restaurant.clone(),
+                    "pending".into(),
+                    "delivery".into(),
+                    o.customer.id.clone(),
+                    o.customer.name.clone(),
+                    o.customer.phone.clone(),
+                    o.customer.address.clone().unwrap_or_default(),
+                    String::new(),
+                    o.note.clone().unwrap_or_default(),
+                    (i + 1).to_string(),
+                    item.name.clone(),
+                    item.qty.to_string(),
+                    money(item.unit_price),
+                    money(item.unit_price * i64::from(item.qty)),
+                    String::new(),
+                    money(o.total),
+                ]
+            })
+        })
+        .collect();
+    let got: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(got[0][16], "ผัดกะเพรา, ไข่ดาว");
+    assert_eq!(got[0][18], "65.50");
+
+    // JSON Lines: the orders as the protocol has them.
+    let out = export(
+        &server.db(),
+        BANGKOK,
+        &["--from", &today, "--to", &today, "--format", "jsonl"],
+    );
+    let orders: Vec<Order> = BufReader::new(out.stdout.as_slice())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(orders, placed);
+
+    // Bad input: a clear sentence, exit 1, and the file left as it was.
+    for (args, says) in [
+        (
+            ["--from", "2026-02-30", "--to", "2026-03-01"],
+            "'2026-02-30' is not a date",
+        ),
+        (
+            ["--from", "2026-11-02", "--to", "2026-11-01"],
+            "--from 2026-11-02 is after --to 2026-11-01",
+        ),
+    ] {
+        let out = export(
+            &server.db(),
+            BANGKOK,
+            &[&args[..], &["--output", file_arg]].concat(),
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says));
+    }
+    assert_eq!(
+        csv_rows(&std::fs::read(&file).unwrap()).len(),
+        expected.len()
+    );
+    drop(client);
+    server.stop().await;
+}
