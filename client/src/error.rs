@@ -46,6 +46,11 @@ impl ConnectError {
         }
     }
 
+    /// Whether the server's certificate did not check out.
+    pub fn is_untrusted(&self) -> bool {
+        matches!(self, ConnectError::Tls { problem, .. } if problem.is_certificate())
+    }
+
     /// Whether only a person can mend it (a token, a certificate, a URL): retrying the
     /// same thing soon will not help.
     pub fn needs_a_person(&self) -> bool {

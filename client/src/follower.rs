@@ -38,20 +38,25 @@ pub struct Policy {
     /// If no server of the list can be used at the start, stop (a command that must
     /// say so at once) instead of trying forever (a display).
     pub give_up_at_first: bool,
+    /// Stop even so if, at the start, no server's certificate checks out: that will
+    /// not change until a person acts (a display says so and exits).
+    pub give_up_if_untrusted_at_first: bool,
     /// Stop at a refusal that needs a person (a revoked token, a room closed to this
     /// token, a certificate that does not check out) instead of retrying slowly.
     pub stop_when_refused: bool,
 }
 
 impl Policy {
-    /// Displays: never give up, show why.
+    /// Displays: never give up (but on certificates nothing trusts), show why.
     pub const DISPLAY: Policy = Policy {
         give_up_at_first: false,
+        give_up_if_untrusted_at_first: true,
         stop_when_refused: false,
     };
     /// Commands: fail at once when nothing answers at the start or a person must act.
     pub const COMMAND: Policy = Policy {
         give_up_at_first: true,
+        give_up_if_untrusted_at_first: true,
         stop_when_refused: true,
     };
 }

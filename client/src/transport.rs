@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::error::{ConnectError, TlsProblem};
+use crate::error::ConnectError;
 use crate::servers::Endpoint;
 use crate::tls::{self, Trust};
 
@@ -105,10 +105,18 @@ fn handshake_error(endpoint: &Endpoint, e: tokio_tungstenite::tungstenite::Error
     use tokio_tungstenite::tungstenite::Error;
     let url = endpoint.url.clone();
     match e {
-        Error::Http(response) => ConnectError::NotChit {
-            url,
-            reason: format!("it answered HTTP {}", response.status()),
-        },
+        Error::Http(response) => {
+            // A TLS terminator answers plain HTTP on its TLS port with 400.
+            let hint = if !endpoint.secure && response.status() == 400 {
+                " (is it a wss:// server?)"
+            } else {
+                ""
+            };
+            ConnectError::NotChit {
+                url,
+                reason: format!("it answered HTTP {}{hint}", response.status()),
+            }
+        }
         Error::Io(io) => ConnectError::Unreachable {
             url,
             reason: io.to_string(),
@@ -186,13 +194,5 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
         }
-    }
-}
-
-/// A problem that is only about TLS, for callers that want to say more about it.
-pub fn tls_problem(e: &ConnectError) -> Option<&TlsProblem> {
-    match e {
-        ConnectError::Tls { problem, .. } => Some(problem),
-        _ => None,
     }
 }

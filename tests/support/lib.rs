@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 
 pub use chit_server;
 
+pub mod tls;
+
 /// The real server, in this process, on a fresh database.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -120,7 +122,10 @@ impl TestServer {
         let mut cmd = Command::new(bin("chit"));
         cmd.env("CHIT_SERVER", &self.url)
             .env("CHIT_TOKEN", &self.admin)
-            .env_remove("CHIT_DB");
+            .env_remove("CHIT_DB")
+            // No config file but the test's own.
+            .env("XDG_CONFIG_HOME", self.dir())
+            .env_remove("CHIT_CONFIG");
         cmd
     }
 }

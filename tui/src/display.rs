@@ -17,6 +17,12 @@ use crate::DisplayArgs;
 use crate::sound::{Alerter, Sound};
 use crate::terminal::{self, Screen};
 
+/// The display cannot work until a person acts (no server's certificate checks out):
+/// the binary says why and exits 3, as the CLI does.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(pub chit_client::Stop);
+
 /// What a display asks its loop to do.
 // A handful per key press or event, moved once: boxing the request buys nothing.
 #[allow(clippy::large_enum_variant)]
@@ -127,10 +133,7 @@ where
     for<'a> &'a M: Widget,
 {
     let client = format!("{name} {}", env!("CARGO_PKG_VERSION"));
-    let connector = args
-        .connect
-        .connector(settings, &client)
-        .map_err(anyhow::Error::msg)?;
+    let connector = args.connect.connector(settings, &client)?;
     let log_path = args.log.clone().unwrap_or_else(|| terminal::log_path(name));
     let log = terminal::init_logging(&log_path)
         .with_context(|| format!("opening the log file '{}'", log_path.display()))?;
@@ -170,6 +173,7 @@ where
                 None => return Ok(()),
             },
             event = link_events.recv() => match event {
+                Some(Update::Stopped(why)) => return Err(Unusable(why).into()),
                 Some(event) => {
                     model.set_now(now_ms());
                     model.link(event)
@@ -185,6 +189,9 @@ where
         dirty = true;
         // Take whatever else the link has ready before drawing once.
         while let Ok(event) = link_events.try_recv() {
+            if let Update::Stopped(why) = event {
+                return Err(Unusable(why).into());
+            }
             effects.extend(model.link(event));
         }
         for effect in effects {

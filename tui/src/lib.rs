@@ -28,6 +28,19 @@ pub struct DisplayArgs {
     pub log: Option<std::path::PathBuf>,
 }
 
+/// The exit code for a display's failure, as the CLI has them: 3 when it cannot reach
+/// or authenticate with the server, 2 for an unusable `--ca-file`, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> std::process::ExitCode {
+    use chit_client::SetupError;
+    let code = match e.downcast_ref::<SetupError>() {
+        Some(SetupError::Token(_)) => 3,
+        Some(SetupError::CaFile(_)) => 2,
+        None if e.is::<display::Unusable>() => 3,
+        None => 1,
+    };
+    std::process::ExitCode::from(code)
+}
+
 /// Parses `30s`, `5m`, `1h` (or plain seconds) for duration flags.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<u64>() {

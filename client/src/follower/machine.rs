@@ -238,6 +238,8 @@ impl Machine {
                 self.fail(down, &mut out);
             }
             (Phase::Waiting, Input::Woke) => {
+                // A new round: only its own failures count.
+                self.failures.clear();
                 self.tried = 1;
                 self.connect(None, &mut out);
             }
@@ -382,10 +384,16 @@ impl Machine {
             self.connect(Some(down), out);
             return;
         }
-        if self.policy.give_up_at_first && !self.ever_online {
-            let failures = std::mem::take(&mut self.failures);
-            self.stop(Stop::Unavailable(Unavailable(failures)), out);
-            return;
+        if !self.ever_online {
+            let untrusted =
+                self.failures.len() >= n && self.failures.iter().all(ConnectError::is_untrusted);
+            if self.policy.give_up_at_first
+                || (self.policy.give_up_if_untrusted_at_first && untrusted)
+            {
+                let failures = std::mem::take(&mut self.failures);
+                self.stop(Stop::Unavailable(Unavailable(failures)), out);
+                return;
+            }
         }
         self.at = (self.at + 1) % n;
         self.tried = 0;

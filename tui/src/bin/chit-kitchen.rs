@@ -77,7 +77,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chit-kitchen: {e:#}");
-            std::process::ExitCode::from(1)
+            chit_tui::exit_code(&e)
         }
     }
 }

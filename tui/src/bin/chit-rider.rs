@@ -42,7 +42,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chit-rider: {e:#}");
-            std::process::ExitCode::from(1)
+            chit_tui::exit_code(&e)
         }
     }
 }

@@ -600,3 +600,55 @@ fn a_passing_server_error_is_a_drop_not_a_refusal() {
         ],
     );
 }
+
+#[test]
+fn a_display_stops_only_when_no_certificate_checks_out_at_the_start() {
+    let untrusted = |url: &str| {
+        Input::ConnectFailed(ConnectError::Tls {
+            url: url.into(),
+            problem: crate::TlsProblem::UnknownIssuer,
+        })
+    };
+    let display = spec(&[("riders", None)], false, Policy::DISPLAY);
+    let mut m = machine(&[A], &display);
+    run(
+        &mut m,
+        &[
+            (
+                Input::Start,
+                &["connecting ws://a:7787 attempt 1", "connect 0"],
+            ),
+            (
+                untrusted(A),
+                &["refused ws://a:7787", "stopped: unavailable 1"],
+            ),
+        ],
+    );
+    // One server down and one untrusted: the first may come back, so it keeps trying.
+    let mut m = machine(&[A, B], &display);
+    run(
+        &mut m,
+        &[
+            (
+                Input::Start,
+                &["connecting ws://a:7787 attempt 1", "connect 0"],
+            ),
+            (
+                unreachable(A),
+                &["connecting ws://b:7787 attempt 2", "connect 1"],
+            ),
+            (
+                untrusted(B),
+                &[
+                    "refused ws://b:7787",
+                    "reconnecting in 8000ms: refused",
+                    "sleep 8000ms",
+                ],
+            ),
+            (
+                Input::Woke,
+                &["connecting ws://a:7787 attempt 3", "connect 0"],
+            ),
+        ],
+    );
+}
