@@ -312,10 +312,16 @@ impl Drop for ServerProcess {
 
 /// Sends `signal` to `child`, which has not been waited for (so its pid is still its
 /// own). Straight through libc: minimal systems have no `/bin/kill`.
-#[allow(unsafe_code)]
 pub fn signal(child: &Child, signal: libc::c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
-    // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is not
+    signal_pid(child.id(), signal);
+}
+
+/// Sends `signal` to the process `pid`, which the test started (directly or under a
+/// shell of its own) and which has not been reaped.
+#[allow(unsafe_code)]
+pub fn signal_pid(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    // SAFETY: kill takes no pointers; the process is not reaped yet, so the pid is not
     // reused by another process.
     let rc = unsafe { libc::kill(pid, signal) };
     assert_eq!(
@@ -369,6 +375,13 @@ impl Tmux {
             .output()
             .expect("tmux");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tmux format about the pane (`#{pane_pid}`, `#{alternate_on}`, …).
+    pub fn format(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", &self.session, format])
+            .trim()
+            .to_string()
     }
 
     pub fn screen(&self) -> String {

@@ -45,6 +45,7 @@ pub struct Watch {
     updates: mpsc::UnboundedReceiver<Update>,
     /// Down since it was last online (so "back" is said once).
     down: bool,
+    was_online: bool,
 }
 
 impl Watch {
@@ -59,6 +60,7 @@ impl Watch {
             _follower: follower,
             updates,
             down: false,
+            was_online: false,
         })
     }
 
@@ -88,7 +90,9 @@ impl Watch {
     fn say(&mut self, state: &LinkState) {
         match state {
             LinkState::Online { url, servers, .. } => {
-                if std::mem::take(&mut self.down) {
+                let back = std::mem::take(&mut self.down) && self.was_online;
+                self.was_online = true;
+                if back {
                     eprintln!("chit: reconnected to {url}");
                 } else if *servers > 1 {
                     eprintln!("chit: connected to {url}");
