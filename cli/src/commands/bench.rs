@@ -253,6 +253,14 @@ fn print_idle(r: &idle::Report) {
         mib(r.rss_joined_bytes),
         r.still_open
     );
+    println!("  opening      {}", r.open_latency.human());
+    if r.tls_handshake.n > 0 {
+        println!("  tls          {}", r.tls_handshake.human());
+    }
+    println!(
+        "  this side    {:.2} KB per idle connection in chit bench",
+        r.client_bytes_per_connection / 1024.0
+    );
 }
 
 fn print_fanout(r: &fanout::Report) {

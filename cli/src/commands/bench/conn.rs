@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use chit_client::Connector;
-use chit_client::transport::Socket;
+use chit_client::transport::{Socket, Timing};
 use chit_protocol::{ClientFrame, ClientMsg, ServerFrame, ServerMsg, Stats};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
@@ -57,6 +57,8 @@ impl Incoming<'_> {
 
 pub struct Conn {
     ws: Socket,
+    /// How long TCP, TLS (for wss://) and the WebSocket handshake took.
+    pub timing: Timing,
 }
 
 /// Why a connection could not be used.
@@ -78,11 +80,11 @@ impl Conn {
             .read_buffer_size(read_buffer)
             .write_buffer_size(64 * 1024)
             .max_frame_size(Some(16 << 20));
-        let (ws, _) = target
+        let (ws, timing) = target
             .socket(0, config)
             .await
             .map_err(|e| ConnError(e.to_string()))?;
-        let mut conn = Conn { ws };
+        let mut conn = Conn { ws, timing };
         let hello = ClientMsg::Hello {
             token: target.token().to_string(),
             client: Some("chit-bench".into()),
