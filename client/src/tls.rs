@@ -73,6 +73,7 @@ fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError
 }
 
 fn client_config(extra: &[CertificateDer<'static>]) -> ClientConfig {
+    let start = std::time::Instant::now();
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let native = rustls_native_certs::load_native_certs();
@@ -80,8 +81,12 @@ fn client_config(extra: &[CertificateDer<'static>]) -> ClientConfig {
         tracing::debug!("reading the system's certificates: {e}");
     }
     let (added, ignored) = roots.add_parsable_certificates(native.certs);
-    tracing::debug!("trusting {added} system certificates ({ignored} unusable) and webpki's roots");
     roots.add_parsable_certificates(extra.iter().cloned());
+    tracing::debug!(
+        "trusting {added} system certificates ({ignored} unusable), webpki's roots and {} from --ca-file; read in {:?}",
+        extra.len(),
+        start.elapsed()
+    );
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -39,8 +39,10 @@ pub struct Report {
     /// TLS handshake alone (n = 0 for ws://).
     pub open_latency: Latency,
     pub tls_handshake: Latency,
-    /// This process's resident memory grew by this much per idle connection.
+    /// This process's resident memory grew by this much per idle connection, and it
+    /// spent this much CPU opening each.
     pub client_bytes_per_connection: f64,
+    pub client_cpu_us_per_open: f64,
     pub complete: bool,
 }
 
@@ -172,7 +174,9 @@ pub async fn run(
     let own_warm = chit_protocol::process::rss_bytes();
     let warm_failed = held.failed;
     let started = Instant::now();
+    let cpu_before = chit_protocol::process::cpu_ms();
     open(target, n, WARM_UP, &phase, &mut held, deadline).await;
+    let open_cpu_ms = chit_protocol::process::cpu_ms().saturating_sub(cpu_before);
     let open_secs = started.elapsed().as_secs_f64();
     let opened = held.tasks.len().saturating_sub(WARM_UP - warm_failed);
     let idle = settled(admin).await?;
@@ -224,6 +228,11 @@ pub async fn run(
             0.0
         } else {
             (own_idle as f64 - own_warm as f64) / opened as f64
+        },
+        client_cpu_us_per_open: if opened == 0 {
+            0.0
+        } else {
+            open_cpu_ms as f64 * 1000.0 / opened as f64
         },
         complete: opened == n && held.failed == 0 && still_open == n + WARM_UP,
     })
