@@ -134,9 +134,15 @@ pub enum Parsed<T> {
 /// on a bad flag or a bad file it says so and exits 2, and `--show-config` prints the
 /// settings and exits 0.
 pub fn parse<T: Parser>(binary: Binary) -> (T, Settings) {
+    parse_with_tables(binary, &[])
+}
+
+/// [`parse`], accepting the tables named in `reserved` (`keys`, say), which the binary
+/// reads itself through [`Settings::table`].
+pub fn parse_with_tables<T: Parser>(binary: Binary, reserved: &[&str]) -> (T, Settings) {
     let outcome = file::locate()
         .map_err(Error::from)
-        .and_then(|path| try_parse_from(binary, std::env::args_os(), path.as_deref(), &[]));
+        .and_then(|path| try_parse_from(binary, std::env::args_os(), path.as_deref(), reserved));
     match outcome {
         Ok(Parsed::Run(args, settings)) => (args, settings),
         Ok(Parsed::ShowConfig(text)) => {
