@@ -312,3 +312,69 @@ async fn order_watch_follows_an_order_and_exits_when_it_is_done() {
     }
     assert!(watch.wait().unwrap().success());
 }
+
+/// `chit order list` lines Thai and Chinese names up by display width (a Thai name's
+/// marks take no column, a Chinese character two), and prints times in local time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_list_lines_up_wide_names_and_shows_local_times() {
+    let server = TestServer::start().await;
+    let names = [
+        "Ann",
+        "สมชาย ใจดี",
+        "王小明",
+        "กิตติศักดิ์ ศรีสุขวัฒนกุลชัย",
+        "欧阳娜娜和她的朋友们一起来点餐了",
+    ];
+    for name in names {
+        let mut args = PLACE.to_vec();
+        args[5] = name;
+        let out = run(&server, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let bangkok = |args: &[&str]| {
+        let out = server
+            .chit()
+            .args(args)
+            .env("TZ", "ICT-7")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = bangkok(&["order", "list"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), names.len(), "{text}");
+    // The column after the name starts at one place on every line, and so does the
+    // time at the end.
+    let name_ends: Vec<usize> = lines
+        .iter()
+        .map(|l| chit_text::width(&l[..l.find(" items").expect(l)]))
+        .collect();
+    assert!(name_ends.windows(2).all(|w| w[0] == w[1]), "{text}");
+    let widths: Vec<usize> = lines.iter().map(|l| chit_text::width(l)).collect();
+    assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
+    assert!(
+        text.contains("สมชาย ใจดี      "),
+        "a short name is padded: {text}"
+    );
+    assert!(
+        text.contains("欧阳娜娜和她的…  "),
+        "a long one is cut by columns: {text}"
+    );
+
+    // Local time: the wire's UTC time seven hours on, in Bangkok.
+    let out = run(&server, &["--json", "order", "list"]);
+    let listed = &json_lines(&out)[0]["orders"];
+    let first = &listed[0];
+    let at = first["created_at"].as_str().unwrap();
+    let local = chit_protocol::format_time(chit_protocol::parse_time(at).unwrap() + 7 * 3_600_000);
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(&format!("{} ", first["id"])))
+        .unwrap();
+    assert!(line.ends_with(&local[11..19]), "{line} vs {at}");
+    let id = first["id"].to_string();
+    let shown = bangkok(&["order", "show", &id]);
+    let placed = format!("placed    {} +07:00", local[..19].replace('T', " "));
+    assert!(shown.contains(&placed), "{shown}");
+}

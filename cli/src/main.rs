@@ -79,9 +79,13 @@ fn main() -> std::process::ExitCode {
     let (mut cli, settings) = chit_config::parse::<Cli>(chit_config::Binary::Chit);
     cli.global.settings = Some(settings);
     if std::env::var_os("CHIT_LOG").is_some() {
+        // Colour only for a person at a terminal, as the server's log.
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_env("CHIT_LOG"))
             .with_writer(std::io::stderr)
+            .with_ansi(colour)
             .init();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,5 +1,6 @@
-//! How results look: one JSON document per result with `--json`, otherwise short
-//! human lines with money in two decimals and times in local-ish `HH:MM:SS` UTC.
+//! How results look: one JSON document per result with `--json` (times in UTC, as on
+//! the wire), otherwise short human lines with money in two decimals, times in local
+//! time as the displays show them, and columns padded by display width.
 
 use chit_protocol::money;
 use chit_protocol::{Order, Status};
@@ -9,20 +10,21 @@ pub fn json<T: Serialize>(value: &T) {
     println!("{}", serde_json::to_string(value).expect("serializable"));
 }
 
-/// `2026-11-22T08:12:03.123Z` → `08:12:03`.
-pub fn clock(rfc3339: &str) -> &str {
-    rfc3339.get(11..19).unwrap_or(rfc3339)
+/// `2026-11-22T08:12:03.123Z` → `15:12:03` in Bangkok: the local time of day.
+pub fn clock(rfc3339: &str) -> String {
+    chit_text::local_clock_of(rfc3339)
 }
 
 pub fn order_line(o: &Order) -> String {
     format!(
-        "{:>6}  #{:<4} {:<10} {:<10} {:<8} {:<16} {:>3} items {:>10}  {}{}",
+        "{:>6}  #{:<4} {} {:<10} {:<8} {} {:>3} items {:>10}  {}{}",
         o.id,
         o.number,
-        o.restaurant,
+        chit_text::pad(&o.restaurant, 10),
         o.status.as_str(),
         fulfilment(o),
-        truncate(&o.customer.name, 16),
+        // By display width: a Thai name's marks take no column, a Chinese character two.
+        chit_text::pad(&o.customer.name, 16),
         o.item_count(),
         money::format(o.total),
         clock(&o.created_at),
@@ -37,16 +39,6 @@ fn fulfilment(o: &Order) -> &'static str {
     match o.fulfilment {
         chit_protocol::Fulfilment::Delivery => "delivery",
         chit_protocol::Fulfilment::Pickup => "pickup",
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let mut t: String = text.chars().take(max - 1).collect();
-        t.push('…');
-        t
     }
 }
 
@@ -85,7 +77,11 @@ pub fn order_details(o: &Order) -> String {
     if let Some(rider) = &o.rider {
         text += &format!("  rider     {rider}\n");
     }
-    text += &format!("  placed    {}\n  updated   {}", o.created_at, o.updated_at);
+    text += &format!(
+        "  placed    {}\n  updated   {}",
+        chit_text::local_date_time(&o.created_at),
+        chit_text::local_date_time(&o.updated_at)
+    );
     text
 }
 

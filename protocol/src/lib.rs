@@ -13,7 +13,7 @@ pub mod room;
 pub use error::ErrorCode;
 pub use message::{
     Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, Member, OrderEvent, Role,
-    ServerFrame, ServerMsg, ServerStats, Stats, Welcome,
+    ServerFrame, ServerMsg, ServerStats, Stats, WebhookStatus, Welcome,
 };
 pub use order::{Customer, Fulfilment, Item, NewCustomer, NewItem, NewOrder, Order, Status};
 pub use room::Room;

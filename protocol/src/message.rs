@@ -362,4 +362,23 @@ pub struct ServerStats {
     /// File descriptors the server process holds open.
     #[serde(default)]
     pub open_fds: u64,
+    /// Webhook endpoints and how their deliveries go.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookStatus>,
+}
+
+/// A webhook endpoint as admins see it in `stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookStatus {
+    pub id: i64,
+    pub url: String,
+    /// `ok`, `retrying` (its last attempts failed) or `failing` (they keep failing).
+    pub state: String,
+    /// Every event it asked for up to this seq was acknowledged.
+    pub delivered_seq: u64,
+    pub delivered_total: u64,
+    /// Failed attempts in a row at the next event.
+    pub failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }

@@ -207,6 +207,15 @@ fn server_messages() {
                 head: 41,
                 cpu_ms: 1_250,
                 open_fds: 12,
+                webhooks: vec![chit_protocol::WebhookStatus {
+                    id: 3,
+                    url: "https://shop.example/hooks/chit".into(),
+                    state: "failing".into(),
+                    delivered_seq: 40,
+                    delivered_total: 12,
+                    failures: 6,
+                    last_error: Some("answered 503 Service Unavailable".into()),
+                }],
             }),
         }),
     };

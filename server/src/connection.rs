@@ -1,4 +1,5 @@
-//! One task per connection: the WebSocket handshake, `hello`, then one `select!` over
+//! One task per connection: HTTP until a request asks for a WebSocket (`http`), then
+//! `hello`, then one `select!` over
 //! shutdown, a kick from the hub, the outbound queue, finished requests, inbound frames
 //! and the heartbeat. Protocol failures go back to the peer as `error` frames.
 
@@ -14,7 +15,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
@@ -70,22 +71,21 @@ pub(crate) fn serve(stream: TcpStream, ctx: Ctx) -> impl Future<Output = ()> + S
     // the task (as captured and as moved into locals) for the connection's life.
     async move {
         let _ = stream.set_nodelay(true);
-        let handshake =
-            tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&ctx.config)));
+        let _open = ctx.http.metrics.connection();
+        // Every connection starts as HTTP; one that asks for a WebSocket comes back here.
         // Boxed here and below: these steps are brief, and held inline they would make
         // every idle connection's task as large as the largest of them.
-        let ws = match tokio::time::timeout(ctx.config.handshake_timeout, Box::pin(handshake)).await
-        {
-            Ok(Ok(ws)) => ws,
-            Ok(Err(e)) => {
-                tracing::debug!("handshake failed: {e}");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!("handshake timed out");
-                return;
-            }
+        let Some((stream, read)) = Box::pin(crate::http::serve(stream, &ctx)).await else {
+            return;
         };
+        let config = Some(ws_config(&ctx.config));
+        let ws = Box::pin(WebSocketStream::from_partially_read(
+            stream,
+            read,
+            Role::Server,
+            config,
+        ))
+        .await;
         let Some((ws, who, hello_id)) = Box::pin(hello(ws, &ctx)).await else {
             return;
         };

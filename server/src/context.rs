@@ -15,4 +15,6 @@ pub(crate) struct Ctx {
     pub store: Store,
     pub config: Arc<Config>,
     pub shutdown: CancellationToken,
+    /// What HTTP requests share: known tokens, rate limits, metrics.
+    pub http: Arc<crate::http::State>,
 }

@@ -190,7 +190,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             };
             let server =
                 (s.who.role == chit_protocol::Role::Admin).then(|| crate::server_stats(&s.ctx));
+            let config = s.ctx.config.clone();
             read(s, id, move |conn, _| {
+                let server = server.map(|st| (st, &config.webhooks));
                 service::stats(conn, restaurant, server).map(ServerMsg::Stats)
             });
             None

@@ -33,6 +33,22 @@ pub fn event_frame(room: &str, seq: Option<u64>, kind: &str, at_ms: i64, data: &
     text
 }
 
+/// How every event frame begins (see [`event_frame`]).
+const EVENT_PREFIX: &str = r#"{"type":"event","#;
+
+/// The event of an event frame as HTTP sends it (`{room, seq, kind, at, data}`: the
+/// frame without its `type`), and its kind. `None` for a frame that is not an event.
+pub fn event_json(frame: &str) -> Option<(String, &str)> {
+    let rest = frame.strip_prefix(EVENT_PREFIX)?;
+    // Room names are identifiers (no quotes), so the first `"kind":"` is the kind's.
+    let kind_at = rest.find(r#","kind":""#)? + r#","kind":""#.len();
+    let kind = &rest[kind_at..kind_at + rest[kind_at..].find('"')?];
+    let mut json = String::with_capacity(rest.len() + 1);
+    json.push('{');
+    json.push_str(rest);
+    Some((json, kind))
+}
+
 /// [`event_frame`] for data read back from the database, which is checked first.
 pub fn stored_event_frame(
     room: &str,
@@ -150,6 +166,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_events_http_json_is_its_frame_without_the_type() {
+        for (room, seq, kind) in [
+            ("restaurant:r1", Some(7), "new_order"),
+            ("chat:kind", None, "typing"),
+            ("order:9", Some(12), "order_update"),
+        ] {
+            let data = r#"{"kind":"not this","a":[1,"b"]}"#;
+            let frame = event_frame(room, seq, kind, 1_795_000_000_123, data);
+            let (json, found) = event_json(&frame).unwrap();
+            assert_eq!(found, kind);
+            let mut expected: serde_json::Value = serde_json::from_str(&frame).unwrap();
+            expected.as_object_mut().unwrap().remove("type");
+            let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(json, expected);
+            assert_eq!(json["data"]["kind"], "not this");
+        }
+        assert!(event_json(r#"{"type":"pong"}"#).is_none());
     }
 
     #[test]

@@ -8,13 +8,16 @@ mod context;
 mod dispatch;
 pub mod error;
 pub mod frames;
+mod http;
 pub mod hub;
 pub mod limits;
 pub mod memory;
+pub mod metrics;
 pub mod ops;
 mod service;
 mod session;
 pub mod store;
+pub mod webhooks;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -52,6 +55,8 @@ pub struct Config {
     /// Chat messages a member (one token) may send, over all its connections.
     pub chat_rate: hub::ChatRate,
     pub store: StoreConfig,
+    /// How webhook deliveries are retried.
+    pub webhooks: webhooks::WebhookConfig,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             analytics_every: Duration::from_millis(500),
             chat_rate: hub::ChatRate::default(),
             store: StoreConfig::default(),
+            webhooks: webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -76,6 +82,10 @@ pub struct Server {
     hub: Hub,
     store: Store,
     config: Arc<Config>,
+    metrics: Arc<metrics::Metrics>,
+    /// The newest committed seq, as each commit publishes it (webhook deliveries wait
+    /// on it).
+    heads: tokio::sync::watch::Receiver<u64>,
     started: Instant,
 }
 
@@ -84,7 +94,14 @@ impl Server {
     pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
         let hub = Hub::with_chat_rate(config.outbound_queue, config.chat_rate);
         let publisher = hub.clone();
-        let store = Store::open(db, config.store.clone(), move |events, figures| {
+        let metrics = Arc::new(metrics::Metrics::new());
+        let mut store_config = config.store.clone();
+        store_config.group_sizes = Some(metrics.group_size.clone());
+        let (heads_tx, heads) = tokio::sync::watch::channel(0);
+        let store = Store::open(db, store_config, move |events, figures| {
+            if let Some(head) = events.iter().filter_map(|e| e.seq).max() {
+                heads_tx.send_replace(head);
+            }
             publisher.publish(events);
             publisher.figures_changed(figures);
         })?;
@@ -92,6 +109,8 @@ impl Server {
             hub,
             store,
             config: Arc::new(config),
+            metrics,
+            heads,
             started: Instant::now(),
         })
     }
@@ -109,12 +128,31 @@ impl Server {
             store: self.store.clone(),
             config: self.config.clone(),
             shutdown: token.clone(),
+            http: Arc::new(http::State::new(self.metrics.clone())),
         };
         let tracker = TaskTracker::new();
         tracker.spawn(analytics(ctx.clone()));
         tracker.spawn(watch_revocations(ctx.clone()));
         tracker.spawn(expire_typing(ctx.clone()));
         tracker.spawn(memory::release_after_drops(ctx.clone(), tracker.clone()));
+        match self
+            .store
+            .read(|conn| Ok(webhooks::queries::instance(conn)?))
+            .await
+        {
+            Ok(instance) => {
+                let shared = Arc::new(webhooks::deliver::Shared {
+                    store: self.store.clone(),
+                    metrics: self.metrics.clone(),
+                    config: self.config.webhooks.clone(),
+                    client: webhooks::deliver::client(self.config.webhooks.timeout),
+                    instance,
+                });
+                let heads = self.heads.clone();
+                tracker.spawn(webhooks::deliver::supervise(shared, heads, token.clone()));
+            }
+            Err(e) => tracing::error!("webhooks are not delivered: {e}"),
+        }
         STARTED.get_or_init(|| self.started);
 
         tokio::select! {
@@ -242,6 +280,7 @@ async fn watch_revocations(ctx: Ctx) {
             let revoked: HashSet<i64> = revoked.into_iter().collect();
             if revoked != known {
                 ctx.hub.kick_tokens(&revoked);
+                ctx.http.forget(&revoked);
                 known = revoked;
             }
         }
@@ -259,5 +298,6 @@ pub(crate) fn server_stats(ctx: &Ctx) -> ServerStats {
         head: ctx.store.head(),
         cpu_ms: chit_protocol::process::cpu_ms(),
         open_fds: chit_protocol::process::open_fds(),
+        webhooks: Vec::new(),
     }
 }

@@ -1,7 +1,9 @@
 //! chit-server: parses flags (under the environment and the config file, as every chit
 //! binary does), sets up logging, binds, and runs the server until SIGINT or SIGTERM;
-//! `token` subcommands manage tokens in the database directly, `backup` and `export`
-//! (in `chit_server::ops`) read it beside a running server.
+//! `token`, `webhook` and `hook` subcommands manage the database directly, `backup` and
+//! `export` (in `chit_server::ops`) read it beside a running server.
+
+mod admin;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -65,6 +67,12 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Write the orders placed between two local dates, with their items, for accounting.
     Export(export::ExportArgs),
+    /// Manage webhook endpoints: events POSTed as signed Standard Webhooks.
+    #[command(subcommand)]
+    Webhook(admin::WebhookCommand),
+    /// Manage hooks: signed webhooks from other systems that place orders.
+    #[command(subcommand)]
+    Hook(admin::HookCommand),
     /// `completions` and `man`, which chit_config answers.
     #[command(flatten)]
     Docs(chit_config::DocsCommand),
@@ -117,11 +125,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(db) => db,
         None => default_db()?,
     };
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+    // Serving and tokens create the database if need be; backup and export only read one.
+    let reads_only = matches!(cli.command, Some(Command::Backup(_) | Command::Export(_)));
+    if let Some(dir) = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !reads_only)
+    {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }
     match &cli.command {
+        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd.clone()),
+        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd.clone()),
         Some(Command::Token(cmd)) => token(&db, cmd.clone()),
         Some(Command::Backup(args)) => {
             let written = backup::backup(&db, &args.path, args.force)
@@ -129,32 +144,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{written}");
             Ok(())
         }
-        Some(Command::Export(args)) => export_orders(&db, args),
+        Some(Command::Export(args)) => {
+            let summary = export::run(&db, args)
+                .with_context(|| format!("exporting from '{}'", db.display()))?;
+            logging::notice(cli.log_format, &summary.to_string());
+            Ok(())
+        }
         Some(Command::Docs(_)) => unreachable!("chit_config answers completions and man"),
         None => serve(&cli, &db),
     }
-}
-
-fn export_orders(db: &Path, args: &export::ExportArgs) -> anyhow::Result<()> {
-    let (range, done) =
-        export::run(db, args).with_context(|| format!("exporting from '{}'", db.display()))?;
-    let to = match &args.output {
-        Some(path) => format!("'{}'", path.display()),
-        None => "stdout".into(),
-    };
-    let count = |n: u64, one: &str| match n {
-        1 => format!("1 {one}"),
-        n => format!("{n} {one}s"),
-    };
-    eprintln!(
-        "chit-server: exported {} ({}) placed {} to {} local time ({}) to {to}",
-        count(done.orders, "order"),
-        count(done.items, "item"),
-        range.from,
-        range.to,
-        range.offset()
-    );
-    Ok(())
 }
 
 fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
@@ -206,6 +204,9 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         let say = |text: String| logging::notice(cli.log_format, &text);
         say(format!("listening on ws://{addr}"));
+        say(format!(
+            "HTTP on http://{addr} (the API is described at /v1/openapi.json)"
+        ));
         say(format!("database '{}'", db.display()));
         say(format!(
             "admin token in '{}'",

@@ -190,21 +190,44 @@ pub(crate) fn stats_scope(
 }
 
 /// Today's figures for `restaurant` (all, if none), and the server's own for admins
-/// (`server`, completed here from the database).
+/// (`server`, completed here from the database, webhook endpoints included).
 pub(crate) fn stats(
     conn: &Connection,
     restaurant: Option<String>,
-    server: Option<ServerStats>,
+    server: Option<(ServerStats, &crate::webhooks::WebhookConfig)>,
 ) -> Result<Stats, Refusal> {
     let since = queries::local_day(conn)?.start;
     let mut today = queries::analytics(conn, restaurant.as_deref(), since)?;
     today.restaurant = restaurant;
-    let server = server.map(|mut st| {
-        st.orders_total = queries::count_orders(conn).unwrap_or(0);
-        st.head = queries::head(conn).unwrap_or(0);
-        st
-    });
+    let server = match server {
+        None => None,
+        Some((mut st, webhooks)) => {
+            st.orders_total = queries::count_orders(conn).unwrap_or(0);
+            st.head = queries::head(conn).unwrap_or(0);
+            st.webhooks = webhook_statuses(conn, webhooks)?;
+            Some(st)
+        }
+    };
     Ok(Stats { today, server })
+}
+
+/// Every webhook endpoint and how its deliveries go.
+pub(crate) fn webhook_statuses(
+    conn: &Connection,
+    config: &crate::webhooks::WebhookConfig,
+) -> Result<Vec<chit_protocol::WebhookStatus>, Refusal> {
+    Ok(crate::webhooks::queries::webhooks(conn)?
+        .into_iter()
+        .map(|e| chit_protocol::WebhookStatus {
+            id: e.id,
+            url: e.url,
+            state: config.state(e.progress.failures).to_string(),
+            delivered_seq: e.progress.delivered_seq,
+            delivered_total: e.progress.delivered_total,
+            failures: e.progress.failures,
+            last_error: e.progress.last_error,
+        })
+        .collect())
 }
 
 /// Whether `who` may follow `room` (order rooms need the order, read here).

@@ -1,7 +1,7 @@
 //! The SQLite store: a writer thread for every change (group commit, events published
 //! after commit) and a small pool of read connections (WAL lets them run beside it).
 
-mod migrate;
+pub(crate) mod migrate;
 pub mod queries;
 pub mod validate;
 #[allow(unsafe_code)] // a SQLite VFS is a table of C callbacks; see the module's notes
@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::auth::Principal;
 use crate::error::Refusal;
 use crate::frames::Published;
-pub use writer::{Figures, Write, WriteResult, Written};
+pub use writer::{Change, Figures, Write, WriteResult, Written};
 
 /// How the store keeps its data.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct StoreConfig {
     /// A checkpoint that took at most this long may hold the writer between two commits
     /// to copy what came meanwhile, so that the log starts over (see `Checkpointer`).
     pub checkpoint_hold: Duration,
+    /// Where the writer records how many changes each commit carried (for `/metrics`).
+    pub group_sizes: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 impl Default for StoreConfig {
@@ -40,6 +42,7 @@ impl Default for StoreConfig {
             retention: Duration::from_secs(7 * 24 * 3600),
             durable: true,
             checkpoint_hold: Duration::from_millis(5),
+            group_sizes: None,
         }
     }
 }
@@ -135,6 +138,7 @@ impl Store {
             commits,
             gate,
             retention: config.retention,
+            group_sizes: config.group_sizes,
         };
         let thread_failed = |e: std::io::Error| {
             rusqlite::Error::InvalidParameterName(format!("starting a thread: {e}"))
@@ -174,6 +178,18 @@ impl Store {
     pub async fn write(&self, who: Arc<Principal>, op: Write) -> WriteResult {
         let (reply, rx) = oneshot::channel();
         let job = writer::Job::Write { who, op, reply };
+        if self.inner.jobs.send(job).await.is_err() {
+            return Err(Refusal::internal("the server is shutting down"));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
+    }
+
+    /// Makes `change` in the writer's next transaction (beside the clients' changes of
+    /// that group, so it adds no commit of its own) and waits until it is committed.
+    pub async fn apply(&self, change: Change) -> Result<(), Refusal> {
+        let (reply, rx) = oneshot::channel();
+        let job = writer::Job::Apply { change, reply };
         if self.inner.jobs.send(job).await.is_err() {
             return Err(Refusal::internal("the server is shutting down"));
         }

@@ -1,6 +1,7 @@
 //! What the end-to-end tests share: a [`TestServer`] (the real server in-process on
 //! 127.0.0.1:0 with a temporary SQLite file, stopped by a oneshot), a [`ServerProcess`]
-//! (the real `chit-server` binary, for kill -9), and helpers to run the real binaries.
+//! (the real `chit-server` binary, for kill -9), a webhook [`receiver`] (a real HTTP
+//! server), and helpers to run the real binaries.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio::sync::oneshot;
 
 pub use chit_server;
 
+pub mod receiver;
 pub mod tls;
 
 /// The real server, in this process, on a fresh database.
@@ -74,6 +76,11 @@ impl TestServer {
 
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("chit.db")
+    }
+
+    /// The same port, for HTTP: `http://127.0.0.1:PORT`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     pub fn dir(&self) -> &Path {
@@ -386,6 +393,11 @@ impl Tmux {
 
     pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    /// The screen with its colours and attributes, as escape sequences.
+    pub fn styled_screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", &self.session])
     }
 
     /// Types keys (tmux key names: "Enter", "Escape", "q", …).

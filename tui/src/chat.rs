@@ -270,25 +270,18 @@ impl ChatPane {
         let mut footer: Vec<Line> = Vec::new();
         if let Some(error) = &self.error {
             footer.push(Line::styled(
-                crate::widgets::truncate(error, width),
+                crate::widgets::fit(error, width),
                 theme.late(),
             ));
         }
         if let Some(typing) = self.typists.line() {
             footer.push(Line::styled(
-                crate::widgets::truncate(&typing, width),
+                crate::widgets::fit(&typing, width),
                 theme.dim(),
             ));
         }
-        let input: String = self
-            .input
-            .chars()
-            .rev()
-            .take(width.saturating_sub(3))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        // What was typed last, in the columns there are.
+        let input = chit_text::tail(&self.input, width.saturating_sub(3)).to_string();
         footer.push(Line::from(vec![
             Span::styled("> ", theme.selected()),
             Span::raw(input),
@@ -312,16 +305,13 @@ impl ChatPane {
                 printable(&m.author)
             );
             let text = format!("{head}{}", printable(&m.text));
-            let chars: Vec<char> = text.chars().collect();
-            for (i, chunk) in chars.chunks(width.max(1)).enumerate() {
-                let chunk: String = chunk.iter().collect();
-                if i == 0 && chunk.len() >= head.len() && chunk.starts_with(&head) {
-                    lines.push(Line::from(vec![
+            for (i, chunk) in chit_text::wrap(&text, width).into_iter().enumerate() {
+                match chunk.strip_prefix(&head) {
+                    Some(rest) if i == 0 => lines.push(Line::from(vec![
                         Span::styled(head.clone(), theme.selected()),
-                        Span::raw(chunk[head.len()..].to_string()),
-                    ]));
-                } else {
-                    lines.push(Line::raw(chunk));
+                        Span::raw(rest.to_string()),
+                    ])),
+                    _ => lines.push(Line::raw(chunk)),
                 }
             }
         }
@@ -469,5 +459,42 @@ mod tests {
         assert_eq!(pane.error.as_deref(), Some("slow down"));
         pane.key(key(KeyCode::Esc), T0);
         assert!(!pane.open);
+    }
+
+    /// The pane as a widget, for the screen helper.
+    struct Drawn<'a>(&'a ChatPane);
+
+    impl Widget for Drawn<'_> {
+        fn render(self, area: Rect, buf: &mut Buffer) {
+            self.0.render(area, buf, Theme { color: false });
+        }
+    }
+
+    #[test]
+    fn wide_messages_wrap_by_columns_and_the_input_shows_its_end() {
+        let mut pane = pane();
+        pane.open = true;
+        let said = "我马上到，请稍等五分钟，谢谢你们的耐心";
+        pane.event(&message(1, "王小明", said), T0);
+        pane.event(&message(2, "bo", "ถึงแล้วครับ รออยู่หน้าร้าน"), T0);
+        pane.input = "ขอบคุณมากครับ 很快就到".into();
+        let text = crate::widgets::screen_text(Drawn(&pane), 24, 12);
+        for line in text.lines() {
+            assert!(chit_text::width(line) <= 24, "{line:?} is wider than 24");
+        }
+        let inside: String = text
+            .lines()
+            .map(|l| l.trim_start_matches('│').trim_end_matches('│').trim_end())
+            .collect();
+        assert!(
+            inside.contains(said),
+            "the message is all there, in order:\n{text}"
+        );
+        assert!(inside.contains("ถึงแล้วครับ รออยู่หน้าร้าน"), "{text}");
+        let input = text
+            .lines()
+            .find(|l| l.contains("> "))
+            .expect("the input line");
+        assert!(input.contains("很快就到▏"), "{input}");
     }
 }

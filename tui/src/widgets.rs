@@ -1,5 +1,6 @@
 //! Pieces both displays draw: the theme (colour, or plain modifiers under `NO_COLOR`),
-//! local clock times, the connection banner, centred popups and the key footer.
+//! local clock times and text cut by display width (from `chit_text`), the connection
+//! banner, centred popups and the key footer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -90,16 +91,7 @@ impl Theme {
     }
 }
 
-/// `HH:MM:SS` in the machine's local time.
-pub fn local_clock(unix_ms: i64) -> String {
-    use chrono::TimeZone;
-    match chrono::Local.timestamp_millis_opt(unix_ms) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
-            t.format("%H:%M:%S").to_string()
-        }
-        chrono::LocalResult::None => "--:--:--".into(),
-    }
-}
+pub use chit_text::{fit, local_clock};
 
 /// The connection as a header span: a dot and a word, never colour alone.
 pub fn conn_span(conn: &Conn, now: i64, theme: Theme) -> Span<'static> {
@@ -195,19 +187,6 @@ pub fn footer(pairs: &[(&str, &str)], theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Cuts `text` to `max` characters, marking the cut with `…`.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut t: String = text.chars().take(max - 1).collect();
-    t.push('…');
-    t
-}
-
 /// A status as cooks and riders read it: `NEW`, `PREPARING`, `PICKED UP`, …
 pub fn status_label(status: chit_protocol::Status) -> &'static str {
     use chit_protocol::Status;
@@ -223,8 +202,9 @@ pub fn status_label(status: chit_protocol::Status) -> &'static str {
     }
 }
 
-/// What a widget draws, as text: one line per row, trailing spaces trimmed. For the
-/// displays' screen tests.
+/// What a widget draws, as a terminal shows it: one line per row, trailing spaces
+/// trimmed, and the cell a wide character covers left out (as ratatui's backends skip
+/// it when drawing). For the displays' screen tests.
 #[cfg(test)]
 pub fn screen_text<W: Widget>(widget: W, width: u16, height: u16) -> String {
     let mut terminal =
@@ -235,7 +215,17 @@ pub fn screen_text<W: Widget>(widget: W, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer();
     (0..height)
         .map(|y| {
-            let row: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+            let mut row = String::new();
+            let mut covered = 0;
+            for x in 0..width {
+                let symbol = buffer[(x, y)].symbol();
+                if covered > 0 {
+                    covered -= 1;
+                    continue;
+                }
+                covered = chit_text::width(symbol).saturating_sub(1);
+                row.push_str(symbol);
+            }
             row.trim_end().to_string()
         })
         .collect::<Vec<_>>()

@@ -139,6 +139,12 @@ async fn run(
             }
         }
         let input = tokio::select! {
+            // The operation first: the connection's task hands a reply over before the
+            // events that followed it on the wire, so polling it first keeps that order
+            // (a room is reported joined before its replayed events, a request answered
+            // before what came after). The owner's few requests come before the many
+            // events, so a key press never waits behind a burst.
+            biased;
             done = async { op.as_mut().expect("guarded").await }, if op.is_some() => {
                 op = None;
                 match done {
@@ -150,6 +156,10 @@ async fn run(
                     Done::Input(input) => input,
                 }
             }
+            req = requests.recv() => match req {
+                Some(req) => Input::Request(req),
+                None => return,
+            },
             event = async { conn.as_mut().expect("guarded").1.recv().await }, if conn.is_some() => {
                 match event {
                     Some(event) => {
@@ -166,10 +176,6 @@ async fn run(
                     }
                 }
             }
-            req = requests.recv() => match req {
-                Some(req) => Input::Request(req),
-                None => return,
-            },
         };
         actions = machine.step(input);
     }

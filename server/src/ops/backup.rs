@@ -55,7 +55,8 @@ impl std::fmt::Display for Written {
 pub enum BackupError {
     #[error("'{0}' already exists; pass --force to replace it")]
     Exists(PathBuf),
-    #[error("no database at '{0}'")]
+    /// The path is in the message's context (`backing up '…'`).
+    #[error("there is no such database (give its path with --db or CHIT_DB)")]
     NoDatabase(PathBuf),
     #[error("'{0}' is the database itself")]
     SameFile(PathBuf),

@@ -132,7 +132,8 @@ pub struct Exported {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("no database at '{0}'")]
+    /// The path is in the message's context (`backing up '…'`).
+    #[error("there is no such database (give its path with --db or CHIT_DB)")]
     NoDatabase(PathBuf),
     #[error("'{0}' is not a date: write YYYY-MM-DD, e.g. 2026-11-01")]
     BadDate(String),
@@ -150,7 +151,7 @@ pub enum ExportError {
 
 /// Runs `chit-server export` on the database at `db`: to `args.output` (written beside
 /// it, then renamed into place, so a failed export leaves the old file) or to stdout.
-pub fn run(db: &Path, args: &ExportArgs) -> Result<(Range, Exported), ExportError> {
+pub fn run(db: &Path, args: &ExportArgs) -> Result<Summary, ExportError> {
     if !db.is_file() {
         return Err(ExportError::NoDatabase(db.to_path_buf()));
     }
@@ -179,7 +180,41 @@ pub fn run(db: &Path, args: &ExportArgs) -> Result<(Range, Exported), ExportErro
             done
         }
     };
-    Ok((range, done))
+    Ok(Summary {
+        range,
+        done,
+        output: args.output.clone(),
+    })
+}
+
+/// What an export wrote, and where, as `chit-server export` says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub range: Range,
+    pub done: Exported,
+    pub output: Option<PathBuf>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: u64, one: &str| match n {
+            1 => format!("1 {one}"),
+            n => format!("{n} {one}s"),
+        };
+        let to = match &self.output {
+            Some(path) => format!("'{}'", path.display()),
+            None => "stdout".into(),
+        };
+        write!(
+            f,
+            "exported {} ({}) placed {} to {} local time ({}) to {to}",
+            count(self.done.orders, "order"),
+            count(self.done.items, "item"),
+            self.range.from,
+            self.range.to,
+            self.range.offset()
+        )
+    }
 }
 
 /// Writes the orders placed in `range` (of `restaurant`, or all), oldest first, to

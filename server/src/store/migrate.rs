@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_lean_writes.sql"),
     include_str!("../../migrations/0003_order_rooms_from_restaurant_rows.sql"),
     include_str!("../../migrations/0004_fewer_index_entries_per_order.sql"),
+    include_str!("../../migrations/0005_webhooks.sql"),
 ];
 
 /// Brings the schema up to date; refuses a database written by a newer chit.

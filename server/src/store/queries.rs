@@ -368,16 +368,35 @@ pub fn head(conn: &Connection) -> rusqlite::Result<u64> {
     Ok((max as u64).max(meta(conn, "pruned_through")?))
 }
 
-/// Deletes events older than `before` (Unix ms); records the newest seq removed.
+/// Deletes events older than `before` (Unix ms), but none that a webhook endpoint has
+/// yet to deliver, and never part of an event's rows; records the newest seq removed.
 pub fn prune_events(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
     let newest: Option<i64> =
         conn.query_row("SELECT MAX(seq) FROM events WHERE at < ?1", [before], |r| {
             r.get(0)
         })?;
-    let Some(newest) = newest else { return Ok(0) };
-    let removed = conn.execute("DELETE FROM events WHERE seq <= ?1", [newest])?;
+    let Some(mut cut) = newest else { return Ok(0) };
+    if let Some(cursor) = crate::webhooks::queries::slowest_cursor(conn)? {
+        cut = cut.min(cursor as i64);
+    }
+    // An event's rows have consecutive seqs, its data in the first: if the row after
+    // the cut points at a row at or before it, the cut moves before that event.
+    let split: Option<i64> = conn
+        .query_row(
+            "SELECT ref FROM events WHERE seq = ?1 + 1 AND ref <= ?1",
+            [cut],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(first) = split {
+        cut = first - 1;
+    }
     let old = meta(conn, "pruned_through")?;
-    set_meta(conn, "pruned_through", old.max(newest as u64))?;
+    if cut <= old as i64 {
+        return Ok(0);
+    }
+    let removed = conn.execute("DELETE FROM events WHERE seq <= ?1", [cut])?;
+    set_meta(conn, "pruned_through", old.max(cut as u64))?;
     Ok(removed)
 }
 
@@ -436,6 +455,15 @@ pub fn token_by_hash(conn: &Connection, hash: &str) -> rusqlite::Result<Option<P
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1 AND revoked_at IS NULL");
     conn.prepare_cached(&sql)?
         .query_row([hash], principal_from_row)
+        .optional()
+        .map(|t| t.map(|t| t.principal))
+}
+
+/// The live (unrevoked) token with this id.
+pub fn token_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Principal>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1 AND revoked_at IS NULL");
+    conn.prepare_cached(&sql)?
+        .query_row([id], principal_from_row)
         .optional()
         .map(|t| t.map(|t| t.principal))
 }
@@ -669,6 +697,15 @@ pub fn day_of(conn: &Connection, at: i64) -> rusqlite::Result<Day> {
             date: r.get(2)?,
         })
     })
+}
+
+/// The newest order's id: how many orders were ever placed (ids only grow, and orders
+/// are never deleted), read from the end of the table rather than counted.
+pub fn newest_order_id(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM orders", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
 }
 
 pub fn count_orders(conn: &Connection) -> rusqlite::Result<u64> {

@@ -78,9 +78,18 @@ pub(super) enum Job {
         op: Write,
         reply: oneshot::Sender<WriteResult>,
     },
+    /// A change of the server's own (a webhook's cursor, a health probe), made in the
+    /// next group's transaction and answered after its commit.
+    Apply {
+        change: Change,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
     /// Finish what is queued before this, checkpoint, and stop.
     Shutdown,
 }
+
+/// What an [`Job::Apply`] does in the writer's transaction.
+pub type Change = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 
 pub(super) struct Writer {
     pub conn: Connection,
@@ -93,6 +102,7 @@ pub(super) struct Writer {
     /// Held for each transaction; the checkpointer takes it to catch up with the log.
     pub gate: Arc<std::sync::Mutex<()>>,
     pub retention: Duration,
+    pub group_sizes: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 /// What one transaction has produced so far.
@@ -140,16 +150,18 @@ impl Writer {
                 }
             }
             let mut writes = Vec::with_capacity(jobs.len());
+            let mut changes = Vec::new();
             for job in jobs.drain(..) {
                 match job {
                     Job::Write { who, op, reply } => writes.push((who, op, reply)),
+                    Job::Apply { change, reply } => changes.push((change, reply)),
                     Job::Shutdown => stopping = true,
                 }
             }
-            if !writes.is_empty() {
+            if !writes.is_empty() || !changes.is_empty() {
                 let gate = self.gate.clone();
                 let _turn = gate.lock().unwrap_or_else(|e| e.into_inner());
-                self.commit_batch(writes);
+                self.commit_batch(writes, changes);
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = Instant::now();
@@ -162,9 +174,14 @@ impl Writer {
         tracing::debug!("writer stopped");
     }
 
-    fn commit_batch(&mut self, writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>) {
+    fn commit_batch(
+        &mut self,
+        writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>,
+        changes: Vec<(Change, oneshot::Sender<Result<(), Refusal>>)>,
+    ) {
         let t0 = Instant::now();
-        let n_jobs = writes.len();
+        let n_jobs = writes.len() + changes.len();
+        let mut change_replies = Vec::with_capacity(changes.len());
         // The day is the day of this group's time, so that its orders count for it even
         // if midnight passes meanwhile.
         let now = now_ms();
@@ -226,6 +243,14 @@ impl Writer {
                 {
                     failure = Some(format!("saving order numbers failed: {e}"));
                 }
+                for (change, reply) in changes {
+                    if failure.is_none()
+                        && let Err(e) = change(&tx)
+                    {
+                        failure = Some(format!("a server change failed: {e}"));
+                    }
+                    change_replies.push(reply);
+                }
                 match failure.take() {
                     Some(e) => Err(e),
                     None => {
@@ -264,7 +289,13 @@ impl Writer {
                 for (result, reply) in results {
                     let _ = reply.send(result);
                 }
+                for reply in change_replies {
+                    let _ = reply.send(Ok(()));
+                }
                 self.commits.fetch_add(1, Ordering::Release);
+                if let Some(sizes) = &self.group_sizes {
+                    sizes.observe(n_jobs as f64);
+                }
             }
             Err(e) => {
                 tracing::error!(
@@ -277,6 +308,9 @@ impl Writer {
                         _ => storage_refusal(),
                     };
                     let _ = reply.send(Err(refusal));
+                }
+                for reply in change_replies {
+                    let _ = reply.send(Err(storage_refusal()));
                 }
             }
         }

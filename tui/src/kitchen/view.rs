@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
 use super::app::{Age, App, Overlay, Ticket, format_age, group_label};
-use crate::widgets::{self, Theme, local_clock, truncate};
+use crate::widgets::{self, Theme, fit, local_clock};
 
 /// Cards narrower than this do not fit a ticket; below it the list is used.
 const CARD_MIN_WIDTH: u16 = 30;
@@ -164,26 +164,26 @@ fn card_lines(app: &App, t: &Ticket, width: usize, theme: Theme) -> Vec<Line<'st
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(
-            truncate(&o.customer.name, width.saturating_sub(11)),
+            fit(&o.customer.name, width.saturating_sub(11)),
             Style::new().add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!(" · {how}")),
     ])];
     for item in &o.items {
-        lines.push(Line::raw(truncate(
+        lines.push(Line::raw(fit(
             &format!("{} x {}", item.qty, item.name),
             width,
         )));
         if let Some(note) = &item.note {
             lines.push(Line::styled(
-                truncate(&format!("  ↳ {note}"), width),
+                fit(&format!("  ↳ {note}"), width),
                 theme.warning(),
             ));
         }
     }
     if let Some(note) = &o.note {
         lines.push(Line::styled(
-            truncate(&format!("note: {note}"), width),
+            fit(&format!("note: {note}"), width),
             theme.warning(),
         ));
     }
@@ -194,7 +194,7 @@ fn card_lines(app: &App, t: &Ticket, width: usize, theme: Theme) -> Vec<Line<'st
             "queued"
         };
         lines.push(Line::styled(
-            truncate(&format!("→ {} ({how})", group_label(to)), width),
+            fit(&format!("→ {} ({how})", group_label(to)), width),
             theme.selected(),
         ));
     }
@@ -401,10 +401,10 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 theme.selected(),
             ));
         }
-        spans.push(Span::raw(format!(
-            "{} · {}",
-            o.customer.name,
-            items.join(", ")
+        let used: usize = spans.iter().map(Span::width).sum();
+        spans.push(Span::raw(fit(
+            &format!("{} · {}", o.customer.name, items.join(", ")),
+            (area.width as usize).saturating_sub(used),
         )));
         let mut line = Line::from(spans);
         if Some(o.id) == app.selected {
@@ -467,7 +467,7 @@ fn render_all_day(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
                 format!("{qty:>4} "),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
-            Span::raw(truncate(name, col_width.saturating_sub(6) as usize)),
+            Span::raw(fit(name, col_width.saturating_sub(6) as usize)),
         ]))
         .render(rect, buf);
     }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::app::{App, Overlay, Pane, format_age, status_label};
-use crate::widgets::{self, Theme, local_clock, truncate};
+use crate::widgets::{self, Theme, fit, local_clock};
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -17,7 +17,7 @@ impl Widget for &App {
         let header = header_lines(self, area.width, theme);
         let banner = widgets::conn_banner(&self.conn, self.now, self.pending.len());
         let banner_height = banner.as_ref().map_or(0, |text| {
-            let width = text.chars().count() as u16 + 3;
+            let width = chit_text::width(text) as u16 + 3;
             if width > area.width { 2 } else { 1 }
         });
         let [header_area, banner_area, body, flash_area, footer] = Layout::vertical([
@@ -83,7 +83,7 @@ fn header_lines(app: &App, width: u16, theme: Theme) -> Vec<Line<'static>> {
     if app.chat.unread > 0 {
         second.push_str(&format!(" │ CHAT {} new", app.chat.unread));
     }
-    let one: usize = first.iter().map(|s| s.width()).sum::<usize>() + 3 + second.chars().count();
+    let one: usize = first.iter().map(|s| s.width()).sum::<usize>() + 3 + chit_text::width(&second);
     if one <= width as usize {
         let mut spans = first;
         spans.push(Span::raw(format!(" │ {second}")));
@@ -259,7 +259,7 @@ fn title(focused: bool, text: String, area: Rect, buf: &mut Buffer, theme: Theme
     } else {
         (" ", Style::new().add_modifier(Modifier::BOLD))
     };
-    let rule = "─".repeat((area.width as usize).saturating_sub(text.chars().count() + 3));
+    let rule = "─".repeat((area.width as usize).saturating_sub(chit_text::width(&text) + 3));
     Paragraph::new(Line::from(vec![
         Span::styled(format!("{mark} {text}"), style),
         Span::styled(format!(" {rule}"), theme.dim()),
@@ -330,7 +330,7 @@ fn order_lines(
     let count = order.item_count();
     let items = format!("{count} item{}", if count == 1 { "" } else { "s" });
     let first = Line::from(vec![
-        Span::raw(format!("{mark} {:<10} ", truncate(&order.restaurant, 10))),
+        Span::raw(format!("{mark} {:<10} ", fit(&order.restaurant, 10))),
         Span::styled(
             format!("#{:<4}", order.number),
             Style::new().add_modifier(Modifier::BOLD),
@@ -351,15 +351,15 @@ fn order_lines(
             " (queued)"
         };
         let text = format!("[{}{how}] ", p.act.progress());
-        room = room.saturating_sub(text.chars().count());
+        room = room.saturating_sub(chit_text::width(&text));
         second.push(Span::styled(text, theme.selected()));
     }
     let address = order.customer.address.as_deref().unwrap_or("(no address)");
-    second.push(Span::raw(truncate(address, room)));
+    second.push(Span::raw(fit(address, room)));
     let mut lines = vec![first, Line::from(second)];
     if pane == Pane::Mine {
         let c = &order.customer;
-        lines.push(Line::raw(truncate(
+        lines.push(Line::raw(fit(
             &format!("    {} · {}", c.phone, c.name),
             width,
         )));

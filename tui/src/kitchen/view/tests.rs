@@ -197,3 +197,68 @@ fn no_color_draws_without_colours() {
         assert_eq!(cell.bg, ratatui::style::Color::Reset);
     }
 }
+
+/// Tickets named in Thai (combining vowel and tone marks take no column) and Chinese
+/// (two columns a character), long enough to be cut.
+fn wide_names() -> App {
+    let named = [
+        ("สมชาย ใจดี", "ผัดกะเพราหมูสับไข่ดาว ไม่เผ็ด", "ไม่ใส่ผงชูรส"),
+        ("王小明", "宫保鸡丁盖饭加辣加蛋", "少辣，谢谢"),
+        ("ประยุทธ์ ศรีสวัสดิ์วงศ์ใหญ่ยิ่งยืนนานกว่าช่องบัตร", "ต้มยำกุ้งน้ำข้น", "แยกน้ำ"),
+        ("佐藤 花子さん", "親子丼 大盛り", "箸を二膳"),
+        ("Ann", "Pad Thai", "no peanuts"),
+        ("กิตติศักดิ์ ศรีสุขวัฒนกุลชัย", "ข้าวเหนียวมะม่วง", "ใส่กล่อง"),
+        ("欧阳娜娜和她的朋友们一起来点餐了", "珍珠奶茶", "去冰"),
+    ];
+    let orders = named
+        .iter()
+        .enumerate()
+        .map(|(i, (name, item, note))| {
+            let mut o = order(i as i64 + 1, Status::Confirmed, 60 * i as i64, 1);
+            o.customer.name = name.to_string();
+            o.items[0].name = item.to_string();
+            o.items[0].note = None;
+            o.note = Some(note.to_string());
+            o
+        })
+        .collect();
+    app(orders)
+}
+
+#[test]
+fn thai_and_cjk_names_are_cut_by_columns_and_keep_their_lines() {
+    let app = wide_names();
+    for (w, h) in [(80, 24), (50, 20)] {
+        let text = screen(&app, w, h);
+        for line in text.lines() {
+            assert!(
+                chit_text::width(line) <= w as usize,
+                "{line:?} is wider than {w}"
+            );
+        }
+    }
+    let text = screen(&app, 80, 24);
+    // Two cards side by side: every row of them is the screen's width, so the borders
+    // of the second card stand in one column.
+    let rows: Vec<&str> = text.lines().skip(2).take(10).collect();
+    for row in &rows {
+        assert_eq!(chit_text::width(row), 80, "{row:?}");
+    }
+    // A name that fits is shown whole (28 characters of Thai are 18 columns), and the
+    // fulfilment after it stays on the card.
+    for name in ["สมชาย ใจดี", "王小明", "กิตติศักดิ์ ศรีสุขวัฒนกุลชัย"]
+    {
+        let line = text.lines().find(|l| l.contains(name)).expect(name);
+        assert!(line.contains(&format!("{name} · ")), "{line}");
+    }
+    // One that does not is cut by columns (16 Chinese characters are 32), marked, and
+    // still followed by it.
+    for start in ["ประยุทธ์", "欧阳娜娜"] {
+        let cut = text.lines().find(|l| l.contains(start)).expect(start);
+        assert!(cut.contains("… · "), "{cut}");
+    }
+    insta::with_settings!({filters => vec![(r"\d\d:\d\d:\d\d", "[clock]")]}, {
+        insta::assert_snapshot!("wide_names_80x24", text);
+        insta::assert_snapshot!("wide_names_50x20", screen(&app, 50, 20));
+    });
+}

@@ -253,3 +253,51 @@ fn no_color_draws_without_colours_and_marks_by_text() {
     assert!(text.contains("▶ r1"), "selection is a marker, not a colour");
     assert!(text.contains("READY") && text.contains("upcoming"));
 }
+
+/// Deliveries to Thai and Chinese names and addresses: the address line is cut by
+/// columns and marked, and no line is wider than the screen.
+#[test]
+fn thai_and_cjk_addresses_are_cut_by_columns() {
+    let mut orders = busy().orders.into_values().collect::<Vec<_>>();
+    orders.sort_by_key(|o| o.id);
+    let wide = [
+        (
+            "สมศักดิ์ ใจดีมีสุข",
+            "๙๙/๑ ซอยสุขุมวิท ๒๔ แขวงคลองตันเหนือ เขตวัฒนา กรุงเทพมหานคร ๑๐๑๑๐ ตึกสีฟ้า ชั้นสาม กดกริ่งสองครั้ง",
+        ),
+        (
+            "王小明",
+            "北京市朝阳区建国门外大街一号国贸大厦三座二十八层二八零一室请到前台打电话给我谢谢您",
+        ),
+        ("ณัฐพงษ์", "ซอยอารีย์ ๒"),
+    ];
+    for (o, (name, address)) in orders.iter_mut().zip(wide) {
+        o.customer.name = name.into();
+        o.customer.address = Some(address.into());
+    }
+    let app = app(orders);
+    let text = screen(&app, 80, 24);
+    for line in text.lines() {
+        assert!(chit_text::width(line) <= 80, "{line:?} is wider than 80");
+    }
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle}:\n{text}"))
+            .to_string()
+    };
+    // Long addresses end in the mark, at the screen's edge; a short one is whole.
+    for start in ["๙๙/๑ ซอยสุขุมวิท", "北京市朝阳区"] {
+        let l = line(start);
+        assert!(l.ends_with('…'), "{l}");
+        assert!(
+            chit_text::width(&l) >= 78,
+            "cut at the edge, not before: {l}"
+        );
+    }
+    assert!(line("ซอยอารีย์ ๒").ends_with("ซอยอารีย์ ๒"));
+    assert!(line("0812345601").contains("สมศักดิ์ ใจดีมีสุข"));
+    insta::with_settings!({filters => vec![(r"\d\d:\d\d:\d\d", "[clock]")]}, {
+        insta::assert_snapshot!("wide_names_80x24", text);
+    });
+}
