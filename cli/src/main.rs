@@ -164,9 +164,10 @@ impl Failure {
 impl From<chit_client::ClientError> for Failure {
     fn from(e: chit_client::ClientError) -> Failure {
         let code = if e.is_connection() { 3 } else { 1 };
-        let message = match e.code() {
-            Some(code) => format!("{e} ({code})"),
-            None => e.to_string(),
+        let message = match (&e, e.code()) {
+            // A refused hello says its code already.
+            (chit_client::ClientError::Connect(_), _) | (_, None) => e.to_string(),
+            (_, Some(code)) => format!("{e} ({code})"),
         };
         Failure { code, message }
     }
