@@ -1,10 +1,11 @@
 //! Who may do what: each role against each request, claims by riders, and revocation
 //! taking effect on an open connection.
 
+use chit_client::{Client, ClientError};
 use chit_e2e::kitchen::{get_menu, list_unavailable, mark_available, mark_unavailable};
 use chit_e2e::kitchen::{set_status, update_item};
 use chit_e2e::{TestServer, order};
-use chit_protocol::{Client, ClientError, ErrorCode, ItemState, Role, Status};
+use chit_protocol::{ErrorCode, ItemState, Role, Status};
 
 struct Who {
     name: &'static str,

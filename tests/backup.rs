@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chit_client::Client;
 use chit_e2e::{ServerProcess, TestServer, bin, order};
-use chit_protocol::{Client, Order};
+use chit_protocol::Order;
 use chit_server::store::{self, queries, validate};
 use tokio::time::Instant;
 

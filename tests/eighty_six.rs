@@ -21,13 +21,7 @@ fn thai(items: &[&str]) -> NewOrder {
     o
 }
 
-async fn with_menu(
-    config: Config,
-) -> (
-    TestServer,
-    chit_protocol::Client,
-    chit_protocol::client::Events,
-) {
+async fn with_menu(config: Config) -> (TestServer, chit_client::Client, chit_client::Events) {
     let server = TestServer::with_config(config).await;
     let (kitchen, mut events) = server
         .connect(&server.token(Role::Kitchen, Some("thai-1")))

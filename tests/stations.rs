@@ -13,11 +13,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// A server with the example Thai menu loaded for thai-1, and a kitchen display
 /// subscribed to thai-1 that saw the menu arrive.
-async fn with_menu() -> (
-    TestServer,
-    chit_protocol::Client,
-    chit_protocol::client::Events,
-) {
+async fn with_menu() -> (TestServer, chit_client::Client, chit_client::Events) {
     let server = TestServer::start().await;
     let (kitchen, mut events) = server
         .connect(&server.token(Role::Kitchen, Some("thai-1")))

@@ -37,6 +37,20 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Whether asking again will get the same answer until a person changes something
+    /// (a token, a name, a permission), as opposed to a passing condition.
+    pub fn needs_a_person(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::BadRequest
+                | ErrorCode::Unauthorized
+                | ErrorCode::Forbidden
+                | ErrorCode::NotFound
+        )
+    }
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

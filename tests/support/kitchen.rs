@@ -5,10 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chit_protocol::client::Events;
+use chit_client::{Client, ClientError, Events};
 use chit_protocol::{
-    Client, ClientError, ClientMsg, Event, EventKind, ItemState, Menu, Order, ServerMsg, Status,
-    UnavailableItem,
+    ClientMsg, Event, EventKind, ItemState, Menu, Order, ServerMsg, Status, UnavailableItem,
 };
 
 /// The example menu `make demo` loads (assets/menus/thai-1.toml).

@@ -2,7 +2,8 @@
 //! list them, restore one) and its menu (stations, categories, items, minutes). The
 //! restaurant is `--restaurant`, or the one a kitchen or pos token is bound to.
 
-use chit_protocol::{Client, ClientMsg, Menu, ServerMsg, UnavailableItem};
+use chit_client::Client;
+use chit_protocol::{ClientMsg, Menu, ServerMsg, UnavailableItem};
 use clap::Subcommand;
 use serde_json::json;
 

@@ -3,8 +3,9 @@
 
 use std::io::BufRead;
 
+use chit_client::Client;
 use chit_protocol::{
-    Client, ClientMsg, EventKind, Fulfilment, ItemState, NewCustomer, NewItem, NewOrder, Priority,
+    ClientMsg, EventKind, Fulfilment, ItemState, NewCustomer, NewItem, NewOrder, Priority,
     ServerMsg, Status,
 };
 use clap::{Args, Subcommand};
@@ -23,6 +24,7 @@ pub enum OrderCommand {
     /// Move an order to a new status: chit order status 17 preparing
     Status {
         order_id: i64,
+        #[arg(value_parser = statuses())]
         status: Status,
         /// Why (shown to the kitchen and the customer).
         #[arg(long)]
@@ -37,7 +39,7 @@ pub enum OrderCommand {
         order_id: i64,
         /// The item's number on the ticket, from 1 (chit order show lists them).
         item: u32,
-        /// queued, started or done.
+        #[arg(value_parser = chit_config::one_of::<ItemState>(ItemState::ALL.map(ItemState::as_str)))]
         state: ItemState,
         /// Take a bump back: exactly one step (done -> started -> queued).
         #[arg(long)]
@@ -56,7 +58,7 @@ pub enum OrderCommand {
         #[arg(long)]
         restaurant: Option<String>,
         /// Statuses, comma separated: pending,preparing
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = statuses())]
         status: Vec<Status>,
         /// Orders a page holds (at most 1000): the newest ones, shown oldest first.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -102,12 +104,17 @@ pub struct PlaceArgs {
     /// (local) or RFC 3339. The kitchen gets it its longest prep before.
     #[arg(long, value_parser = when::parse)]
     due: Option<String>,
-    /// normal or rush (rush tickets sort first on the displays).
-    #[arg(long, default_value = "normal")]
+    /// Rush tickets sort first on the displays and carry a mark.
+    #[arg(long, default_value = "normal", value_parser = chit_config::one_of::<Priority>(["normal", "rush"]))]
     priority: Priority,
     /// Where the order comes from: web, pos, phone, uber…
     #[arg(long)]
     source: Option<String>,
+}
+
+/// Every status, for `--help` and completions.
+fn statuses() -> impl clap::builder::TypedValueParser<Value = Status> {
+    chit_config::one_of(Status::ALL.map(Status::as_str))
 }
 
 pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
@@ -394,9 +401,9 @@ fn tokio_stream<T: Send + 'static>(
 /// Prints the order's history and its changes until it reaches a final status.
 async fn watch(global: &Global, order_id: i64) -> Outcome {
     let room = format!("order:{order_id}");
-    let mut follow = crate::commands::watch::Follow::new(vec![(room, Some(0))]);
+    let mut watch = crate::commands::watch::Watch::start(global, vec![(room, Some(0))])?;
     loop {
-        let event = follow.next(global).await?;
+        let event = watch.next().await?;
         let Some(change) = event.order_event() else {
             continue;
         };

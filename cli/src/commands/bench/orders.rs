@@ -6,6 +6,7 @@
 
 mod roles;
 
+use chit_client::Connector;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -127,10 +128,9 @@ fn new_order(n: usize, restaurants: usize, client: usize) -> NewOrder {
     }
 }
 
-/// Runs the scenario against `url`; `admin` reads the server's figures.
+/// Runs the scenario against the first server of `target`; `admin` reads the server's figures.
 pub async fn run(
-    url: &str,
-    token: &str,
+    target: &Connector,
     admin: &mut Conn,
     params: Params,
     deadline: Instant,
@@ -139,7 +139,7 @@ pub async fn run(
     let mut kitchen_conns = Vec::new();
     for i in 0..params.kitchens {
         let r = i % params.restaurants;
-        let mut conn = Conn::open(url, token, BUSY_READ_BUFFER).await?;
+        let mut conn = Conn::open(target, BUSY_READ_BUFFER).await?;
         conn.subscribe(&format!("restaurant:{}", restaurant(r)))
             .await?;
         kitchens_per_restaurant[r] += 1;
@@ -147,7 +147,7 @@ pub async fn run(
     }
     let mut client_conns = Vec::new();
     for c in 0..params.clients {
-        let mut conn = Conn::open(url, token, BUSY_READ_BUFFER).await?;
+        let mut conn = Conn::open(target, BUSY_READ_BUFFER).await?;
         let digits: String = phone(c).chars().filter(char::is_ascii_digit).collect();
         conn.subscribe(&format!("customer:{digits}")).await?;
         client_conns.push(conn);

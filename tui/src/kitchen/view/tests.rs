@@ -44,7 +44,7 @@ fn order(id: i64, status: Status, age_secs: i64, items: usize) -> Order {
 
 fn app(orders: Vec<Order>) -> App {
     let mut app = App::new("r1", Settings::default(), NOW);
-    app.conn = Conn::Online;
+    app.conn = Conn::Online { via: None };
     app.loaded = true;
     app.analytics = Some(Analytics {
         restaurant: Some("r1".into()),

@@ -47,7 +47,7 @@ fn order(id: i64, restaurant: &str, status: Status, rider: Option<&str>, age_sec
 
 fn app(orders: Vec<Order>) -> App {
     let mut app = App::new("bo", true, NOW);
-    app.conn = Conn::Online;
+    app.conn = Conn::Online { via: None };
     app.loaded = true;
     for o in orders {
         app.orders.insert(o.id, o);
