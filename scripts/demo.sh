@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: a server on a temporary database, a stream of sample orders, and the
-# kitchen display for thai-1 in the foreground. Quitting the display stops everything.
+# make demo: a server on a temporary database with the example menu loaded for thai-1
+# (assets/menus/thai-1.toml: its stations and prep minutes), a stream of sample orders,
+# and the kitchen display for thai-1 in the foreground. Quitting the display stops
+# everything.
 set -euo pipefail
 . "$(dirname "$0")/server.sh"
 bin=${1:-target/release}
@@ -16,6 +18,12 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 start_server "$dir" "$bin"
+"$bin/chit-server" --db "$dir/chit.db" menu load --restaurant thai-1 "$here/../assets/menus/thai-1.toml" >"$dir/menu.log"
+# The running server takes the menu up within a second; the first orders wait for it.
+for _ in $(seq 50); do
+  "$bin/chit" menu show --restaurant thai-1 --json 2>/dev/null | grep -q '"menu":{' && break
+  sleep 0.1
+done
 "$here/demo-orders.sh" | "$bin/chit" order place --file - >"$dir/orders.log" 2>&1 &
 feeder=$!
 "$bin/chit-kitchen" --restaurant thai-1 --log "$dir/kitchen.log" "${@:2}"

@@ -1,8 +1,11 @@
 //! Who may do what: each role against each request, claims by riders, and revocation
 //! taking effect on an open connection.
 
+use chit_client::{Client, ClientError};
+use chit_e2e::kitchen::{get_menu, list_unavailable, mark_available, mark_unavailable};
+use chit_e2e::kitchen::{set_status, update_item};
 use chit_e2e::{TestServer, order};
-use chit_protocol::{Client, ClientError, ErrorCode, Role, Status};
+use chit_protocol::{ErrorCode, ItemState, Role, Status};
 
 struct Who {
     name: &'static str,
@@ -128,6 +131,67 @@ async fn each_role_against_each_request() {
             "assign",
             allowed(c.assign_order(fresh.id, "bo").await, n, "assign"),
             &["admin"],
+        );
+        let (fresh, _) = admin.place_order(order("r1"), None).await.unwrap();
+        check(
+            n,
+            "bump an item of an r1 order",
+            allowed(
+                update_item(c, fresh.id, 1, ItemState::Started, false).await,
+                n,
+                "update_item",
+            ),
+            &["admin", "kitchen r1"],
+        );
+        let (fresh, _) = admin.place_order(order("r1"), None).await.unwrap();
+        for s in [Status::Confirmed, Status::Preparing] {
+            admin.update_status(fresh.id, s, None, false).await.unwrap();
+        }
+        check(
+            n,
+            "force an r1 order ready",
+            allowed(
+                set_status(c, fresh.id, Status::Ready, true).await,
+                n,
+                "force",
+            ),
+            &["admin", "kitchen r1"],
+        );
+        // Items nobody orders here, so that the orders above are never refused.
+        let special = format!("Special of {n}");
+        check(
+            n,
+            "86 an r1 item",
+            allowed(mark_unavailable(c, "r1", &special, None).await, n, "86"),
+            &["admin", "kitchen r1"],
+        );
+        mark_unavailable(&admin, "r1", &special, None)
+            .await
+            .unwrap();
+        check(
+            n,
+            "restore an r1 item",
+            allowed(mark_available(c, "r1", &special).await, n, "restore"),
+            &["admin", "kitchen r1"],
+        );
+        let readers = [
+            "admin",
+            "kitchen r1",
+            "pos r1",
+            "customer ann",
+            "customer other",
+        ];
+        check(
+            n,
+            "read r1's menu",
+            allowed(get_menu(c, "r1").await, n, "get_menu"),
+            &readers,
+        );
+        check(
+            n,
+            "list what r1 has run out of",
+            allowed(list_unavailable(c, "r1").await, n, "list_unavailable"),
+            &readers,
         );
         let order_room = format!("order:{}", seen.id);
         let rooms: [(&str, &[&str]); 7] = [

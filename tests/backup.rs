@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chit_client::Client;
 use chit_e2e::{ServerProcess, TestServer, bin, order};
-use chit_protocol::{Client, Order};
+use chit_protocol::Order;
 use chit_server::store::{self, queries, validate};
 use tokio::time::Instant;
 
@@ -167,7 +168,9 @@ fn insert_at(db: &Path, name: &str, at: i64) -> Order {
     let mut new = order("r1");
     new.customer.name = name.into();
     let valid = validate::validate(new, None).unwrap();
-    queries::insert_order(&conn, &valid, 1, (at, &chit_protocol::format_time(at))).unwrap()
+    let items = queries::plain_items(&valid);
+    let stamp = chit_protocol::format_time(at);
+    queries::insert_order(&conn, &valid, 1, items, None, (at, &stamp)).unwrap()
 }
 
 fn export(db: &Path, tz: &str, args: &[&str]) -> std::process::Output {

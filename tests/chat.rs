@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use chit_client::Events;
 use chit_e2e::chit_server::Config;
 use chit_e2e::chit_server::hub::ChatRate;
 use chit_e2e::{TestServer, next_event, next_stored, order};
 use chit_protocol::chat::{PresenceAction, is_unsafe};
-use chit_protocol::client::Events;
 use chit_protocol::{ChatMessage, ClientMsg, ErrorCode, Event, EventKind, Role, Status};
 
 /// The next event of `kind`, skipping any other.
@@ -357,7 +357,7 @@ async fn who_may_talk_where() {
             &["admin", "kitchen r1", "pos r1", "rider bo", "customer ann"],
         ),
     ];
-    let verdict = |r: Result<(), chit_protocol::ClientError>, what: &str| match r {
+    let verdict = |r: Result<(), chit_client::ClientError>, what: &str| match r {
         Ok(()) => true,
         Err(e) if e.code() == Some(ErrorCode::Forbidden) => false,
         Err(e) => panic!("{what}: {e}"),

@@ -341,7 +341,7 @@ async fn join_reconnects_and_resumes_without_losing_or_repeating() {
     let say = |url: String, text: &'static str| {
         let token = token.clone();
         async move {
-            let (c, _e) = chit_protocol::Client::connect(&url, &token, "test")
+            let (c, _e) = chit_client::Client::connect(&url, &token, "test")
                 .await
                 .unwrap();
             c.chat_send("chat:staff", text).await.unwrap();

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use chit_client::Client;
 use chit_e2e::{ServerProcess, order};
-use chit_protocol::Client;
 use chit_server::store::{self, queries};
 use tokio::time::{Instant, timeout};
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
+use chit_client::Client;
 use chit_e2e::{ServerProcess, TestServer, bin, next_event, order};
-use chit_protocol::{Client, ClientMsg, ErrorCode, NewItem, NewOrder, ServerMsg};
+use chit_protocol::{ClientMsg, ErrorCode, NewItem, NewOrder, ServerMsg};
 use chit_server::Config;
 use chit_server::store;
 use futures_util::{SinkExt, StreamExt};
@@ -72,6 +73,7 @@ fn big_order(restaurant: &str, n: usize) -> NewOrder {
             qty: 1,
             unit_price: 100,
             note: None,
+            category: None,
         })
         .collect();
     o

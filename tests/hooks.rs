@@ -4,8 +4,9 @@
 
 use std::process::Command;
 
+use chit_client::Client;
 use chit_e2e::{ServerProcess, bin, next_stored};
-use chit_protocol::{Client, EventKind};
+use chit_protocol::EventKind;
 use chit_server::webhooks::sign;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
+use chit_client::Client;
 use chit_e2e::{ServerProcess, TestServer, next_stored, order};
-use chit_protocol::{Client, ErrorCode, EventKind, Status};
+use chit_protocol::{ErrorCode, EventKind, Status};
 
 #[tokio::test]
 async fn resume_after_disconnect_receives_exactly_the_missed_events() {

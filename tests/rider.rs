@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use chit_client::Client;
 use chit_e2e::{TestServer, Tmux, bin, next_stored, order, wait_until};
-use chit_protocol::{Client, ErrorCode, Order, Role, Status};
+use chit_protocol::{ErrorCode, Order, Role, Status};
 use serde_json::Value;
 
 /// Places an order for r1 and bumps it to `status` as its kitchen would.
@@ -89,7 +90,7 @@ async fn only_the_claiming_rider_moves_an_order_and_only_riders_claim() {
     let pos = connect(Role::Pos, "r1").await;
     let customer = connect(Role::Customer, "0812345678").await;
     let offer = placed(&admin, Status::Ready).await;
-    let forbidden = |result: Result<Order, chit_protocol::ClientError>, what: &str| {
+    let forbidden = |result: Result<Order, chit_client::ClientError>, what: &str| {
         assert_eq!(
             result.map(|o| o.id).map_err(|e| e.code()),
             Err(Some(ErrorCode::Forbidden)),

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use chit_client::Client;
 use chit_e2e::{bin, order};
-use chit_protocol::Client;
 
 /// Starts `chit-server` with `flags` and `CHIT_LOG=debug` on a fresh database, stderr
 /// to a pipe; returns it and its URL once a line of stderr that `listening` accepts

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chit_client::Client;
 use chit_e2e::receiver::{Delivery, Receiver};
 use chit_e2e::{ServerProcess, TestServer, bin, order};
-use chit_protocol::{Client, Status};
+use chit_protocol::Status;
 use chit_server::Config;
 use chit_server::webhooks::{WebhookConfig, sign};
 use hyper::StatusCode;

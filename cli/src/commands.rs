@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod chat;
+pub mod menu;
 pub mod order;
 pub mod stats;
 pub mod watch;

@@ -1,18 +1,30 @@
-//! Connecting with the token from `--token`, `CHIT_TOKEN`, or the local admin token.
+//! Connecting as the global flags say (through `chit-client`): the connector for
+//! commands that follow, and one connection for commands that ask once.
 
-use chit_protocol::client::Events;
-use chit_protocol::{Client, ClientError};
+use chit_client::{Client, Connector, Events, SetupError};
 
 use crate::{Failure, Global};
 
-pub fn token(global: &Global) -> Result<String, Failure> {
-    chit_protocol::token::find_token(global.token.as_deref())
-        .map_err(|message| Failure { code: 3, message })
+/// What the client calls itself in `hello`.
+pub const CLIENT_NAME: &str = concat!("chit-cli ", env!("CARGO_PKG_VERSION"));
+
+/// The connector for the global flags, or why they cannot be used: a token that cannot
+/// be found is exit 3 (cannot authenticate), an unusable `--ca-file` exit 2.
+pub fn connector(global: &Global) -> Result<Connector, Failure> {
+    global
+        .connect
+        .connector(global.settings(), CLIENT_NAME)
+        .map_err(|e| match e {
+            SetupError::Token(e) => Failure::unreachable(e.to_string()),
+            SetupError::CaFile(e) => Failure::usage(e.to_string()),
+        })
 }
 
+/// One connection, to the first server of `--server` that answers.
 pub async fn connect(global: &Global) -> Result<(Client, Events), Failure> {
-    let token = token(global)?;
-    Client::connect(&global.server, &token, "chit-cli")
+    let (client, events, _) = connector(global)?
+        .connect_any()
         .await
-        .map_err(|e: ClientError| Failure::from(e))
+        .map_err(|e| Failure::unreachable(e.to_string()))?;
+    Ok((client, events))
 }

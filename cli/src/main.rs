@@ -5,10 +5,11 @@
 mod commands;
 mod connect;
 mod output;
+mod when;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{bench, chat, order, stats, watch};
+use crate::commands::{bench, chat, menu, order, stats, watch};
 
 #[derive(Parser)]
 #[command(
@@ -26,15 +27,23 @@ pub struct Cli {
 /// Flags accepted anywhere on the command line.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Global {
-    /// Server URL.
-    #[arg(long, global = true, env = "CHIT_SERVER", default_value = chit_protocol::DEFAULT_SERVER_URL)]
-    pub server: String,
-    /// Access token [default: the admin token in the data directory]
-    #[arg(long, global = true, env = "CHIT_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub connect: chit_client::ConnectArgs,
     /// One JSON document per result on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Where each setting came from, for weighing the token against the token file.
+    #[arg(skip)]
+    settings: Option<chit_config::Settings>,
+}
+
+impl Global {
+    pub fn settings(&self) -> &chit_config::Settings {
+        static NONE: std::sync::OnceLock<chit_config::Settings> = std::sync::OnceLock::new();
+        self.settings.as_ref().unwrap_or_else(|| {
+            NONE.get_or_init(|| chit_config::Settings::none(chit_config::Binary::Chit))
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -47,12 +56,16 @@ enum Command {
     /// Talk in chat rooms.
     #[command(subcommand)]
     Chat(chat::ChatCommand),
+    /// What a restaurant has run out of (86, unavailable, restore), and its menu.
+    #[command(subcommand)]
+    Menu(menu::MenuCommand),
     /// Today's figures.
     Stats(stats::StatsArgs),
     /// Load-test a server (loopback only unless --yes-remote).
     Bench(bench::BenchArgs),
-    /// Print shell completions.
-    Completions { shell: clap_complete::Shell },
+    /// `completions` and `man`, which chit_config answers.
+    #[command(flatten)]
+    Docs(chit_config::DocsCommand),
 }
 
 /// `chit … | head` should end quietly when `head` does, like any Unix tool, instead of
@@ -67,7 +80,8 @@ fn exit_quietly_on_broken_pipe() {
 
 fn main() -> std::process::ExitCode {
     exit_quietly_on_broken_pipe();
-    let cli = Cli::parse();
+    let (mut cli, settings) = chit_config::parse::<Cli>(chit_config::Binary::Chit);
+    cli.global.settings = Some(settings);
     if std::env::var_os("CHIT_LOG").is_some() {
         // Colour only for a person at a terminal, as the server's log.
         let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
@@ -94,13 +108,10 @@ fn main() -> std::process::ExitCode {
             Command::Order(cmd) => order::run(&global, cmd).await,
             Command::Watch(args) => watch::run(&global, args).await,
             Command::Chat(cmd) => chat::run(&global, cmd).await,
+            Command::Menu(cmd) => menu::run(&global, cmd).await,
             Command::Stats(args) => stats::run(&global, args).await,
             Command::Bench(args) => bench::run(&global, args).await,
-            Command::Completions { shell } => {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                clap_complete::generate(shell, &mut cmd, "chit", &mut std::io::stdout());
-                Ok(())
-            }
+            Command::Docs(_) => unreachable!("chit_config answers completions and man"),
         }
     });
     // Do not wait for blocked stdin readers and the like.
@@ -138,6 +149,14 @@ impl Failure {
         }
     }
 
+    /// Cannot reach or authenticate with the server (exit 3).
+    pub fn unreachable(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 3,
+            message: message.into(),
+        }
+    }
+
     /// Failed already reported on stdout/stderr line by line; exit 1 without more words.
     pub fn quiet() -> Failure {
         Failure {
@@ -147,15 +166,25 @@ impl Failure {
     }
 }
 
-impl From<chit_protocol::ClientError> for Failure {
-    fn from(e: chit_protocol::ClientError) -> Failure {
+impl From<chit_client::ClientError> for Failure {
+    fn from(e: chit_client::ClientError) -> Failure {
         let code = if e.is_connection() { 3 } else { 1 };
-        let message = match e.code() {
-            Some(code) => format!("{e} ({code})"),
-            None => e.to_string(),
+        let message = match (&e, e.code()) {
+            // A refused hello says its code already.
+            (chit_client::ClientError::Connect(_), _) | (_, None) => e.to_string(),
+            (_, Some(code)) => format!("{e} ({code})"),
         };
         Failure { code, message }
     }
 }
 
 pub type Outcome = Result<(), Failure>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_flag_is_a_config_key() {
+        let cmd = <super::Cli as clap::CommandFactory>::command();
+        assert_eq!(chit_config::unlisted_keys(&cmd), Vec::<String>::new());
+    }
+}

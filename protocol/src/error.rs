@@ -15,6 +15,8 @@ pub enum ErrorCode {
     TooLarge,
     ResyncRequired,
     Internal,
+    /// An order names an item the restaurant has run out of ("86").
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -30,7 +32,22 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::ResyncRequired => "resync_required",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
         }
+    }
+}
+
+impl ErrorCode {
+    /// Whether asking again will get the same answer until a person changes something
+    /// (a token, a name, a permission), as opposed to a passing condition.
+    pub fn needs_a_person(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::BadRequest
+                | ErrorCode::Unauthorized
+                | ErrorCode::Forbidden
+                | ErrorCode::NotFound
+        )
     }
 }
 

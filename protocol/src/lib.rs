@@ -1,24 +1,26 @@
 //! chit's wire contract: the JSON messages exchanged over WebSocket, the order model
-//! and its status machine, rooms, error codes, and an async client that speaks them.
-//! It owns no storage and no terminal code.
+//! and its status machine, rooms and error codes. Connecting is `chit-client`'s; this
+//! crate owns no I/O beyond reading the process's own figures.
 
 pub mod chat;
-pub mod client;
 pub mod error;
+pub mod menu;
 pub mod message;
 pub mod money;
 pub mod order;
 pub mod process;
 pub mod room;
-pub mod token;
 
-pub use client::{Backoff, Client, ClientError};
 pub use error::ErrorCode;
+pub use menu::{Menu, MenuCategory, MenuChange, MenuItem, MenuUpdate, UnavailableItem};
 pub use message::{
-    Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, Member, OrderEvent, Role,
-    ServerFrame, ServerMsg, ServerStats, Stats, WebhookStatus, Welcome,
+    Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, ItemEvent, Member,
+    OrderEvent, Role, ServerFrame, ServerMsg, ServerStats, Speed, StationTiming, Stats, Timing,
+    WebhookStatus, Welcome,
 };
-pub use order::{Customer, Fulfilment, Item, NewCustomer, NewItem, NewOrder, Order, Status};
+pub use order::{
+    Customer, Fulfilment, Item, ItemState, NewCustomer, NewItem, NewOrder, Order, Priority, Status,
+};
 pub use room::Room;
 
 /// The protocol version a client announces in `hello`.

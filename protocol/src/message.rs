@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ErrorCode;
-use crate::order::{NewOrder, Order, Status};
+use crate::menu::{Menu, UnavailableItem};
+use crate::order::{ItemState, NewOrder, Order, Status};
 
 /// A client frame: an optional client-chosen `id` (echoed by the reply) and the message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +45,19 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         /// Undo of a kitchen bump: allows exactly one step back along the bump path.
+        #[serde(default, skip_serializing_if = "is_false")]
+        recall: bool,
+        /// The expo's confirmed override: `ready` although some items are not done.
+        #[serde(default, skip_serializing_if = "is_false")]
+        force: bool,
+    },
+    /// Moves one item of an order to `state` at its station. `item` counts from 1, in
+    /// the order's `items` as the ticket prints them.
+    UpdateItem {
+        order_id: i64,
+        item: u32,
+        state: ItemState,
+        /// Undo of an item bump: exactly one step back.
         #[serde(default, skip_serializing_if = "is_false")]
         recall: bool,
     },
@@ -93,6 +107,26 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         restaurant: Option<String>,
     },
+    /// A restaurant's menu (stations, categories, items) and what it has run out of.
+    GetMenu {
+        restaurant: String,
+    },
+    /// "86": orders naming `item` are refused with `unavailable` until `until` (RFC
+    /// 3339; left out, the end of the server's local day) or until it is made available.
+    MarkUnavailable {
+        restaurant: String,
+        item: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<String>,
+    },
+    /// Ends an 86: the item can be ordered again.
+    MarkAvailable {
+        restaurant: String,
+        item: String,
+    },
+    ListUnavailable {
+        restaurant: String,
+    },
     Ping,
 }
 
@@ -109,6 +143,7 @@ impl ClientMsg {
             ClientMsg::Unsubscribe { .. } => "unsubscribe",
             ClientMsg::PlaceOrder { .. } => "place_order",
             ClientMsg::UpdateStatus { .. } => "update_status",
+            ClientMsg::UpdateItem { .. } => "update_item",
             ClientMsg::ClaimOrder { .. } => "claim_order",
             ClientMsg::ReleaseOrder { .. } => "release_order",
             ClientMsg::AssignOrder { .. } => "assign_order",
@@ -119,6 +154,10 @@ impl ClientMsg {
             ClientMsg::Typing { .. } => "typing",
             ClientMsg::Presence { .. } => "presence",
             ClientMsg::Stats { .. } => "stats",
+            ClientMsg::GetMenu { .. } => "get_menu",
+            ClientMsg::MarkUnavailable { .. } => "mark_unavailable",
+            ClientMsg::MarkAvailable { .. } => "mark_available",
+            ClientMsg::ListUnavailable { .. } => "list_unavailable",
             ClientMsg::Ping => "ping",
         }
     }
@@ -166,6 +205,19 @@ pub enum ServerMsg {
         members: Vec<Member>,
     },
     Stats(Stats),
+    /// The reply to `get_menu`: the menu (`null` when none is loaded: every item is then
+    /// one station's) and the items unavailable now.
+    Menu {
+        restaurant: String,
+        menu: Option<Menu>,
+        unavailable: Vec<UnavailableItem>,
+    },
+    /// The reply to `mark_unavailable`, `mark_available` and `list_unavailable`: every
+    /// item unavailable now, soonest back first.
+    Unavailable {
+        restaurant: String,
+        items: Vec<UnavailableItem>,
+    },
     Pong,
     Error {
         code: ErrorCode,
@@ -203,6 +255,14 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Kitchen,
+        Role::Rider,
+        Role::Pos,
+        Role::Customer,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -258,6 +318,13 @@ pub enum EventKind {
     Typing,
     Presence,
     AnalyticsUpdate,
+    /// One item of an order changed state (`data`: [`ItemEvent`]).
+    ItemUpdate,
+    /// A held `due_at` order was fired into the kitchen (`data`: the order).
+    OrderFired,
+    /// A menu was loaded, or an item made unavailable or available again (`data`:
+    /// [`crate::menu::MenuUpdate`]).
+    MenuUpdate,
 }
 
 impl EventKind {
@@ -269,6 +336,9 @@ impl EventKind {
             EventKind::Typing => "typing",
             EventKind::Presence => "presence",
             EventKind::AnalyticsUpdate => "analytics_update",
+            EventKind::ItemUpdate => "item_update",
+            EventKind::OrderFired => "order_fired",
+            EventKind::MenuUpdate => "menu_update",
         }
     }
 }
@@ -285,13 +355,41 @@ pub struct OrderEvent {
     pub reason: Option<String>,
 }
 
+/// The `data` of `item_update`: the order as it now is, which item changed (counting
+/// from 1) and the state it had before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemEvent {
+    #[serde(flatten)]
+    pub order: Order,
+    pub item: u32,
+    pub previous_state: ItemState,
+}
+
 impl Event {
-    /// The order carried by a `new_order` or `order_update` event.
+    /// The order carried by an order's event: `new_order`, `order_update`,
+    /// `item_update` or `order_fired` (for the last two, `previous` is none).
     pub fn order_event(&self) -> Option<OrderEvent> {
         match self.kind {
-            EventKind::NewOrder | EventKind::OrderUpdate => {
-                serde_json::from_value(self.data.clone()).ok()
-            }
+            EventKind::NewOrder
+            | EventKind::OrderUpdate
+            | EventKind::ItemUpdate
+            | EventKind::OrderFired => serde_json::from_value(self.data.clone()).ok(),
+            _ => None,
+        }
+    }
+
+    /// What an `item_update` event says.
+    pub fn item_event(&self) -> Option<ItemEvent> {
+        match self.kind {
+            EventKind::ItemUpdate => serde_json::from_value(self.data.clone()).ok(),
+            _ => None,
+        }
+    }
+
+    /// What a `menu_update` event says.
+    pub fn menu_update(&self) -> Option<crate::menu::MenuUpdate> {
+        match self.kind {
+            EventKind::MenuUpdate => serde_json::from_value(self.data.clone()).ok(),
             _ => None,
         }
     }
@@ -329,6 +427,39 @@ pub struct Analytics {
     pub cancelled_orders: u64,
     /// Average minutes from placed to ready, over today's orders that got there.
     pub avg_ready_minutes: Option<f64>,
+    /// Speed of service over today's orders: medians and 90th percentiles.
+    #[serde(default)]
+    pub speed: Speed,
+}
+
+/// Speed of service: how long today's items took from reaching the kitchen (placed,
+/// or fired for a `due_at` order) to done, over all stations and per station, and
+/// today's orders from fired (placed) to ready.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Speed {
+    /// Each item: in the kitchen → done.
+    pub items: Timing,
+    /// Each order: fired (placed) → ready.
+    pub orders: Timing,
+    /// Each station's items, in the order of the restaurant's menu.
+    #[serde(default)]
+    pub stations: Vec<StationTiming>,
+}
+
+/// A median and a 90th percentile, in minutes (one decimal), over `count` samples;
+/// none while there are none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub count: u64,
+    pub median_minutes: Option<f64>,
+    pub p90_minutes: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StationTiming {
+    pub station: String,
+    #[serde(flatten)]
+    pub items: Timing,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,15 @@
-//! The order model and its status machine. The server is the only judge of a
-//! transition; clients use the same rules to decide what a key press should ask for.
+//! The order model, its status machine and its items' states (queued, started, done).
+//! The server is the only judge of a transition; clients use the same rules to decide
+//! what a key press should ask for.
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    #[default]
     Pending,
     Confirmed,
     Preparing,
@@ -118,7 +122,7 @@ impl std::str::FromStr for Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     pub id: String,
     pub name: String,
@@ -126,16 +130,151 @@ pub struct Customer {
     pub address: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How urgent an order is: `rush` tickets sort first and carry a mark on the displays.
+/// On the wire `priority` is left out for a normal order.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Rush,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Rush => "rush",
+        }
+    }
+
+    pub fn is_normal(&self) -> bool {
+        *self == Priority::Normal
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Priority, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "normal" => Ok(Priority::Normal),
+            "rush" => Ok(Priority::Rush),
+            _ => Err(format!("unknown priority '{s}' (one of: normal, rush)")),
+        }
+    }
+}
+
+/// Where one item of an order is at its station: `queued` → `started` → `done`. A bump
+/// moves it forward (a step, or straight to done); a recall moves it exactly one step
+/// back. The server sets it; `update_item` changes it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    #[default]
+    Queued,
+    Started,
+    Done,
+}
+
+impl ItemState {
+    pub const ALL: [ItemState; 3] = [ItemState::Queued, ItemState::Started, ItemState::Done];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Queued => "queued",
+            ItemState::Started => "started",
+            ItemState::Done => "done",
+        }
+    }
+
+    /// The state a bump moves to: started, then done.
+    pub fn next(self) -> Option<ItemState> {
+        match self {
+            ItemState::Queued => Some(ItemState::Started),
+            ItemState::Started => Some(ItemState::Done),
+            ItemState::Done => None,
+        }
+    }
+
+    /// The state a recall (undo of a bump) returns to: one step back.
+    pub fn recall_to(self) -> Option<ItemState> {
+        match self {
+            ItemState::Queued => None,
+            ItemState::Started => Some(ItemState::Queued),
+            ItemState::Done => Some(ItemState::Started),
+        }
+    }
+
+    /// Whether `self -> next` is allowed: any step forward, or (with `recall`) exactly
+    /// one step back.
+    pub fn can_become(self, next: ItemState, recall: bool) -> bool {
+        if recall {
+            self.recall_to() == Some(next)
+        } else {
+            next > self
+        }
+    }
+}
+
+impl std::fmt::Display for ItemState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ItemState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ItemState, String> {
+        let wanted = s.trim().to_ascii_lowercase();
+        ItemState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == wanted)
+            .ok_or_else(|| format!("unknown item state '{s}' (one of: queued, started, done)"))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     pub name: String,
     pub qty: u32,
     pub unit_price: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The menu category: as the order named it, or as the restaurant's menu has the
+    /// item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Set by the server from the restaurant's menu: the station that makes it (an item
+    /// the menu does not know goes to the menu's default station). None when the
+    /// restaurant had no menu: the whole ticket is then one station's, as before menus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    /// Set by the server; changed with `update_item`.
+    #[serde(default)]
+    pub state: ItemState,
+    /// Set by the server from the menu: minutes it takes to make.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prep_minutes: Option<u32>,
+    /// When it was started and done (RFC 3339 UTC), set by the server with its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: i64,
     pub number: u32,
@@ -149,6 +288,22 @@ pub struct Order {
     pub rider: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Where the order came from (`web`, `pos`, `uber`, …), as the placer said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Priority::is_normal")]
+    pub priority: Priority,
+    /// When the customer expects it (RFC 3339 UTC); such an order is held until
+    /// `fire_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// Set by the server for a `due_at` order: `due_at` less its longest prep, when the
+    /// server fires it into the kitchen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fire_at: Option<String>,
+    /// Set by the server when it fired a `due_at` order (an `order_fired` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fired_at: Option<String>,
 }
 
 impl Order {
@@ -160,10 +315,58 @@ impl Order {
     pub fn created_ms(&self) -> i64 {
         crate::parse_time(&self.created_at).unwrap_or(0)
     }
+
+    /// `due_at` as Unix milliseconds.
+    pub fn due_ms(&self) -> Option<i64> {
+        self.due_at.as_deref().and_then(crate::parse_time)
+    }
+
+    /// `fire_at` as Unix milliseconds.
+    pub fn fire_ms(&self) -> Option<i64> {
+        self.fire_at.as_deref().and_then(crate::parse_time)
+    }
+
+    /// A `due_at` order the server has not fired yet: it belongs under "upcoming".
+    pub fn is_held(&self) -> bool {
+        self.fire_at.is_some() && self.fired_at.is_none() && !self.status.is_terminal()
+    }
+
+    /// Whether its items were routed to stations (its restaurant had a menu when it was
+    /// placed). Such an order becomes ready only when every item is done, or by force.
+    pub fn has_stations(&self) -> bool {
+        self.items.iter().any(|i| i.station.is_some())
+    }
+
+    /// The stations its items go to, in the order they first appear.
+    pub fn stations(&self) -> Vec<&str> {
+        let mut stations: Vec<&str> = Vec::new();
+        for station in self.items.iter().filter_map(|i| i.station.as_deref()) {
+            if !stations.contains(&station) {
+                stations.push(station);
+            }
+        }
+        stations
+    }
+
+    /// How many of its items at `station` are done, and how many it has there.
+    pub fn progress_at(&self, station: &str) -> (usize, usize) {
+        let at: Vec<&Item> = self
+            .items
+            .iter()
+            .filter(|i| i.station.as_deref() == Some(station))
+            .collect();
+        let done = at.iter().filter(|i| i.state == ItemState::Done).count();
+        (done, at.len())
+    }
+
+    /// Whether every item is done.
+    pub fn all_done(&self) -> bool {
+        self.items.iter().all(|i| i.state == ItemState::Done)
+    }
 }
 
 /// What a client sends to place an order; the server fills in the rest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewOrder {
     pub restaurant: String,
     pub customer: NewCustomer,
@@ -172,9 +375,19 @@ pub struct NewOrder {
     pub note: Option<String>,
     #[serde(default)]
     pub fulfilment: Fulfilment,
+    /// Where the order comes from: `web`, `pos`, `uber`… (free text, at most 40
+    /// characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Priority::is_normal")]
+    pub priority: Priority,
+    /// When the customer expects it (RFC 3339): the order is held and fired into the
+    /// kitchen at `due_at` less its longest prep; at most 14 days ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewCustomer {
     /// Defaults to the phone number's digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +406,10 @@ pub struct NewItem {
     pub unit_price: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The menu category, which decides the station; left out, the item is found on
+    /// the restaurant's menu by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 fn one() -> u32 {
@@ -200,10 +417,23 @@ fn one() -> u32 {
 }
 
 impl NewItem {
-    /// Parses the CLI's `[QTY x ]NAME @ PRICE`, e.g. `2 x Pad Thai @ 120.00`.
+    /// Parses the CLI's `[QTY x ]NAME @ PRICE [CATEGORY]`, e.g. `2 x Pad Thai @ 120.00`
+    /// or `2 x Pad Thai @ 120.00 [noodles]`: a category in square brackets comes last,
+    /// after the price (so brackets inside a name stay the name's).
     pub fn parse(text: &str) -> Result<NewItem, String> {
-        let bad = || format!("item '{text}' is not of the form '[QTY x ]NAME @ PRICE'");
+        let bad = || format!("item '{text}' is not of the form '[QTY x ]NAME @ PRICE [CATEGORY]'");
         let (left, price) = text.rsplit_once('@').ok_or_else(bad)?;
+        let (price, category) = match price.trim_end().strip_suffix(']') {
+            Some(rest) => {
+                let (price, category) = rest.rsplit_once('[').ok_or_else(bad)?;
+                let category = category.trim();
+                if category.is_empty() {
+                    return Err(format!("item '{text}' has an empty category '[]'"));
+                }
+                (price, Some(category.to_string()))
+            }
+            None => (price, None),
+        };
         let unit_price = crate::money::parse(price)
             .ok_or_else(|| format!("item '{text}' has a bad price '{}'", price.trim()))?;
         let left = left.trim();
@@ -227,6 +457,7 @@ impl NewItem {
             qty,
             unit_price,
             note: None,
+            category,
         })
     }
 }
@@ -301,6 +532,92 @@ mod tests {
         assert!(NewItem::parse("Pad Thai").is_err());
         assert!(NewItem::parse("Pad Thai @ cheap").is_err());
         assert!(NewItem::parse(" @ 10").is_err());
+    }
+
+    #[test]
+    fn parses_a_category_after_the_price() {
+        let item = NewItem::parse("2 x Pad Thai @ 120.00 [noodles]").unwrap();
+        assert_eq!(
+            (item.qty, item.name.as_str(), item.unit_price),
+            (2, "Pad Thai", 12000)
+        );
+        assert_eq!(item.category.as_deref(), Some("noodles"));
+        let item = NewItem::parse("Tom yum goong @ 160 [ Curries & soups ]").unwrap();
+        assert_eq!(item.category.as_deref(), Some("Curries & soups"));
+        // Brackets before the price belong to the name.
+        let item = NewItem::parse("Pad Thai [large] @ 150").unwrap();
+        assert_eq!(
+            (item.name.as_str(), item.category),
+            ("Pad Thai [large]", None)
+        );
+        assert!(
+            NewItem::parse("Pad Thai @ 120 []")
+                .unwrap_err()
+                .contains("empty category")
+        );
+        assert!(NewItem::parse("Pad Thai @ 120 noodles]").is_err());
+    }
+
+    #[test]
+    fn items_move_forward_and_recall_one_step() {
+        use ItemState::*;
+        for from in ItemState::ALL {
+            for to in ItemState::ALL {
+                assert_eq!(from.can_become(to, false), to > from, "{from} -> {to}");
+                assert_eq!(
+                    from.can_become(to, true),
+                    from.recall_to() == Some(to),
+                    "{from} -> {to} (recall)"
+                );
+            }
+        }
+        assert_eq!(Queued.next(), Some(Started));
+        assert_eq!(Started.next(), Some(Done));
+        assert_eq!(Done.next(), None);
+        assert!(Queued.can_become(Done, false), "straight to done");
+        assert!(!Done.can_become(Queued, true), "a recall is one step");
+        assert_eq!("Started".parse::<ItemState>(), Ok(Started));
+        assert!(
+            "cooking"
+                .parse::<ItemState>()
+                .unwrap_err()
+                .contains("one of")
+        );
+        assert_eq!("RUSH".parse::<Priority>(), Ok(Priority::Rush));
+    }
+
+    #[test]
+    fn an_order_tells_its_stations_progress_and_whether_it_is_held() {
+        let item = |station: Option<&str>, state| Item {
+            name: "x".into(),
+            qty: 1,
+            station: station.map(str::to_string),
+            state,
+            ..Default::default()
+        };
+        let mut order = Order {
+            items: vec![
+                item(Some("grill"), ItemState::Done),
+                item(Some("fry"), ItemState::Started),
+                item(Some("grill"), ItemState::Queued),
+            ],
+            ..Default::default()
+        };
+        assert!(order.has_stations());
+        assert_eq!(order.stations(), ["grill", "fry"]);
+        assert_eq!(order.progress_at("grill"), (1, 2));
+        assert_eq!(order.progress_at("bar"), (0, 0));
+        assert!(!order.all_done());
+        assert!(!order.is_held());
+        order.fire_at = Some("2026-11-22T12:10:00.000Z".into());
+        assert!(order.is_held());
+        order.fired_at = Some("2026-11-22T12:10:00.000Z".into());
+        assert!(!order.is_held());
+        let plain = Order {
+            items: vec![item(None, ItemState::Queued)],
+            ..Default::default()
+        };
+        assert!(!plain.has_stations() && plain.stations().is_empty());
     }
 
     #[test]

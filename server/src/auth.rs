@@ -128,6 +128,58 @@ pub fn check_update(p: &Principal, order: &Order, next: Status) -> Result<(), Re
     }
 }
 
+/// May `p` bump the items of `order` at their stations? Its restaurant's kitchen, and
+/// admins; a rider, a customer or a point of sale does not cook.
+pub fn check_items(p: &Principal, order: &Order) -> Result<(), Refusal> {
+    let ok = match p.role {
+        Role::Admin => true,
+        Role::Kitchen => p.is_restaurant(&order.restaurant),
+        Role::Pos | Role::Rider | Role::Customer => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(forbidden(format!(
+            "this token may not change the items of order {}",
+            order.id
+        )))
+    }
+}
+
+/// May `p` change what `restaurant` has run out of (86 an item, restore it)? Its
+/// kitchen, and admins.
+pub fn check_menu_change(p: &Principal, restaurant: &str) -> Result<(), Refusal> {
+    let ok = match p.role {
+        Role::Admin => true,
+        Role::Kitchen => p.is_restaurant(restaurant),
+        Role::Pos | Role::Rider | Role::Customer => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(forbidden(format!(
+            "this token may not change what restaurant '{restaurant}' has run out of"
+        )))
+    }
+}
+
+/// May `p` read `restaurant`'s menu and what it has run out of? Its kitchen and point
+/// of sale, customers (a menu is what they order from), and admins; not riders.
+pub fn check_menu_read(p: &Principal, restaurant: &str) -> Result<(), Refusal> {
+    let ok = match p.role {
+        Role::Admin | Role::Customer => true,
+        Role::Kitchen | Role::Pos => p.is_restaurant(restaurant),
+        Role::Rider => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(forbidden(format!(
+            "this token may not read the menu of restaurant '{restaurant}'"
+        )))
+    }
+}
+
 /// May `p` subscribe to `room`? Order rooms need the order, looked up by the caller.
 pub fn can_join(p: &Principal, room: &Room, order: Option<&Order>) -> bool {
     match (room, p.role) {

@@ -177,6 +177,8 @@ fn parse_common(text: &str) -> Option<ClientFrame> {
         reason: Option<String>,
         #[serde(default)]
         recall: bool,
+        #[serde(default)]
+        force: bool,
     }
     if text.contains(r#""place_order""#) {
         let m: PlaceOrder = serde_json::from_str(text).ok()?;
@@ -192,6 +194,7 @@ fn parse_common(text: &str) -> Option<ClientFrame> {
             status: m.status,
             reason: m.reason,
             recall: m.recall,
+            force: m.force,
         };
         (m.kind == "update_status").then_some(ClientFrame { id: m.id, msg })
     } else {
@@ -215,6 +218,11 @@ const KNOWN_TYPES: &[&str] = &[
     "typing",
     "presence",
     "stats",
+    "update_item",
+    "get_menu",
+    "mark_unavailable",
+    "mark_available",
+    "list_unavailable",
     "ping",
 ];
 

@@ -48,13 +48,66 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             status,
             reason,
             recall,
-        } => match service::change_status(order_id, status, reason, recall) {
+            force,
+        } => match service::change_status(order_id, status, reason, recall, force) {
             Ok(op) => {
                 write(s, id, op, false);
                 None
             }
             Err(r) => refuse(r),
         },
+        ClientMsg::UpdateItem {
+            order_id,
+            item,
+            state,
+            recall,
+        } => match service::update_item(order_id, item, state, recall) {
+            Ok(op) => {
+                write(s, id, op, false);
+                None
+            }
+            Err(r) => refuse(r),
+        },
+        ClientMsg::MarkUnavailable {
+            restaurant,
+            item,
+            until,
+        } => match service::mark_unavailable(restaurant, &item, until.as_deref()) {
+            Ok(op) => {
+                write(s, id, op, false);
+                None
+            }
+            Err(r) => refuse(r),
+        },
+        ClientMsg::MarkAvailable { restaurant, item } => {
+            match service::mark_available(restaurant, &item) {
+                Ok(op) => {
+                    write(s, id, op, false);
+                    None
+                }
+                Err(r) => refuse(r),
+            }
+        }
+        ClientMsg::GetMenu { restaurant } => {
+            let clock = s.ctx.store.clock().clone();
+            read(s, id, move |conn, who| {
+                let (menu, unavailable) = service::menu(conn, who, &restaurant, clock.now_ms())?;
+                Ok(ServerMsg::Menu {
+                    restaurant,
+                    menu,
+                    unavailable,
+                })
+            });
+            None
+        }
+        ClientMsg::ListUnavailable { restaurant } => {
+            let clock = s.ctx.store.clock().clone();
+            read(s, id, move |conn, who| {
+                let items = service::unavailable(conn, who, &restaurant, clock.now_ms())?;
+                Ok(ServerMsg::Unavailable { restaurant, items })
+            });
+            None
+        }
         ClientMsg::ClaimOrder { order_id } => {
             write(s, id, Write::Claim { order_id }, false);
             None
@@ -232,6 +285,9 @@ fn write(s: &mut Session, id: Option<Value>, op: Write, placing: bool) {
             Ok(Written::Chat(message)) => ServerMsg::Ok {
                 message: Some(message),
             },
+            Ok(Written::Unavailable { restaurant, items }) => {
+                ServerMsg::Unavailable { restaurant, items }
+            }
             Err(r) => ServerMsg::Error {
                 code: r.code,
                 message: r.message,

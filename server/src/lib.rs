@@ -3,6 +3,7 @@
 //! resolves. The binary passes SIGINT/SIGTERM; tests pass a oneshot.
 
 pub mod auth;
+pub mod clock;
 mod connection;
 mod context;
 mod dispatch;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod frames;
 mod http;
 pub mod hub;
+pub mod kitchen;
 pub mod limits;
 pub mod memory;
 pub mod metrics;
@@ -17,6 +19,7 @@ pub mod ops;
 mod service;
 mod session;
 pub mod store;
+mod timers;
 pub mod webhooks;
 
 use std::collections::HashSet;
@@ -134,6 +137,7 @@ impl Server {
         tracker.spawn(analytics(ctx.clone()));
         tracker.spawn(watch_revocations(ctx.clone()));
         tracker.spawn(expire_typing(ctx.clone()));
+        tracker.spawn(timers::run(ctx.clone()));
         tracker.spawn(memory::release_after_drops(ctx.clone(), tracker.clone()));
         match self
             .store
@@ -262,8 +266,9 @@ async fn expire_typing(ctx: Ctx) {
     }
 }
 
-/// Disconnects sessions whose token was revoked (by `chit-server token revoke`, which
-/// may run in another process), checking once a second.
+/// Notices, once a second, what other processes (`chit-server token revoke`, `menu
+/// load`) changed in the database: disconnects sessions whose token was revoked, and
+/// has the writer take up loaded menus (see `store::writer::menus`).
 async fn watch_revocations(ctx: Ctx) {
     let mut known: HashSet<i64> = HashSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -272,17 +277,24 @@ async fn watch_revocations(ctx: Ctx) {
             _ = tick.tick() => {}
             _ = ctx.shutdown.cancelled() => return,
         }
-        let revoked = ctx
+        let read = ctx
             .store
-            .read(|conn| Ok(queries::revoked_tokens(conn)?))
+            .read(|conn| {
+                let menus = store::kitchen_sql::has_menu_loads(conn)?;
+                Ok((queries::revoked_tokens(conn)?, menus))
+            })
             .await;
-        if let Ok(revoked) = revoked {
-            let revoked: HashSet<i64> = revoked.into_iter().collect();
-            if revoked != known {
-                ctx.hub.kick_tokens(&revoked);
-                ctx.http.forget(&revoked);
-                known = revoked;
-            }
+        let Ok((revoked, menus)) = read else {
+            continue;
+        };
+        if menus && let Err(e) = ctx.store.run_due().await {
+            tracing::warn!("taking up a loaded menu failed: {e}");
+        }
+        let revoked: HashSet<i64> = revoked.into_iter().collect();
+        if revoked != known {
+            ctx.hub.kick_tokens(&revoked);
+            ctx.http.forget(&revoked);
+            known = revoked;
         }
     }
 }

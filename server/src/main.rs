@@ -1,6 +1,7 @@
-//! chit-server: parses flags, sets up logging, binds, and runs the server until SIGINT
-//! or SIGTERM; `token`, `webhook` and `hook` subcommands manage the database directly,
-//! `backup` and `export` (in `chit_server::ops`) read it beside a running server.
+//! chit-server: parses flags (under the environment and the config file, as every chit
+//! binary does), sets up logging, binds, and runs the server until SIGINT or SIGTERM;
+//! `token`, `webhook` and `hook` subcommands manage the database directly, `backup` and
+//! `export` (in `chit_server::ops`) read it beside a running server.
 
 mod admin;
 
@@ -11,7 +12,7 @@ use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::ops::logging::{self, LogFormat};
-use chit_server::ops::{backup, export};
+use chit_server::ops::{backup, export, menu};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
@@ -23,7 +24,7 @@ struct Cli {
     #[arg(long, env = "CHIT_LISTEN", default_value = chit_protocol::DEFAULT_LISTEN)]
     listen: String,
     /// SQLite database file [default: <data dir>/chit.db]
-    #[arg(long, env = "CHIT_DB", global = true)]
+    #[arg(long, env = "CHIT_DB", global = true, value_hint = clap::ValueHint::FilePath)]
     db: Option<PathBuf>,
     /// Seconds between heartbeat pings; a peer silent for two is dropped.
     #[arg(long, env = "CHIT_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -72,13 +73,19 @@ enum Command {
     /// Manage hooks: signed webhooks from other systems that place orders.
     #[command(subcommand)]
     Hook(admin::HookCommand),
+    /// Load or show a restaurant's menu: its stations, categories, items, prep minutes.
+    #[command(subcommand)]
+    Menu(menu::MenuCommand),
+    /// `completions` and `man`, which chit_config answers.
+    #[command(flatten)]
+    Docs(chit_config::DocsCommand),
 }
 
 #[derive(Subcommand, Clone)]
 enum TokenCommand {
     /// Issue a token; it is printed once, alone on stdout.
     Issue {
-        #[arg(long)]
+        #[arg(long, value_parser = chit_config::one_of::<Role>(Role::ALL.map(Role::as_str)))]
         role: Role,
         #[arg(long)]
         restaurant: Option<String>,
@@ -104,7 +111,7 @@ fn default_db() -> anyhow::Result<PathBuf> {
 
 fn main() -> std::process::ExitCode {
     tune_allocator();
-    let cli = Cli::parse();
+    let (cli, _) = chit_config::parse::<Cli>(chit_config::Binary::Server);
     let format = cli.log_format;
     logging::init(format);
     match run(cli) {
@@ -122,7 +129,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => default_db()?,
     };
     // Serving and tokens create the database if need be; backup and export only read one.
-    let reads_only = matches!(cli.command, Some(Command::Backup(_) | Command::Export(_)));
+    let reads_only = matches!(
+        cli.command,
+        Some(
+            Command::Backup(_) | Command::Export(_) | Command::Menu(menu::MenuCommand::Show { .. })
+        )
+    );
     if let Some(dir) = db
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && !reads_only)
@@ -146,6 +158,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             logging::notice(cli.log_format, &summary.to_string());
             Ok(())
         }
+        Some(Command::Menu(cmd)) => {
+            if matches!(cmd, menu::MenuCommand::Show { .. }) && !db.exists() {
+                bail!(
+                    "there is no database at '{}' (give its path with --db or CHIT_DB)",
+                    db.display()
+                );
+            }
+            println!("{}", menu::run(&db, cmd)?);
+            Ok(())
+        }
+        Some(Command::Docs(_)) => unreachable!("chit_config answers completions and man"),
         None => serve(&cli, &db),
     }
 }
@@ -328,6 +351,15 @@ fn describe(p: &Principal) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_flag_is_a_config_key() {
+        let cmd = <super::Cli as clap::CommandFactory>::command();
+        assert_eq!(chit_config::unlisted_keys(&cmd), Vec::<String>::new());
+    }
 }
 
 /// mimalloc: under load, less of the connection threads' time in the allocator than

@@ -1,10 +1,12 @@
 //! What an operator runs beside the server: the log's format, `chit-server backup`
-//! (a consistent copy of the live database) and `chit-server export` (orders for
-//! accounting). None of it touches a running server's state.
+//! (a consistent copy of the live database), `chit-server export` (orders for
+//! accounting) and `chit-server menu` (a restaurant's menu). Only a menu load writes,
+//! and only what the running server takes up itself.
 
 pub mod backup;
 pub mod export;
 pub mod logging;
+pub mod menu;
 
 use std::path::Path;
 use std::time::Duration;

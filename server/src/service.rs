@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use chit_protocol::{ErrorCode, NewOrder, Order, Role, Room, ServerStats, Stats, Status};
+use chit_protocol::{
+    ErrorCode, ItemState, Menu, NewOrder, Order, Role, Room, ServerStats, Stats, Status,
+    UnavailableItem,
+};
 use rusqlite::Connection;
 
 use crate::auth::{self, Principal};
@@ -13,7 +16,7 @@ use crate::error::Refusal;
 use crate::frames;
 use crate::session::Replay;
 use crate::store::validate::{self, clean};
-use crate::store::{Store, Write, queries};
+use crate::store::{Store, Write, kitchen_sql, queries};
 
 /// The most events one subscribe replays; a peer that missed more reloads instead.
 pub(crate) const MAX_REPLAY: u32 = 100_000;
@@ -33,7 +36,13 @@ pub(crate) fn change_status(
     status: Status,
     reason: Option<String>,
     recall: bool,
+    force: bool,
 ) -> Result<Write, Refusal> {
+    if force && (status != Status::Ready || recall) {
+        return Err(Refusal::bad_request(
+            "force makes an order ready although items are not done: it goes with status ready only",
+        ));
+    }
     let reason = reason.map(|r| clean(&r)).filter(|r| !r.is_empty());
     if reason
         .as_ref()
@@ -48,7 +57,114 @@ pub(crate) fn change_status(
         status,
         reason,
         recall,
+        force,
     })
+}
+
+/// An item bump for the writer (which checks who may make it and whether the item can
+/// move so, in its transaction). Items count from 1.
+pub(crate) fn update_item(
+    order_id: i64,
+    item: u32,
+    state: ItemState,
+    recall: bool,
+) -> Result<Write, Refusal> {
+    if item == 0 {
+        return Err(Refusal::bad_request(
+            "items are numbered from 1, as the ticket prints them",
+        ));
+    }
+    Ok(Write::UpdateItem {
+        order_id,
+        item,
+        state,
+        recall,
+    })
+}
+
+/// A restaurant id as a menu request names it.
+fn restaurant_id(restaurant: &str) -> Result<(), Refusal> {
+    if chit_protocol::room::valid_ident(restaurant) {
+        Ok(())
+    } else {
+        Err(Refusal::bad_request(format!(
+            "restaurant '{}' is not a valid id (1-64 letters, digits, '_', '-' or '.')",
+            clean(restaurant)
+        )))
+    }
+}
+
+/// An item's name as an 86 names it.
+fn item_name(item: &str) -> Result<String, Refusal> {
+    let item = clean(item);
+    if item.is_empty() || item.chars().count() > validate::MAX_NAME {
+        return Err(Refusal::bad_request(format!(
+            "an item's name must be 1 to {} characters",
+            validate::MAX_NAME
+        )));
+    }
+    Ok(item)
+}
+
+/// An 86 for the writer: `until` as RFC 3339 (none: the end of the local day).
+pub(crate) fn mark_unavailable(
+    restaurant: String,
+    item: &str,
+    until: Option<&str>,
+) -> Result<Write, Refusal> {
+    restaurant_id(&restaurant)?;
+    let until = match until {
+        None => None,
+        Some(text) => Some(validate::parse_time(text).ok_or_else(|| {
+            Refusal::bad_request(format!(
+                "until '{}' is not an RFC 3339 time (like 2026-11-22T23:00:00+07:00)",
+                clean(text)
+            ))
+        })?),
+    };
+    Ok(Write::MarkUnavailable {
+        restaurant,
+        item: item_name(item)?,
+        until,
+    })
+}
+
+/// The end of an 86, for the writer.
+pub(crate) fn mark_available(restaurant: String, item: &str) -> Result<Write, Refusal> {
+    restaurant_id(&restaurant)?;
+    Ok(Write::MarkAvailable {
+        restaurant,
+        item: item_name(item)?,
+    })
+}
+
+/// `restaurant`'s menu (none loaded: none) and what it has run out of at `now`, if
+/// `who` may read them.
+pub(crate) fn menu(
+    conn: &Connection,
+    who: &Principal,
+    restaurant: &str,
+    now: i64,
+) -> Result<(Option<Menu>, Vec<UnavailableItem>), Refusal> {
+    restaurant_id(restaurant)?;
+    auth::check_menu_read(who, restaurant)?;
+    let tx = conn.unchecked_transaction()?;
+    let menu = kitchen_sql::live_menu(&tx, restaurant)?;
+    let unavailable = kitchen_sql::unavailable(&tx, restaurant, now)?;
+    tx.commit()?;
+    Ok((menu, unavailable))
+}
+
+/// What `restaurant` has run out of at `now`, soonest back first, if `who` may read it.
+pub(crate) fn unavailable(
+    conn: &Connection,
+    who: &Principal,
+    restaurant: &str,
+    now: i64,
+) -> Result<Vec<UnavailableItem>, Refusal> {
+    restaurant_id(restaurant)?;
+    auth::check_menu_read(who, restaurant)?;
+    Ok(kitchen_sql::unavailable(conn, restaurant, now)?)
 }
 
 /// Runs `f` on a read connection after checking that the token is still live.
@@ -198,6 +314,7 @@ pub(crate) fn stats(
 ) -> Result<Stats, Refusal> {
     let since = queries::local_day(conn)?.start;
     let mut today = queries::analytics(conn, restaurant.as_deref(), since)?;
+    today.speed = speed(conn, restaurant.as_deref(), since)?;
     today.restaurant = restaurant;
     let server = match server {
         None => None,
@@ -209,6 +326,35 @@ pub(crate) fn stats(
         }
     };
     Ok(Stats { today, server })
+}
+
+/// Today's speed of service, as the writer's figures count it: for one restaurant with
+/// its stations in its menu's order; for all, their items and orders together.
+fn speed(
+    conn: &Connection,
+    restaurant: Option<&str>,
+    since: i64,
+) -> Result<chit_protocol::Speed, Refusal> {
+    let mut samples = kitchen_sql::speed_samples(conn, restaurant, since)?;
+    Ok(match restaurant {
+        Some(r) => {
+            let stations = kitchen_sql::live_menu(conn, r)?
+                .map(|m| m.stations)
+                .unwrap_or_default();
+            samples.remove(r).unwrap_or_default().speed(&stations)
+        }
+        None => {
+            let mut all = crate::kitchen::speed::Samples::default();
+            for s in samples.into_values() {
+                all.items.extend(&s.items);
+                all.orders.extend(&s.orders);
+            }
+            chit_protocol::Speed {
+                stations: Vec::new(),
+                ..all.speed(&[])
+            }
+        }
+    })
 }
 
 /// Every webhook endpoint and how its deliveries go.

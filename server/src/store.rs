@@ -1,8 +1,10 @@
 //! The SQLite store: a writer thread for every change (group commit, events published
 //! after commit) and a small pool of read connections (WAL lets them run beside it).
 
+pub mod kitchen_sql;
 pub(crate) mod migrate;
 pub mod queries;
+mod today;
 pub mod validate;
 #[allow(unsafe_code)] // a SQLite VFS is a table of C callbacks; see the module's notes
 mod wal_vfs;
@@ -19,7 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::auth::Principal;
 use crate::error::Refusal;
 use crate::frames::Published;
-pub use writer::{Change, Figures, Write, WriteResult, Written};
+pub use today::Figures;
+pub use writer::{Change, Write, WriteResult, Written};
 
 /// How the store keeps its data.
 #[derive(Debug, Clone)]
@@ -34,6 +37,8 @@ pub struct StoreConfig {
     pub checkpoint_hold: Duration,
     /// Where the writer records how many changes each commit carried (for `/metrics`).
     pub group_sizes: Option<prometheus_client::metrics::histogram::Histogram>,
+    /// The time every change is stamped with and held orders fire by.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for StoreConfig {
@@ -43,6 +48,7 @@ impl Default for StoreConfig {
             durable: true,
             checkpoint_hold: Duration::from_millis(5),
             group_sizes: None,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -63,6 +69,8 @@ struct Inner {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<(std::thread::JoinHandle<()>, Arc<AtomicBool>)>>,
     durable: bool,
+    clock: crate::clock::Clock,
+    due_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Read connections (and reads at once).
@@ -129,16 +137,20 @@ impl Store {
             hold: config.checkpoint_hold,
         };
         let (jobs_tx, jobs_rx) = mpsc::channel(8192);
+        let due_changed = Arc::new(tokio::sync::Notify::new());
         let writer = writer::Writer {
             conn,
             jobs: jobs_rx,
             publish: Box::new(publish),
-            today: writer::Today::default(),
+            today: today::Today::default(),
             head: head.clone(),
             commits,
             gate,
             retention: config.retention,
             group_sizes: config.group_sizes,
+            clock: config.clock.clone(),
+            kitchen: writer::Kitchen::default(),
+            due_changed: due_changed.clone(),
         };
         let thread_failed = |e: std::io::Error| {
             rusqlite::Error::InvalidParameterName(format!("starting a thread: {e}"))
@@ -161,6 +173,8 @@ impl Store {
                 writer: Mutex::new(Some(handle)),
                 checkpointer: Mutex::new(Some((checkpointer, stopping))),
                 durable: config.durable,
+                clock: config.clock,
+                due_changed,
             }),
         })
     }
@@ -195,6 +209,34 @@ impl Store {
         }
         rx.await
             .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
+    }
+
+    /// Asks the writer to do what has come due (fire held orders, end 86s, take up
+    /// loaded menus) and waits until that is committed.
+    pub async fn run_due(&self) -> Result<(), Refusal> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .inner
+            .jobs
+            .send(writer::Job::Due { reply })
+            .await
+            .is_err()
+        {
+            return Err(Refusal::internal("the server is shutting down"));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
+    }
+
+    /// Resolves after a commit put something new on the clock's list (a held order, an
+    /// 86): what is due next may be sooner.
+    pub async fn due_changed(&self) {
+        self.inner.due_changed.notified().await
+    }
+
+    /// The time the store stamps changes with.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.inner.clock
     }
 
     /// Runs `f` on a read connection, off the async threads.

@@ -10,8 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chit_protocol::client::Events;
-use chit_protocol::{Client, Event, NewCustomer, NewItem, NewOrder, Role};
+use chit_client::Client;
+use chit_client::Events;
+use chit_protocol::{Event, NewCustomer, NewItem, NewOrder, Role};
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};
@@ -21,7 +22,10 @@ use tokio::sync::oneshot;
 pub use chit_server;
 
 pub mod api;
+pub mod kitchen;
+
 pub mod receiver;
+pub mod tls;
 
 /// The real server, in this process, on a fresh database.
 pub struct TestServer {
@@ -128,7 +132,10 @@ impl TestServer {
         let mut cmd = Command::new(bin("chit"));
         cmd.env("CHIT_SERVER", &self.url)
             .env("CHIT_TOKEN", &self.admin)
-            .env_remove("CHIT_DB");
+            .env_remove("CHIT_DB")
+            // No config file but the test's own.
+            .env("XDG_CONFIG_HOME", self.dir())
+            .env_remove("CHIT_CONFIG");
         cmd
     }
 }
@@ -177,6 +184,7 @@ pub fn order_for(restaurant: &str, phone: &str) -> NewOrder {
         ],
         note: Some("no peanuts".into()),
         fulfilment: chit_protocol::Fulfilment::Delivery,
+        ..Default::default()
     }
 }
 
@@ -315,10 +323,16 @@ impl Drop for ServerProcess {
 
 /// Sends `signal` to `child`, which has not been waited for (so its pid is still its
 /// own). Straight through libc: minimal systems have no `/bin/kill`.
-#[allow(unsafe_code)]
 pub fn signal(child: &Child, signal: libc::c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
-    // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is not
+    signal_pid(child.id(), signal);
+}
+
+/// Sends `signal` to the process `pid`, which the test started (directly or under a
+/// shell of its own) and which has not been reaped.
+#[allow(unsafe_code)]
+pub fn signal_pid(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    // SAFETY: kill takes no pointers; the process is not reaped yet, so the pid is not
     // reused by another process.
     let rc = unsafe { libc::kill(pid, signal) };
     assert_eq!(
@@ -372,6 +386,13 @@ impl Tmux {
             .output()
             .expect("tmux");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tmux format about the pane (`#{pane_pid}`, `#{alternate_on}`, …).
+    pub fn format(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", &self.session, format])
+            .trim()
+            .to_string()
     }
 
     pub fn screen(&self) -> String {

@@ -36,6 +36,7 @@ fn busy_kitchen(open: i64) -> App {
                     qty: (i + 1) as u32,
                     unit_price: 12000,
                     note: (i == 0).then(|| "no peanuts".into()),
+                    ..Default::default()
                 })
                 .collect(),
             total: 24000,
@@ -49,6 +50,7 @@ fn busy_kitchen(open: i64) -> App {
             rider: None,
             created_at: format_time(NOW - id * 7_000),
             updated_at: format_time(NOW),
+            ..Default::default()
         };
         app.tickets.insert(id, Ticket::new(order, None));
     }

@@ -15,9 +15,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use crate::display::Effect;
-use crate::link::Request;
 use crate::sound::Sound;
 use crate::widgets::{Theme, local_clock};
+use chit_client::{Request, ServerError};
 
 /// Messages kept in the pane.
 const KEEP: usize = 200;
@@ -169,11 +169,7 @@ impl ChatPane {
     }
 
     /// The answer to a request; returns false if the request was not the pane's.
-    pub fn reply(
-        &mut self,
-        id: u64,
-        result: &Result<ServerMsg, (chit_protocol::ErrorCode, String)>,
-    ) -> bool {
+    pub fn reply(&mut self, id: u64, result: &Result<ServerMsg, ServerError>) -> bool {
         let Some(history) = self.pending.remove(&id) else {
             return false;
         };
@@ -188,7 +184,7 @@ impl ChatPane {
                 }
             }
             Ok(_) => {}
-            Err((_, message)) => self.error = Some(message.clone()),
+            Err(e) => self.error = Some(e.message.clone()),
         }
         true
     }
@@ -455,7 +451,10 @@ mod tests {
         assert!(pane.input.is_empty());
         assert!(pane.reply(
             id,
-            &Err((chit_protocol::ErrorCode::RateLimited, "slow down".into()))
+            &Err(chit_client::ServerError {
+                code: chit_protocol::ErrorCode::RateLimited,
+                message: "slow down".into()
+            })
         ));
         assert_eq!(pane.error.as_deref(), Some("slow down"));
         pane.key(key(KeyCode::Esc), T0);

@@ -1,6 +1,7 @@
 //! The one event loop both displays run: draws when something changed, and waits on
-//! the keyboard, the link and a one-second tick. It is the only async code and the
-//! only I/O; the display itself is a model with pure update and view functions.
+//! the keyboard, the follower, a one-second tick and SIGTERM/SIGHUP (which end it as
+//! `q` does, so the terminal is put back). It is the only async code and the only I/O;
+//! the display itself is a model with pure update and view functions.
 
 use std::time::Duration;
 
@@ -10,10 +11,17 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyEvent};
 use futures_util::StreamExt;
 use ratatui::widgets::Widget;
 
+use chit_client::{Follower, Request, Spec, Update};
+
 use crate::DisplayArgs;
-use crate::link::{Link, LinkEvent, LinkSpec, Request};
 use crate::sound::{Alerter, Sound};
 use crate::terminal::{self, Screen};
+
+/// The display cannot work until a person acts (no server's certificate checks out):
+/// the binary says why and exits 3, as the CLI does.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(pub chit_client::Stop);
 
 /// What a display asks its loop to do.
 // A handful per key press or event, moved once: boxing the request buys nothing.
@@ -36,7 +44,7 @@ pub enum Msg<A> {
     Key(A),
     /// A key while the chat pane is open: it goes to the chat input.
     ChatKey(KeyEvent),
-    Link(LinkEvent),
+    Link(Update),
 }
 
 /// A display model: a pure `update` over [`Msg`], and the key map that turns keys into
@@ -67,7 +75,7 @@ where
         }
     }
 
-    fn link(&mut self, event: LinkEvent) -> Vec<Effect> {
+    fn link(&mut self, event: Update) -> Vec<Effect> {
         self.update(Msg::Link(event))
     }
 
@@ -111,29 +119,36 @@ macro_rules! impl_model {
 }
 pub(crate) use impl_model;
 
-/// Runs `model` full screen until it asks to quit. `name` names the log file.
+/// Runs `model` full screen until it asks to quit (or SIGTERM or SIGHUP come), following
+/// `spec`. `name` names the log file and the client in `hello`.
 pub async fn run<M>(
     mut model: M,
-    mut spec: LinkSpec,
+    spec: Spec,
     args: &DisplayArgs,
+    settings: &chit_config::Settings,
     name: &str,
 ) -> anyhow::Result<()>
 where
     M: Model,
     for<'a> &'a M: Widget,
 {
-    spec.token =
-        chit_protocol::token::find_token(args.token.as_deref()).map_err(anyhow::Error::msg)?;
+    let client = format!("{name} {}", env!("CARGO_PKG_VERSION"));
+    let connector = args.connect.connector(settings, &client)?;
     let log_path = args.log.clone().unwrap_or_else(|| terminal::log_path(name));
     let log = terminal::init_logging(&log_path)
         .with_context(|| format!("opening the log file '{}'", log_path.display()))?;
-    tracing::info!("{name} on {} following {:?}", spec.url, spec.rooms);
+    tracing::info!(
+        "{name} on {} following {:?}",
+        connector.servers(),
+        spec.rooms
+    );
+    let mut stop = stop_signals().context("watching for SIGTERM and SIGHUP")?;
 
     let mut screen = Screen::enter(&log).context("setting up the terminal")?;
     // Opened after stderr points at the log: ALSA may complain while probing devices.
     let mut alerter = Alerter::new(args.mute, args.bell);
     model.set_alerts(alerter.kind(), args.mute);
-    let (link, mut link_events) = Link::spawn(spec);
+    let (link, mut link_events) = Follower::spawn(connector, spec);
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -158,6 +173,7 @@ where
                 None => return Ok(()),
             },
             event = link_events.recv() => match event {
+                Some(Update::Stopped(why)) => return Err(Unusable(why).into()),
                 Some(event) => {
                     model.set_now(now_ms());
                     model.link(event)
@@ -165,10 +181,17 @@ where
                 None => anyhow::bail!("the connection task stopped"),
             },
             _ = tick.tick() => model.tick(now_ms()),
+            Some(signal) = stop.next() => {
+                tracing::info!("{name}: {signal}, putting the terminal back and leaving");
+                return Ok(());
+            }
         };
         dirty = true;
         // Take whatever else the link has ready before drawing once.
         while let Ok(event) = link_events.try_recv() {
+            if let Update::Stopped(why) = event {
+                return Err(Unusable(why).into());
+            }
             effects.extend(model.link(event));
         }
         for effect in effects {
@@ -180,4 +203,27 @@ where
             }
         }
     }
+}
+
+/// SIGTERM and SIGHUP (a `systemctl stop`, a closed SSH session) as a stream of their
+/// names. Installed before the screen is taken, so a signal never finds it unguarded.
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl futures_util::Stream<Item = &'static str> + Unpin> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    Ok(Box::pin(futures_util::stream::poll_fn(move |cx| {
+        if term.poll_recv(cx).is_ready() {
+            return std::task::Poll::Ready(Some("SIGTERM"));
+        }
+        if hup.poll_recv(cx).is_ready() {
+            return std::task::Poll::Ready(Some("SIGHUP"));
+        }
+        std::task::Poll::Pending
+    })))
+}
+
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl futures_util::Stream<Item = &'static str> + Unpin> {
+    Ok(futures_util::stream::pending())
 }

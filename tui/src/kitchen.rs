@@ -6,44 +6,57 @@ pub mod keymap;
 pub mod update;
 pub mod view;
 
+use chit_client::{Policy, Snapshot, Spec};
 use chit_protocol::Status;
 
 use crate::DisplayArgs;
 use crate::display;
-use crate::link::LinkSpec;
 use app::{App, Settings};
 
 display::impl_model!();
+
+/// What the display loads and follows for `restaurant`: its open orders, its room and
+/// the staff chat room.
+pub fn spec(restaurant: &str, chat_room: &str) -> Spec {
+    Spec {
+        rooms: vec![
+            (format!("restaurant:{restaurant}"), None),
+            (format!("chat:{chat_room}"), None),
+        ],
+        snapshot: Some(Snapshot {
+            restaurant: Some(restaurant.to_string()),
+            statuses: vec![
+                Status::Pending,
+                Status::Confirmed,
+                Status::Preparing,
+                Status::Ready,
+            ],
+        }),
+        policy: Policy::DISPLAY,
+    }
+}
 
 /// Runs the kitchen display for `restaurant` until the cook quits.
 pub async fn run(
     restaurant: String,
     chat_room: String,
     args: DisplayArgs,
+    config: &chit_config::Settings,
     mut settings: Settings,
 ) -> anyhow::Result<()> {
     settings.color = !crate::terminal::no_color();
-    let spec = LinkSpec {
-        url: args.server.clone(),
-        token: String::new(),
-        client: format!("chit-kitchen {}", env!("CARGO_PKG_VERSION")),
-        rooms: vec![
-            format!("restaurant:{restaurant}"),
-            format!("chat:{chat_room}"),
-        ],
-        restaurant: Some(restaurant.clone()),
-        statuses: vec![
-            Status::Pending,
-            Status::Confirmed,
-            Status::Preparing,
-            Status::Ready,
-        ],
-    };
     let app = App::with_chat(
         &restaurant,
         settings,
         chit_protocol::now_ms(),
         Some(format!("chat:{chat_room}")),
     );
-    display::run(app, spec, &args, "chit-kitchen").await
+    display::run(
+        app,
+        spec(&restaurant, &chat_room),
+        &args,
+        config,
+        "chit-kitchen",
+    )
+    .await
 }

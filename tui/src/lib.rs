@@ -1,11 +1,10 @@
 //! chit's terminal displays: the kitchen display and the rider console, with what they
-//! share (the connection link, sound and bell, terminal handling, widgets).
+//! share (the loop over the follower, sound and bell, terminal handling, widgets).
 
 pub mod chat;
 pub mod conn;
 pub mod display;
 pub mod kitchen;
-pub mod link;
 pub mod rider;
 pub mod sound;
 pub mod terminal;
@@ -16,12 +15,8 @@ use std::time::Duration;
 /// Flags both displays take.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DisplayArgs {
-    /// Server URL.
-    #[arg(long, env = "CHIT_SERVER", default_value = chit_protocol::DEFAULT_SERVER_URL)]
-    pub server: String,
-    /// Access token [default: the admin token in the data directory]
-    #[arg(long, env = "CHIT_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub connect: chit_client::ConnectArgs,
     /// No sound and no bell.
     #[arg(long)]
     pub mute: bool,
@@ -29,8 +24,21 @@ pub struct DisplayArgs {
     #[arg(long)]
     pub bell: bool,
     /// Log file [default: ~/.local/state/chit/NAME.log]
-    #[arg(long)]
+    #[arg(long, value_hint = clap::ValueHint::FilePath)]
     pub log: Option<std::path::PathBuf>,
+}
+
+/// The exit code for a display's failure, as the CLI has them: 3 when it cannot reach
+/// or authenticate with the server, 2 for an unusable `--ca-file`, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> std::process::ExitCode {
+    use chit_client::SetupError;
+    let code = match e.downcast_ref::<SetupError>() {
+        Some(SetupError::Token(_)) => 3,
+        Some(SetupError::CaFile(_)) => 2,
+        None if e.is::<display::Unusable>() => 3,
+        None => 1,
+    };
+    std::process::ExitCode::from(code)
 }
 
 /// Parses `30s`, `5m`, `1h` (or plain seconds) for duration flags.

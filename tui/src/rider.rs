@@ -7,11 +7,11 @@ pub mod keymap;
 pub mod update;
 pub mod view;
 
+use chit_client::{Policy, Snapshot, Spec};
 use chit_protocol::Status;
 
 use crate::DisplayArgs;
 use crate::display;
-use crate::link::LinkSpec;
 use app::App;
 
 display::impl_model!();
@@ -19,30 +19,33 @@ display::impl_model!();
 /// What the console loads and follows for `rider`. A rider token's listing holds only
 /// its own orders and the offers; an admin's holds everything open, and the model keeps
 /// only what concerns this rider.
-pub fn link_spec(url: &str, rider: &str) -> LinkSpec {
-    LinkSpec {
-        url: url.to_string(),
-        token: String::new(),
-        client: format!("chit-rider {}", env!("CARGO_PKG_VERSION")),
-        rooms: vec!["riders".into(), format!("rider:{rider}")],
-        restaurant: None,
-        statuses: vec![
-            Status::Pending,
-            Status::Confirmed,
-            Status::Preparing,
-            Status::Ready,
-            Status::PickedUp,
-        ],
+pub fn spec(rider: &str) -> Spec {
+    Spec {
+        rooms: vec![("riders".into(), None), (format!("rider:{rider}"), None)],
+        snapshot: Some(Snapshot {
+            restaurant: None,
+            statuses: vec![
+                Status::Pending,
+                Status::Confirmed,
+                Status::Preparing,
+                Status::Ready,
+                Status::PickedUp,
+            ],
+        }),
+        policy: Policy::DISPLAY,
     }
 }
 
 /// Runs the rider console for `rider` until the rider quits.
-pub async fn run(rider: String, args: DisplayArgs) -> anyhow::Result<()> {
-    let spec = link_spec(&args.server, &rider);
+pub async fn run(
+    rider: String,
+    args: DisplayArgs,
+    config: &chit_config::Settings,
+) -> anyhow::Result<()> {
     let app = App::new(
         &rider,
         !crate::terminal::no_color(),
         chit_protocol::now_ms(),
     );
-    display::run(app, spec, &args, "chit-rider").await
+    display::run(app, spec(&rider), &args, config, "chit-rider").await
 }

@@ -97,7 +97,7 @@ pub use chit_text::{fit, local_clock};
 pub fn conn_span(conn: &Conn, now: i64, theme: Theme) -> Span<'static> {
     let label = conn.label(now);
     match conn {
-        Conn::Online => Span::styled(format!("● {label}"), theme.good()),
+        Conn::Online { .. } => Span::styled(format!("● {label}"), theme.good()),
         _ => Span::styled(format!("○ {}", label.to_uppercase()), theme.alarm()),
     }
 }
@@ -111,15 +111,16 @@ pub fn conn_banner(conn: &Conn, now: i64, queued: usize) -> Option<String> {
         n => format!(" · {n} changes queued"),
     };
     match conn {
-        Conn::Online => None,
+        Conn::Online { .. } => None,
         Conn::Connecting => Some(format!("connecting to the server…{queued}")),
         Conn::Offline { since, reason, .. } => Some(format!(
             "OFFLINE since {} · {}{queued} · {reason} · what you see may be out of date",
             local_clock(*since),
             conn.label(now)
         )),
-        Conn::Refused { reason, .. } => Some(format!(
-            "REFUSED by the server: {reason} · check --token and the restaurant or rider name{queued}"
+        Conn::Refused { refusal, .. } => Some(format!(
+            "REFUSED: {refusal} · {}{queued}",
+            Conn::hint(refusal)
         )),
     }
 }

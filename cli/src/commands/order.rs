@@ -3,7 +3,11 @@
 
 use std::io::BufRead;
 
-use chit_protocol::{Client, EventKind, Fulfilment, NewCustomer, NewItem, NewOrder, Status};
+use chit_client::Client;
+use chit_protocol::{
+    ClientMsg, EventKind, Fulfilment, ItemState, NewCustomer, NewItem, NewOrder, Priority,
+    ServerMsg, Status,
+};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -11,7 +15,7 @@ use serde_json::json;
 
 use crate::connect::connect;
 use crate::output::{self, json};
-use crate::{Failure, Global, Outcome};
+use crate::{Failure, Global, Outcome, when};
 
 #[derive(Subcommand)]
 pub enum OrderCommand {
@@ -20,10 +24,26 @@ pub enum OrderCommand {
     /// Move an order to a new status: chit order status 17 preparing
     Status {
         order_id: i64,
+        #[arg(value_parser = statuses())]
         status: Status,
         /// Why (shown to the kitchen and the customer).
         #[arg(long)]
         reason: Option<String>,
+        /// With `ready`: ready although items at the stations are not done (the expo's
+        /// override).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move one item of an order at its station: chit order item 17 2 started
+    Item {
+        order_id: i64,
+        /// The item's number on the ticket, from 1 (chit order show lists them).
+        item: u32,
+        #[arg(value_parser = chit_config::one_of::<ItemState>(ItemState::ALL.map(ItemState::as_str)))]
+        state: ItemState,
+        /// Take a bump back: exactly one step (done -> started -> queued).
+        #[arg(long)]
+        recall: bool,
     },
     /// Cancel an order.
     Cancel {
@@ -38,7 +58,7 @@ pub enum OrderCommand {
         #[arg(long)]
         restaurant: Option<String>,
         /// Statuses, comma separated: pending,preparing
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = statuses())]
         status: Vec<Status>,
         /// Orders a page holds (at most 1000): the newest ones, shown oldest first.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -56,7 +76,7 @@ pub enum OrderCommand {
 #[derive(Args)]
 pub struct PlaceArgs {
     /// JSON Lines file of orders, one per line; '-' reads stdin.
-    #[arg(long, conflicts_with_all = ["restaurant", "name", "phone", "address", "item", "note", "pickup", "key"])]
+    #[arg(long, conflicts_with_all = ["restaurant", "name", "phone", "address", "item", "note", "pickup", "key", "due", "priority", "source"])]
     file: Option<String>,
     #[arg(long, required_unless_present = "file")]
     restaurant: Option<String>,
@@ -68,7 +88,8 @@ pub struct PlaceArgs {
     /// Delivery address (needed unless --pickup).
     #[arg(long)]
     address: Option<String>,
-    /// "[QTY x ]NAME @ PRICE", e.g. "2 x Pad Thai @ 120.00"; repeat for more items.
+    /// "[QTY x ]NAME @ PRICE [CATEGORY]", e.g. "2 x Pad Thai @ 120.00" or, naming its
+    /// menu category, "2 x Pad Thai @ 120.00 [noodles]"; repeat for more items.
     #[arg(long, value_parser = NewItem::parse, required_unless_present = "file")]
     item: Vec<NewItem>,
     #[arg(long)]
@@ -79,6 +100,21 @@ pub struct PlaceArgs {
     /// Idempotency key: placing again with the same key returns the first order.
     #[arg(long)]
     key: Option<String>,
+    /// When the customer expects it: HH:MM (local, the next one), YYYY-MM-DD HH:MM
+    /// (local) or RFC 3339. The kitchen gets it its longest prep before.
+    #[arg(long, value_parser = when::parse)]
+    due: Option<String>,
+    /// Rush tickets sort first on the displays and carry a mark.
+    #[arg(long, default_value = "normal", value_parser = chit_config::one_of::<Priority>(["normal", "rush"]))]
+    priority: Priority,
+    /// Where the order comes from: web, pos, phone, uber…
+    #[arg(long)]
+    source: Option<String>,
+}
+
+/// Every status, for `--help` and completions.
+fn statuses() -> impl clap::builder::TypedValueParser<Value = Status> {
+    chit_config::one_of(Status::ALL.map(Status::as_str))
 }
 
 pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
@@ -88,9 +124,29 @@ pub async fn run(global: &Global, cmd: OrderCommand) -> Outcome {
             order_id,
             status,
             reason,
-        } => set_status(global, order_id, status, reason).await,
+            force,
+        } => set_status(global, order_id, status, reason, force).await,
         OrderCommand::Cancel { order_id, reason } => {
-            set_status(global, order_id, Status::Cancelled, reason).await
+            set_status(global, order_id, Status::Cancelled, reason, false).await
+        }
+        OrderCommand::Item {
+            order_id,
+            item,
+            state,
+            recall,
+        } => {
+            let (client, _) = connect(global).await?;
+            let msg = ClientMsg::UpdateItem {
+                order_id,
+                item,
+                state,
+                recall,
+            };
+            let ServerMsg::Order { order, .. } = client.request(msg).await? else {
+                return Err(Failure::refused("the server answered with something else"));
+            };
+            print_order(global, &order, &output::item_change(&order, item));
+            Ok(())
         }
         OrderCommand::Show { order_id } => {
             let (client, _) = connect(global).await?;
@@ -158,11 +214,19 @@ async fn set_status(
     order_id: i64,
     status: Status,
     reason: Option<String>,
+    force: bool,
 ) -> Outcome {
     let (client, _) = connect(global).await?;
-    let order = client
-        .update_status(order_id, status, reason, false)
-        .await?;
+    let msg = ClientMsg::UpdateStatus {
+        order_id,
+        status,
+        reason,
+        recall: false,
+        force,
+    };
+    let ServerMsg::Order { order, .. } = client.request(msg).await? else {
+        return Err(Failure::refused("the server answered with something else"));
+    };
     print_order(global, &order, &output::status_change(&order, None));
     Ok(())
 }
@@ -186,6 +250,9 @@ async fn place(global: &Global, args: PlaceArgs) -> Outcome {
         } else {
             Fulfilment::Delivery
         },
+        source: args.source,
+        priority: args.priority,
+        due_at: args.due,
     };
     let (client, _) = connect(global).await?;
     let (order, duplicate) = client.place_order(order, args.key).await?;
@@ -334,9 +401,9 @@ fn tokio_stream<T: Send + 'static>(
 /// Prints the order's history and its changes until it reaches a final status.
 async fn watch(global: &Global, order_id: i64) -> Outcome {
     let room = format!("order:{order_id}");
-    let mut follow = crate::commands::watch::Follow::new(vec![(room, Some(0))]);
+    let mut watch = crate::commands::watch::Watch::start(global, vec![(room, Some(0))])?;
     loop {
-        let event = follow.next(global).await?;
+        let event = watch.next().await?;
         let Some(change) = event.order_event() else {
             continue;
         };

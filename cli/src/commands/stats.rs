@@ -4,7 +4,7 @@ use chit_protocol::money;
 use clap::Args;
 
 use crate::connect::connect;
-use crate::output::json;
+use crate::output::{self, json};
 use crate::{Global, Outcome};
 
 #[derive(Args)]
@@ -33,6 +33,31 @@ pub async fn run(global: &Global, args: StatsArgs) -> Outcome {
             .map(|m| format!("{m:.1} min"))
             .unwrap_or_else(|| "-".into()),
     );
+    let speed = &t.speed;
+    if speed.items.count > 0 || speed.orders.count > 0 {
+        println!("speed of service today:");
+        println!(
+            "  items, in the kitchen to done:  {}",
+            output::timing(&speed.items)
+        );
+        println!(
+            "  orders, fired to ready:         {}",
+            output::timing(&speed.orders)
+        );
+        let width = speed
+            .stations
+            .iter()
+            .map(|s| chit_text::width(&s.station))
+            .max()
+            .unwrap_or(0);
+        for s in &speed.stations {
+            println!(
+                "  {}  {}",
+                chit_text::pad(&s.station, width.max(6)),
+                output::timing(&s.items)
+            );
+        }
+    }
     if let Some(s) = &stats.server {
         println!(
             "server: {} connections, {:.1} MiB resident, {} events since start, {} orders stored, head {}, up {} s",

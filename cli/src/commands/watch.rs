@@ -1,13 +1,12 @@
-//! `chit watch ROOM…`: events as JSON Lines, and [`Follow`], the reconnecting,
-//! resuming subscriber that `chit order watch` shares.
+//! `chit watch ROOM…`: events as JSON Lines, and [`Watch`], the follower that `chit
+//! order watch` shares, with what the link does said on stderr.
 
-use std::time::Duration;
-
-use chit_protocol::client::Events;
-use chit_protocol::{Backoff, Client, ErrorCode, Event};
+use chit_client::{Follower, LinkState, Policy, Refusal, Spec, Stop, Update};
+use chit_protocol::Event;
 use clap::Args;
+use tokio::sync::mpsc;
 
-use crate::connect::connect;
+use crate::connect::connector;
 use crate::output::json;
 use crate::{Failure, Global, Outcome};
 
@@ -29,105 +28,105 @@ pub async fn run(global: &Global, args: WatchArgs) -> Outcome {
         chit_protocol::Room::parse(room).map_err(Failure::usage)?;
     }
     let rooms = args.rooms.into_iter().map(|r| (r, args.since)).collect();
-    let mut follow = Follow::new(rooms);
+    let mut watch = Watch::start(global, rooms)?;
     let mut seen = 0;
     while args.count.is_none_or(|n| seen < n) {
-        let event = follow.next(global).await?;
+        let event = watch.next().await?;
         json(&event);
         seen += 1;
     }
     Ok(())
 }
 
-/// Follows rooms across disconnects: reconnects forever with backoff and jitter, and
-/// resubscribes each room from the last seq it delivered, so nothing is missed or
-/// repeated.
-pub struct Follow {
-    rooms: Vec<(String, Option<u64>)>,
-    conn: Option<(Client, Events)>,
-    backoff: Backoff,
-    connected_once: bool,
+/// Rooms followed across disconnects and failovers: each resumes from the last seq
+/// delivered, so nothing is missed or repeated. Says on stderr where it is.
+pub struct Watch {
+    _follower: Follower,
+    updates: mpsc::UnboundedReceiver<Update>,
+    /// Down since it was last online (so "back" is said once).
+    down: bool,
+    was_online: bool,
 }
 
-impl Follow {
-    pub fn new(rooms: Vec<(String, Option<u64>)>) -> Follow {
-        Follow {
+impl Watch {
+    pub fn start(global: &Global, rooms: Vec<(String, Option<u64>)>) -> Result<Watch, Failure> {
+        let spec = Spec {
             rooms,
-            conn: None,
-            backoff: Backoff::default(),
-            connected_once: false,
-        }
+            snapshot: None,
+            policy: Policy::COMMAND,
+        };
+        let (follower, updates) = Follower::spawn(connector(global)?, spec);
+        Ok(Watch {
+            _follower: follower,
+            updates,
+            down: false,
+            was_online: false,
+        })
     }
 
-    pub async fn next(&mut self, global: &Global) -> Result<Event, Failure> {
+    /// The next event; an error once the follower has given up.
+    pub async fn next(&mut self) -> Result<Event, Failure> {
         loop {
-            if self.conn.is_none() {
-                self.connect(global).await?;
-            }
-            let (client, events) = self.conn.as_mut().expect("connected above");
-            match events.recv().await {
-                Some(event) => {
-                    if let (Some(seq), Some(entry)) = (
-                        event.seq,
-                        self.rooms.iter_mut().find(|(r, _)| *r == event.room),
-                    ) {
-                        entry.1 = Some(seq);
-                    }
-                    return Ok(event);
-                }
-                None => {
-                    let why = client.close_reason().unwrap_or_else(|| "closed".into());
-                    eprintln!("chit: connection lost ({why}); reconnecting");
-                    self.conn = None;
-                }
-            }
-        }
-    }
-
-    async fn connect(&mut self, global: &Global) -> Result<(), Failure> {
-        loop {
-            match self.try_connect(global).await {
-                Ok(conn) => {
-                    if self.connected_once {
-                        eprintln!("chit: reconnected");
-                    }
-                    self.connected_once = true;
-                    self.backoff.reset();
-                    self.conn = Some(conn);
-                    return Ok(());
-                }
-                Err(failure)
-                    if failure.code == 3
-                        && self.connected_once
-                        && !failure.message.contains("unauthorized") =>
-                {
-                    let delay = self.backoff.next_delay();
-                    eprintln!(
-                        "chit: {}; retrying in {:.1} s",
-                        failure.message,
-                        delay.as_secs_f64()
-                    );
-                    tokio::time::sleep(delay.max(Duration::from_millis(100))).await;
-                }
-                Err(failure) => return Err(failure),
-            }
-        }
-    }
-
-    async fn try_connect(&mut self, global: &Global) -> Result<(Client, Events), Failure> {
-        let (client, events) = connect(global).await?;
-        for (room, since) in &mut self.rooms {
-            let head = match client.subscribe(room, *since).await {
-                Ok(head) => head,
-                Err(e) if e.code() == Some(ErrorCode::ResyncRequired) => {
-                    eprintln!("chit: {room}: {e}; going on from the newest event");
-                    client.subscribe(room, None).await?
-                }
-                Err(e) => return Err(e.into()),
+            let Some(update) = self.updates.recv().await else {
+                return Err(Failure::refused("the connection task stopped"));
             };
-            let from = *since.get_or_insert(head);
-            eprintln!("chit: watching {room} from seq {from}");
+            match update {
+                Update::Event(event) => return Ok(event),
+                Update::Resumed { room, from, missed } => {
+                    if missed {
+                        eprintln!(
+                            "chit: {room}: the server no longer has every event since the last one printed; going on from the newest event"
+                        );
+                    }
+                    eprintln!("chit: watching {room} from seq {from}");
+                }
+                Update::State(state) => self.say(&state),
+                Update::Stopped(stop) => return Err(stopped(stop)),
+                Update::Snapshot { .. } | Update::Reply { .. } => {}
+            }
         }
-        Ok((client, events))
+    }
+
+    fn say(&mut self, state: &LinkState) {
+        match state {
+            LinkState::Online { url, servers, .. } => {
+                let back = std::mem::take(&mut self.down) && self.was_online;
+                self.was_online = true;
+                if back {
+                    eprintln!("chit: reconnected to {url}");
+                } else if *servers > 1 {
+                    eprintln!("chit: connected to {url}");
+                }
+            }
+            LinkState::Reconnecting { retry_in, reason } => {
+                self.down = true;
+                eprintln!(
+                    "chit: {reason}; reconnecting in {:.1} s",
+                    retry_in.as_secs_f64()
+                );
+            }
+            LinkState::Connecting {
+                url,
+                after: Some(down),
+                ..
+            } => {
+                self.down = true;
+                eprintln!("chit: {down}; trying {url}");
+            }
+            LinkState::Connecting { .. } | LinkState::Refused { .. } => {}
+        }
+    }
+}
+
+/// Why the follower gave up, as the command's failure: a refused room or request is
+/// the server refusing (1), a token or certificate or no server at all is 3.
+pub fn stopped(stop: Stop) -> Failure {
+    match &stop {
+        Stop::Refused(r @ Refusal::Server { code, .. })
+            if *code != chit_protocol::ErrorCode::Unauthorized =>
+        {
+            Failure::refused(r.to_string())
+        }
+        _ => Failure::unreachable(stop.to_string()),
     }
 }

@@ -176,6 +176,7 @@ pub(super) async fn place(
             name: item.name,
             qty: item.quantity,
             note: item.note,
+            category: None,
         });
     }
     let total_amount = minor_units("totalAmount", &seed.total_amount)?;
@@ -200,6 +201,7 @@ pub(super) async fn place(
         } else {
             Fulfilment::Pickup
         }),
+        ..Default::default()
     };
     let key = match parts.headers.get("idempotency-key") {
         None => None,
@@ -288,6 +290,6 @@ pub(super) async fn patch(
     let change: SeedStatus = request::json_body(ctx, &parts, body, "status change").await?;
     let status = seed_status(&change.status)?;
     let (order, _) =
-        orders::change_status(ctx, who, order_id, status, change.reason, false).await?;
+        orders::change_status(ctx, who, order_id, status, change.reason, (false, false)).await?;
     Ok(json_value(StatusCode::OK, &view(order)))
 }

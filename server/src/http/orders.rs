@@ -1,10 +1,12 @@
 //! `/v1/orders`: place (answered once committed, `Idempotency-Key`), list with a
-//! cursor, get, and change status. Each goes through the same service functions, the
+//! cursor, get, change status, and move one item at its station. Each goes through the same service functions, the
 //! same writer and the same role rules as the WebSocket requests of the same name.
 
 use std::sync::Arc;
 
-use chit_protocol::{Fulfilment, NewCustomer, NewItem, NewOrder, Order, Status};
+use chit_protocol::{
+    Fulfilment, ItemState, NewCustomer, NewItem, NewOrder, Order, Priority, Status,
+};
 use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::http::request::Parts;
@@ -34,6 +36,12 @@ pub(super) struct OrderBody {
     #[serde(default)]
     fulfilment: Fulfilment,
     #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    priority: Priority,
+    #[serde(default)]
+    due_at: Option<String>,
+    #[serde(default)]
     pub key: Option<String>,
 }
 
@@ -58,6 +66,8 @@ struct ItemBody {
     unit_price: i64,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
 }
 
 fn one() -> u32 {
@@ -98,10 +108,14 @@ impl OrderBody {
                     qty: i.qty,
                     unit_price: i.unit_price,
                     note: i.note,
+                    category: i.category,
                 })
                 .collect(),
             note: self.note,
             fulfilment: self.fulfilment,
+            source: self.source,
+            priority: self.priority,
+            due_at: self.due_at,
         }
     }
 }
@@ -245,9 +259,11 @@ struct StatusChange {
     reason: Option<String>,
     #[serde(default)]
     recall: bool,
+    #[serde(default)]
+    force: bool,
 }
 
-/// `PATCH /v1/orders/{id}` with `{"status", "reason"?, "recall"?}`.
+/// `PATCH /v1/orders/{id}` with `{"status", "reason"?, "recall"?, "force"?}`.
 pub(super) async fn patch(
     ctx: &Ctx,
     parts: Parts,
@@ -264,12 +280,52 @@ pub(super) async fn patch(
         order_id,
         change.status,
         change.reason,
-        change.recall,
+        (change.recall, change.force),
     )
     .await?;
     let order = match made {
         Some(made) => made.to_string(),
         None => serde_json::to_string(&order).expect("orders serialize"),
+    };
+    Ok(json(StatusCode::OK, format!(r#"{{"order":{order}}}"#)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemChange {
+    state: ItemState,
+    #[serde(default)]
+    recall: bool,
+}
+
+/// `PATCH /v1/orders/{id}/items/{n}` with `{"state", "recall"?}`: item `n` counts from
+/// 1, as `update_item` counts it.
+pub(super) async fn patch_item(
+    ctx: &Ctx,
+    parts: Parts,
+    body: Incoming,
+    id: &str,
+    n: &str,
+) -> Result<Response<Body>, Failure> {
+    Query::parse(&parts.uri, &[])?;
+    let order_id = request::order_id(id)?;
+    let item = n.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Failure::bad_request(format!(
+            "'{}' is not an item number (items count from 1, as the ticket prints them)",
+            clean(n)
+        ))
+    })?;
+    let who = request::who(ctx, &parts, None).await?;
+    let change: ItemChange = request::json_body(ctx, &parts, body, "item change").await?;
+    let op = service::update_item(order_id, item, change.state, change.recall)?;
+    let order = match ctx.store.write(who, op).await? {
+        Written::Order {
+            json: Some(json), ..
+        } => json.to_string(),
+        Written::Order { order, .. } => serde_json::to_string(&order).expect("orders serialize"),
+        Written::Chat(_) | Written::Unavailable { .. } => {
+            return Err(Refusal::internal("an item change did not return its order").into());
+        }
     };
     Ok(json(StatusCode::OK, format!(r#"{{"order":{order}}}"#)))
 }
@@ -282,12 +338,12 @@ pub(super) async fn change_status(
     order_id: i64,
     status: Status,
     reason: Option<String>,
-    recall: bool,
+    (recall, force): (bool, bool),
 ) -> Result<(Order, Option<Arc<str>>), Failure> {
-    let op = service::change_status(order_id, status, reason, recall)?;
+    let op = service::change_status(order_id, status, reason, recall, force)?;
     match ctx.store.write(who, op).await? {
         Written::Order { order, json, .. } => Ok((order, json)),
-        Written::Chat(_) => {
+        Written::Chat(_) | Written::Unavailable { .. } => {
             Err(Refusal::internal("a status change did not return its order").into())
         }
     }

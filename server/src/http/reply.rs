@@ -43,7 +43,11 @@ pub(super) fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::InvalidTransition | ErrorCode::Conflict => StatusCode::CONFLICT,
+        // An item the restaurant has run out of is a conflict with its state, as the
+        // design says: 409, the order untouched.
+        ErrorCode::InvalidTransition | ErrorCode::Conflict | ErrorCode::Unavailable => {
+            StatusCode::CONFLICT
+        }
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         // The events asked for are no longer kept: reload, then follow from the head.

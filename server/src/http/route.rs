@@ -61,6 +61,10 @@ async fn endpoint(req: Request<Incoming>, ctx: &Ctx) -> (&'static str, Answer) {
             "PATCH /v1/orders/{id}",
             orders::patch(ctx, parts, body, id).await,
         ),
+        (&M::PATCH, ["v1", "orders", id, "items", n]) => (
+            "PATCH /v1/orders/{id}/items/{n}",
+            orders::patch_item(ctx, parts, body, id, n).await,
+        ),
         (&M::GET, ["v1", "events"]) => ("GET /v1/events", events::follow(ctx, parts).await),
         (&M::POST, ["v1", "hooks", name]) => (
             "POST /v1/hooks/{name}",
@@ -89,6 +93,7 @@ fn allowed(path: &[&str]) -> Option<&'static str> {
         }
         ["v1", "orders"] | ["api", "orders"] => Some("GET, POST"),
         ["v1", "orders", _] => Some("GET, PATCH"),
+        ["v1", "orders", _, "items", _] => Some("PATCH"),
         ["api", "orders", _] => Some("PATCH"),
         ["v1", "hooks", _] => Some("POST"),
         _ => None,
@@ -143,6 +148,6 @@ mod tests {
             served += allow.split(", ").count();
         }
         // Every route of `endpoint` (WebSocket upgrades aside).
-        assert_eq!(served, 13);
+        assert_eq!(served, 14);
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chit_protocol::{Order, money};
 use rusqlite::Connection;
 
-use crate::store::queries::{ORDER_COLUMNS, order_from_row};
+use crate::store::queries::{ORDER_COLUMN_COUNT, ORDER_COLUMNS, order_from_row};
 
 /// What `chit-server export` takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -245,8 +245,8 @@ pub fn export(
     let mut done = Exported::default();
     while let Some(row) = rows.next()? {
         let order = order_from_row(row)?;
-        let date: String = row.get(15)?;
-        let local: String = row.get(16)?;
+        let date: String = row.get(ORDER_COLUMN_COUNT)?;
+        let local: String = row.get(ORDER_COLUMN_COUNT + 1)?;
         sink.order(&order, &date, &local)?;
         done.orders += 1;
         done.items += order.items.len() as u64;
@@ -350,9 +350,12 @@ mod tests {
             ],
             note: Some("ไม่ใส่ถั่ว".into()),
             fulfilment: Fulfilment::Delivery,
+            ..Default::default()
         };
         let valid = validate::validate(order, None).unwrap();
-        queries::insert_order(conn, &valid, 1, (at, &chit_protocol::format_time(at))).unwrap()
+        let items = queries::plain_items(&valid);
+        let at = (at, chit_protocol::format_time(at));
+        queries::insert_order(conn, &valid, 1, items, None, (at.0, &at.1)).unwrap()
     }
 
     fn memory() -> Connection {

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_order_rooms_from_restaurant_rows.sql"),
     include_str!("../../migrations/0004_fewer_index_entries_per_order.sql"),
     include_str!("../../migrations/0005_webhooks.sql"),
+    include_str!("../../migrations/0006_stations.sql"),
 ];
 
 /// Brings the schema up to date; refuses a database written by a newer chit.
@@ -160,6 +161,97 @@ mod tests {
         assert_eq!(seen("customer:c2", 0), [(4, v(2)), (7, v(5))]);
         assert_eq!(seen("customer:c3", 0), []);
         assert_eq!(seen("restaurant:r1", 2), [(3, v(2)), (5, v(3)), (7, v(5))]);
+    }
+
+    #[test]
+    fn orders_placed_before_stations_read_as_whole_tickets_and_lose_nothing() {
+        use chit_protocol::{ItemState, Priority, Status};
+        // Version 5 stored items without a state.
+        let items = r#"[{"name":"Pad Thai","qty":2,"unit_price":12000,"note":"no \"peanuts\""},{"name":"Cha yen","qty":1,"unit_price":4500}]"#;
+        let mut conn = at_version(
+            5,
+            &format!(
+                "INSERT INTO orders (id, number, restaurant, customer_id, customer_name,
+                     customer_phone, customer_address, note, fulfilment, status, rider,
+                     total, created_at, updated_at, ready_at, items)
+                 VALUES (1, 1, 'r1', 'c1', 'Ann', '555', '12 Soi 3', 'ring', 'delivery',
+                         'delivered', 'bo', 28500, 1000, 5000, 3000, '{items}'),
+                        (2, 2, 'r1', 'c1', 'Ann', '555', NULL, NULL, 'pickup',
+                         'preparing', NULL, 28500, 2000, 2000, NULL, '{items}'),
+                        (3, 3, 'r1', 'c1', 'Ann', '555', NULL, NULL, 'pickup',
+                         'ready', NULL, 28500, 2000, 2000, 2500, '{items}'),
+                        (4, 4, 'r1', 'c1', 'Ann', '555', NULL, NULL, 'pickup',
+                         'cancelled', NULL, 28500, 2000, 2000, NULL, '[]');
+                 INSERT INTO events (seq, room, kind, at, data, ref, order_id)
+                 VALUES (1, 'restaurant:r1', 'new_order', 1000, '{{\"v\":1}}', NULL, 1);"
+            ),
+        );
+        // Every column version 5 had, as text, and the items without their new state.
+        let columns = "id, number, restaurant, customer_id, customer_name, customer_phone, \
+             customer_address, note, fulfilment, status, rider, total, created_at, updated_at, \
+             ready_at";
+        let rows = |conn: &Connection| -> Vec<String> {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT json_array({columns}) FROM orders ORDER BY id"
+                ))
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        type Items = Vec<(String, u32, i64, Option<String>)>;
+        let items_of = |conn: &Connection| -> Vec<Items> {
+            let mut stmt = conn
+                .prepare("SELECT items FROM orders ORDER BY id")
+                .unwrap();
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(|text| {
+                    let items: Vec<chit_protocol::Item> =
+                        serde_json::from_str(&text.unwrap()).unwrap();
+                    items
+                        .into_iter()
+                        .map(|i| (i.name, i.qty, i.unit_price, i.note))
+                        .collect()
+                })
+                .collect()
+        };
+        let (rows_before, items_before) = (rows(&conn), items_of(&conn));
+        migrate(&mut conn).unwrap();
+        assert_eq!(rows(&conn), rows_before, "nothing lost or changed");
+        assert_eq!(items_of(&conn), items_before);
+        let states = |id: i64| {
+            let o = crate::store::queries::get_order(&conn, id)
+                .unwrap()
+                .unwrap();
+            o.items.iter().map(|i| i.state).collect::<Vec<_>>()
+        };
+        assert_eq!(states(1), [ItemState::Done, ItemState::Done]);
+        assert_eq!(states(2), [ItemState::Queued, ItemState::Queued]);
+        assert_eq!(states(3), [ItemState::Done, ItemState::Done]);
+        assert!(states(4).is_empty());
+        for id in 1..=4 {
+            let now = crate::store::queries::get_order(&conn, id)
+                .unwrap()
+                .unwrap();
+            assert!(!now.has_stations() && !now.is_held());
+            assert_eq!(
+                (now.source, now.priority, now.due_at),
+                (None, Priority::Normal, None)
+            );
+        }
+        let first = crate::store::queries::get_order(&conn, 1).unwrap().unwrap();
+        assert_eq!(first.status, Status::Delivered);
+        assert_eq!(first.items[0].note.as_deref(), Some("no \"peanuts\""));
+        let events = crate::store::queries::events_since(&conn, "order:1", 0, 10).unwrap();
+        assert_eq!(events.len(), 1);
+        // Migrating again changes nothing.
+        let version: usize = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
     }
 
     fn v(n: u32) -> String {

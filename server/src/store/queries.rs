@@ -2,7 +2,7 @@
 //! figures. They know nothing of threads or sessions, so tests run them in memory.
 
 use chit_protocol::{
-    Analytics, ChatMessage, Customer, Fulfilment, Item, Order, Role, Status, format_time,
+    Analytics, ChatMessage, Customer, Fulfilment, Item, Order, Priority, Role, Status, format_time,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -23,7 +23,14 @@ fn fulfilment_sql(f: Fulfilment) -> &'static str {
 }
 
 pub(crate) const ORDER_COLUMNS: &str = "id, number, restaurant, customer_id, customer_name, customer_phone, \
-     customer_address, note, fulfilment, status, rider, total, created_at, updated_at, items";
+     customer_address, note, fulfilment, status, rider, total, created_at, updated_at, items, \
+     source, priority, due_at, fire_at, fired_at";
+/// How many columns [`ORDER_COLUMNS`] names (a query's own columns come after them).
+pub(crate) const ORDER_COLUMN_COUNT: usize = 20;
+
+fn priority_sql(p: Priority) -> Option<&'static str> {
+    (p == Priority::Rush).then_some("rush")
+}
 
 pub(crate) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let fulfilment: String = row.get(8)?;
@@ -54,6 +61,14 @@ pub(crate) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
         total: row.get(11)?,
         created_at: format_time(row.get(12)?),
         updated_at: format_time(row.get(13)?),
+        source: row.get(15)?,
+        priority: match row.get_ref(16)?.as_str_or_null()? {
+            Some("rush") => Priority::Rush,
+            _ => Priority::Normal,
+        },
+        due_at: row.get::<_, Option<i64>>(17)?.map(format_time),
+        fire_at: row.get::<_, Option<i64>>(18)?.map(format_time),
+        fired_at: row.get::<_, Option<i64>>(19)?.map(format_time),
     })
 }
 
@@ -86,28 +101,33 @@ pub fn save_number(
     Ok(())
 }
 
-/// Stores a new order placed at `now` (Unix ms; `at`, as the protocol writes it).
+/// When an order placed for later is due, when it fires (or fired), Unix ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    pub due_at: i64,
+    pub fire_at: i64,
+    pub fired_at: Option<i64>,
+}
+
+/// Stores a new order placed at `now` (Unix ms; `at`, as the protocol writes it) with
+/// `items` as the writer routed them, and its [`Times`] if it was placed for later.
 pub fn insert_order(
     conn: &Connection,
     order: &ValidOrder,
     number: u32,
+    items: Vec<Item>,
+    times: Option<Times>,
     (now, at): (i64, &str),
 ) -> rusqlite::Result<Order> {
     let o = &order.order;
-    let items: Vec<Item> = o
-        .items
-        .iter()
-        .map(|i| Item {
-            name: i.name.clone(),
-            qty: i.qty,
-            unit_price: i.unit_price,
-            note: i.note.clone(),
-        })
-        .collect();
+    let (fire_at, fired_at) = times.map_or((None, None), |t| (Some(t.fire_at), t.fired_at));
+    let due_at = times.map(|t| t.due_at);
     conn.prepare_cached(
         "INSERT INTO orders (number, restaurant, customer_id, customer_name, customer_phone,
-            customer_address, note, fulfilment, status, total, created_at, updated_at, items)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?10, ?11)",
+            customer_address, note, fulfilment, status, total, created_at, updated_at, items,
+            source, priority, due_at, fire_at, fired_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?10, ?11,
+            ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         number,
@@ -121,6 +141,11 @@ pub fn insert_order(
         order.total,
         now,
         serde_json::to_string(&items).expect("serializable"),
+        o.source,
+        priority_sql(o.priority),
+        due_at,
+        fire_at,
+        fired_at,
     ])?;
     Ok(Order {
         id: conn.last_insert_rowid(),
@@ -140,7 +165,30 @@ pub fn insert_order(
         rider: None,
         created_at: at.to_string(),
         updated_at: at.to_string(),
+        source: o.source.clone(),
+        priority: o.priority,
+        due_at: due_at.map(format_time),
+        fire_at: fire_at.map(format_time),
+        fired_at: fired_at.map(format_time),
     })
+}
+
+/// The items of an order placed for now, as given (a restaurant without a menu routes
+/// nothing).
+pub fn plain_items(order: &ValidOrder) -> Vec<Item> {
+    order
+        .order
+        .items
+        .iter()
+        .map(|i| Item {
+            name: i.name.clone(),
+            qty: i.qty,
+            unit_price: i.unit_price,
+            note: i.note.clone(),
+            category: i.category.clone(),
+            ..Default::default()
+        })
+        .collect()
 }
 
 /// Writes `order`'s status and rider as they now are in memory.
@@ -151,6 +199,17 @@ pub fn save_order_state(conn: &Connection, order: &Order, now: i64) -> rusqlite:
          WHERE id = ?1",
     )?
     .execute(params![order.id, order.status.as_str(), order.rider, now])?;
+    Ok(())
+}
+
+/// Writes `order`'s items (their states) as they now are in memory.
+pub fn save_items(conn: &Connection, order: &Order, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE orders SET items = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![
+            order.id,
+            serde_json::to_string(&order.items).expect("serializable"),
+            now
+        ])?;
     Ok(())
 }
 
@@ -614,6 +673,7 @@ impl Tally {
                 let minutes = self.ready_ms as f64 / self.ready as f64 / 60000.0;
                 (minutes * 10.0).round() / 10.0
             }),
+            speed: Default::default(),
         }
     }
 }

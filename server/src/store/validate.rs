@@ -14,6 +14,8 @@ pub const MAX_NAME: usize = 120;
 pub const MAX_NOTE: usize = 500;
 pub const MAX_ADDRESS: usize = 300;
 pub const MAX_KEY: usize = 128;
+pub const MAX_SOURCE: usize = 40;
+pub const MAX_CATEGORY: usize = 60;
 
 /// An order that passed validation, with its customer id and total settled.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,8 @@ pub struct ValidOrder {
     pub customer_id: String,
     pub total: i64,
     pub key: Option<String>,
+    /// `due_at` as Unix ms, for an order placed for later.
+    pub due_at: Option<i64>,
 }
 
 /// Makes text safe for every terminal it will reach: line breaks and tabs become
@@ -124,14 +128,29 @@ pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refu
         }
         total += item.unit_price * i64::from(item.qty);
         let note = optional(&format!("item {n}'s note"), item.note.as_deref(), MAX_NOTE)?;
+        let category = optional(
+            &format!("item {n}'s category"),
+            item.category.as_deref(),
+            MAX_CATEGORY,
+        )?;
         items.push(chit_protocol::NewItem {
             name,
             qty: item.qty,
             unit_price: item.unit_price,
             note,
+            category,
         });
     }
     let key = check_key(key)?;
+    let due_at = match order.due_at.as_deref() {
+        None => None,
+        Some(text) => Some(parse_time(text).ok_or_else(|| {
+            Refusal::bad_request(format!(
+                "due_at '{}' is not an RFC 3339 time (like 2026-11-22T12:30:00Z or 2026-11-22T19:30:00+07:00)",
+                clean(text)
+            ))
+        })?),
+    };
     Ok(ValidOrder {
         order: NewOrder {
             restaurant: order.restaurant,
@@ -144,11 +163,22 @@ pub fn validate(order: NewOrder, key: Option<String>) -> Result<ValidOrder, Refu
             items,
             note: optional("note", order.note.as_deref(), MAX_NOTE)?,
             fulfilment: order.fulfilment,
+            source: optional("source", order.source.as_deref(), MAX_SOURCE)?,
+            priority: order.priority,
+            due_at: order.due_at,
         },
         customer_id,
         total,
         key,
+        due_at,
     })
+}
+
+/// An RFC 3339 time, with any offset, as Unix milliseconds.
+pub fn parse_time(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -170,9 +200,11 @@ mod tests {
                 qty: 2,
                 unit_price: 12000,
                 note: None,
+                category: None,
             }],
             note: None,
             fulfilment: Fulfilment::Delivery,
+            ..Default::default()
         }
     }
 
@@ -181,6 +213,21 @@ mod tests {
         let v = validate(order(), None).unwrap();
         assert_eq!(v.total, 24000);
         assert_eq!(v.customer_id, "0812345678");
+    }
+
+    #[test]
+    fn reads_when_an_order_is_due_with_any_offset() {
+        let mut o = order();
+        o.due_at = Some("2026-11-22T19:30:00+07:00".into());
+        o.source = Some("  uber ".into());
+        o.items[0].category = Some(" noodles ".into());
+        let v = validate(o, None).unwrap();
+        assert_eq!(v.due_at, parse_time("2026-11-22T12:30:00Z"));
+        assert_eq!(v.order.source.as_deref(), Some("uber"));
+        assert_eq!(v.order.items[0].category.as_deref(), Some("noodles"));
+        let mut o = order();
+        o.source = Some(" ".into());
+        assert_eq!(validate(o, None).unwrap().order.source, None);
     }
 
     #[test]
@@ -206,6 +253,18 @@ mod tests {
             (|o| o.customer.name = " ".into(), "must not be empty"),
             (|o| o.customer.address = None, "needs an address"),
             (|o| o.restaurant = "r 1".into(), "not a valid id"),
+            (
+                |o| o.due_at = Some("tomorrow at noon".into()),
+                "not an RFC 3339 time",
+            ),
+            (
+                |o| o.source = Some("x".repeat(41)),
+                "source is longer than 40",
+            ),
+            (
+                |o| o.items[0].category = Some("c".repeat(61)),
+                "item 1's category is longer than 60",
+            ),
             (
                 |o| o.items = vec![o.items[0].clone(); 101],
                 "at most 100 items",

@@ -1,36 +1,38 @@
 //! The single writer: one thread owns the write connection, takes jobs from a channel,
 //! applies everything queued in one transaction (group commit), and only after the
-//! commit publishes the events, in commit order, and answers the callers.
+//! commit publishes the events, in commit order, and answers the callers. The kitchen's
+//! changes (item bumps, firing held orders, menus and 86) are in its submodules.
 
-use std::collections::{BTreeSet, HashMap};
+mod fire;
+mod items;
+mod menus;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chit_protocol::{
-    ChatMessage, ErrorCode, EventKind, Fulfilment, Order, Role, Room, Status, now_ms,
+    ChatMessage, ErrorCode, EventKind, Fulfilment, ItemState, Order, Role, Room, Status,
+    UnavailableItem,
 };
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::queries;
+use super::today::{Figures, Group, Today};
 use super::validate::ValidOrder;
 use crate::auth::{self, Principal};
+use crate::clock::Clock;
 use crate::error::Refusal;
 use crate::frames::{Published, event_frame};
-
-/// A restaurant's figures after a commit changed them; `None` if they are not known
-/// here (they are then read from the database before sending).
-#[derive(Debug, Clone)]
-pub struct Figures {
-    pub restaurant: String,
-    pub today: Option<chit_protocol::Analytics>,
-}
+pub(super) use menus::Kitchen;
 
 /// At most this many jobs go into one transaction.
 const MAX_BATCH: usize = 1024;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+#[allow(clippy::large_enum_variant)] // a change moves once to the writer; boxing buys nothing
 pub enum Write {
     PlaceOrder {
         order: ValidOrder,
@@ -40,6 +42,25 @@ pub enum Write {
         status: Status,
         reason: Option<String>,
         recall: bool,
+        /// Ready although items are not done (the expo's confirmed override).
+        force: bool,
+    },
+    UpdateItem {
+        order_id: i64,
+        /// Counting from 1.
+        item: u32,
+        state: ItemState,
+        recall: bool,
+    },
+    MarkUnavailable {
+        restaurant: String,
+        item: String,
+        /// Unix ms; none: the end of the local day.
+        until: Option<i64>,
+    },
+    MarkAvailable {
+        restaurant: String,
+        item: String,
     },
     Claim {
         order_id: i64,
@@ -57,6 +78,7 @@ pub enum Write {
     },
 }
 
+#[allow(clippy::large_enum_variant)] // a result moves once to its caller
 #[derive(Debug, Clone)]
 pub enum Written {
     /// The order as it now is; `json` is its JSON when the change already made it for
@@ -67,6 +89,11 @@ pub enum Written {
         json: Option<Arc<str>>,
     },
     Chat(ChatMessage),
+    /// What a restaurant has run out of, after an 86 changed.
+    Unavailable {
+        restaurant: String,
+        items: Vec<UnavailableItem>,
+    },
 }
 
 pub type WriteResult = Result<Written, Refusal>;
@@ -82,6 +109,12 @@ pub(super) enum Job {
     /// next group's transaction and answered after its commit.
     Apply {
         change: Change,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    /// Do what the clock or another process has made due: fire held orders whose time
+    /// has come, end 86s whose `until` has passed, take up menus loaded beside the
+    /// server. Answered after the commit.
+    Due {
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
     /// Finish what is queued before this, checkpoint, and stop.
@@ -103,6 +136,12 @@ pub(super) struct Writer {
     pub gate: Arc<std::sync::Mutex<()>>,
     pub retention: Duration,
     pub group_sizes: Option<prometheus_client::metrics::histogram::Histogram>,
+    pub clock: Clock,
+    /// Menus and 86s as the writer last committed them.
+    pub kitchen: Kitchen,
+    /// Told after a commit that put something new on the clock's list (a held order,
+    /// an 86), so that the timer looks again at what is due next.
+    pub due_changed: Arc<Notify>,
 }
 
 /// What one transaction has produced so far.
@@ -112,25 +151,17 @@ struct Batch {
     now: i64,
     /// `now` as the protocol writes times, made once for the group.
     at: String,
-    day: String,
     /// Whether each token seen in this batch is still live (checked once per batch).
     live_tokens: HashMap<i64, bool>,
     /// The last short number given today per restaurant, saved once before the commit.
     numbers: HashMap<String, u32>,
-    /// Start of today (Unix ms), if known.
-    since: Option<i64>,
-    /// Today's figures per restaurant, as of this group's changes so far.
-    tallies: HashMap<String, queries::Tally>,
-    /// Restaurants whose orders this group changed.
-    touched: BTreeSet<String>,
-}
-
-/// Today's figures per restaurant as of the last commit, and the day they are for (read
-/// again only once a group's time is outside it, or if it could not be read).
-#[derive(Default)]
-pub(super) struct Today {
-    day: Option<queries::Day>,
-    tallies: HashMap<String, queries::Tally>,
+    /// Today's figures, as this group's changes have moved them so far.
+    today: Group,
+    /// Menus and 86s, taken for the group and put back only if it commits (else they
+    /// are read again).
+    kitchen: Kitchen,
+    /// Whether this group scheduled something for the clock (a held order, an 86).
+    schedule_changed: bool,
 }
 
 impl Writer {
@@ -151,17 +182,19 @@ impl Writer {
             }
             let mut writes = Vec::with_capacity(jobs.len());
             let mut changes = Vec::new();
+            let mut due = Vec::new();
             for job in jobs.drain(..) {
                 match job {
                     Job::Write { who, op, reply } => writes.push((who, op, reply)),
                     Job::Apply { change, reply } => changes.push((change, reply)),
+                    Job::Due { reply } => due.push(reply),
                     Job::Shutdown => stopping = true,
                 }
             }
-            if !writes.is_empty() || !changes.is_empty() {
+            if !writes.is_empty() || !changes.is_empty() || !due.is_empty() {
                 let gate = self.gate.clone();
                 let _turn = gate.lock().unwrap_or_else(|e| e.into_inner());
-                self.commit_batch(writes, changes);
+                self.commit_batch(writes, changes, due);
             }
             if last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = Instant::now();
@@ -178,36 +211,22 @@ impl Writer {
         &mut self,
         writes: Vec<(Arc<Principal>, Write, oneshot::Sender<WriteResult>)>,
         changes: Vec<(Change, oneshot::Sender<Result<(), Refusal>>)>,
+        due: Vec<oneshot::Sender<Result<(), Refusal>>>,
     ) {
         let t0 = Instant::now();
-        let n_jobs = writes.len() + changes.len();
+        let n_jobs = writes.len() + changes.len() + due.len();
         let mut change_replies = Vec::with_capacity(changes.len());
-        // The day is the day of this group's time, so that its orders count for it even
-        // if midnight passes meanwhile.
-        let now = now_ms();
-        if !self.today.day.as_ref().is_some_and(|d| d.contains(now)) {
-            let day = queries::day_of(&self.conn, now).ok();
-            if day.as_ref().map(|d| d.start) != self.today.day.as_ref().map(|d| d.start) {
-                self.today.tallies.clear();
-            }
-            self.today.day = day;
-        }
-        let (since, day) = match &self.today.day {
-            Some(d) => (Some(d.start), d.date.clone()),
-            None => (None, String::new()),
-        };
+        let now = self.clock.now_ms();
         let mut batch = Batch {
             next_seq: self.head.load(Ordering::Acquire) + 1,
             events: Vec::new(),
             now,
             at: chit_protocol::format_time(now),
-            day,
             live_tokens: HashMap::new(),
             numbers: HashMap::new(),
-            since,
-            // Taken for the group; put back only if it commits.
-            tallies: std::mem::take(&mut self.today.tallies),
-            touched: BTreeSet::new(),
+            today: self.today.begin(&self.conn, now),
+            kitchen: std::mem::take(&mut self.kitchen),
+            schedule_changed: false,
         };
         let mut results = Vec::with_capacity(writes.len());
         // Every refusal is decided before its job writes anything, so a refused job
@@ -217,6 +236,12 @@ impl Writer {
         let committed = match self.conn.transaction() {
             Err(e) => Err(e.to_string()),
             Ok(tx) => {
+                // What is due goes first: it came due before the requests queued with it.
+                if !due.is_empty()
+                    && let Err(e) = run_due(&tx, &mut batch)
+                {
+                    failure = Some(format!("firing held orders and ending 86s failed: {e}"));
+                }
                 for (who, op, reply) in writes {
                     if failure.is_some() {
                         results.push((Err(storage_refusal()), reply));
@@ -269,19 +294,11 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.head.store(batch.next_seq - 1, Ordering::Release);
-                let figures = batch
-                    .touched
-                    .into_iter()
-                    .map(|r| {
-                        let today = batch.tallies.get(&r).map(|t| t.analytics(Some(&r)));
-                        Figures {
-                            restaurant: r,
-                            today,
-                        }
-                    })
-                    .collect::<Vec<_>>();
-                if batch.since.is_some() {
-                    self.today.tallies = batch.tallies;
+                let kitchen = batch.kitchen;
+                let figures = self.today.commit(batch.today, |r| kitchen.stations(r));
+                self.kitchen = kitchen;
+                if batch.schedule_changed {
+                    self.due_changed.notify_one();
                 }
                 if !batch.events.is_empty() || !figures.is_empty() {
                     (self.publish)(batch.events, figures);
@@ -289,7 +306,7 @@ impl Writer {
                 for (result, reply) in results {
                     let _ = reply.send(result);
                 }
-                for reply in change_replies {
+                for reply in change_replies.into_iter().chain(due) {
                     let _ = reply.send(Ok(()));
                 }
                 self.commits.fetch_add(1, Ordering::Release);
@@ -309,7 +326,7 @@ impl Writer {
                     };
                     let _ = reply.send(Err(refusal));
                 }
-                for reply in change_replies {
+                for reply in change_replies.into_iter().chain(due) {
                     let _ = reply.send(Err(storage_refusal()));
                 }
             }
@@ -317,7 +334,7 @@ impl Writer {
     }
 
     fn prune(&mut self) {
-        let before = now_ms() - self.retention.as_millis() as i64;
+        let before = self.clock.now_ms() - self.retention.as_millis() as i64;
         match queries::prune_events(&self.conn, before) {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -351,6 +368,7 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
             status,
             reason,
             recall,
+            force,
         } => {
             let mut order = load(conn, order_id)?;
             if recall {
@@ -371,9 +389,28 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
                     return Err(invalid(&order, status, ""));
                 }
             }
+            if status == Status::Ready && !recall {
+                crate::kitchen::items::check_ready(&order, force)?;
+            }
+            batch.today.load(conn, &order.restaurant)?;
+            fire::before_change(conn, batch, &mut order, Some(status))?;
             let previous = (order.status, order.rider.clone());
             order.status = status;
             change(conn, batch, order, previous, reason)
+        }
+        Write::UpdateItem {
+            order_id,
+            item,
+            state,
+            recall,
+        } => items::update_item(conn, batch, who, (order_id, item), state, recall),
+        Write::MarkUnavailable {
+            restaurant,
+            item,
+            until,
+        } => menus::mark_unavailable(conn, batch, who, &restaurant, &item, until),
+        Write::MarkAvailable { restaurant, item } => {
+            menus::mark_available(conn, batch, who, &restaurant, &item)
         }
         Write::Claim { order_id } => {
             let Some(me) = who.rider.clone().filter(|_| who.role == Role::Rider) else {
@@ -470,6 +507,13 @@ fn apply(conn: &Connection, batch: &mut Batch, who: &Principal, op: Write) -> Wr
     }
 }
 
+/// What [`Job::Due`] does, in the group's transaction.
+fn run_due(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
+    fire::fire_due(conn, batch)?;
+    menus::expire(conn, batch)?;
+    menus::take_up_loads(conn, batch)
+}
+
 fn storage_refusal() -> Refusal {
     Refusal::internal("the server could not save this (storage error); nothing was changed")
 }
@@ -513,19 +557,23 @@ fn place_order(
             json: None,
         });
     }
+    // Refused (an item run out of, a due time too far ahead) before anything is written,
+    // and before it is given a number.
+    let items = menus::route(conn, batch, &restaurant, queries::plain_items(&v))?;
+    let times = fire::times(batch, v.due_at, &items)?;
     let number = match batch.numbers.get_mut(&restaurant) {
         Some(last) => {
             *last += 1;
             *last
         }
         None => {
-            let number = queries::last_number(conn, &restaurant, &batch.day)? + 1;
+            let number = queries::last_number(conn, &restaurant, &batch.today.date)? + 1;
             batch.numbers.insert(restaurant.clone(), number);
             number
         }
     };
-    load_tally(conn, batch, &restaurant)?;
-    let order = queries::insert_order(conn, &v, number, (batch.now, &batch.at))?;
+    batch.today.load(conn, &restaurant)?;
+    let order = queries::insert_order(conn, &v, number, items, times, (batch.now, &batch.at))?;
     if let Some(key) = &v.key {
         queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
     }
@@ -539,52 +587,19 @@ fn place_order(
         &data,
         Some(&order),
     )?;
+    fire::placed(conn, batch, &order, times, &json)?;
     let share = queries::Share {
         total: order.total,
         status: order.status,
         created_at: batch.now,
         ready_at: None,
     };
-    count(batch, &order.restaurant, None, Some(share));
+    batch.today.count(&order.restaurant, None, Some(share));
     Ok(Written::Order {
         order,
         duplicate: false,
         json: Some(json),
     })
-}
-
-/// Makes sure `batch` has today's tally for `restaurant`, read before this change
-/// writes anything.
-fn load_tally(conn: &Connection, batch: &mut Batch, restaurant: &str) -> rusqlite::Result<()> {
-    if let Some(since) = batch.since
-        && !batch.tallies.contains_key(restaurant)
-    {
-        let tally = queries::tally(conn, Some(restaurant), since)?;
-        batch.tallies.insert(restaurant.to_string(), tally);
-    }
-    Ok(())
-}
-
-/// Moves an order's share of today's figures from `before` to `after`, and marks its
-/// restaurant's figures for sending.
-fn count(
-    batch: &mut Batch,
-    restaurant: &str,
-    before: Option<queries::Share>,
-    after: Option<queries::Share>,
-) {
-    batch.touched.insert(restaurant.to_string());
-    let Some(since) = batch.since else {
-        return;
-    };
-    let Some(tally) = batch.tallies.get_mut(restaurant) else {
-        return;
-    };
-    for (share, sign) in [(before, -1), (after, 1)] {
-        if let Some(share) = share.filter(|s| s.created_at >= since) {
-            tally.count(&share, sign);
-        }
-    }
 }
 
 /// Saves an order's new status or rider and tells every room that follows it.
@@ -596,7 +611,7 @@ fn change(
     reason: Option<String>,
 ) -> WriteResult {
     let shares = if order.status != previous {
-        load_tally(conn, batch, &order.restaurant)?;
+        batch.today.load(conn, &order.restaurant)?;
         let (created_at, ready_at) = queries::order_times(conn, order.id)?;
         let before = queries::Share {
             total: order.total,
@@ -640,7 +655,16 @@ fn change(
         Some(&order),
     )?;
     if let Some((before, after)) = shares {
-        count(batch, &order.restaurant, Some(before), Some(after));
+        batch
+            .today
+            .count(&order.restaurant, Some(before), Some(after));
+        // Speed of service counts an order's first ready, as the average does.
+        if let (None, Some(ready)) = (before.ready_at, after.ready_at) {
+            let ms = (ready - crate::kitchen::speed::kitchen_start(&order)).max(0);
+            batch
+                .today
+                .count_ready(&order.restaurant, before.created_at, ms);
+        }
     }
     Ok(Written::Order {
         order,
@@ -757,7 +781,7 @@ fn order_event_data(order_json: &str, previous: Option<Status>, reason: Option<&
 
 fn save_numbers(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
     for (restaurant, last) in &batch.numbers {
-        queries::save_number(conn, restaurant, &batch.day, *last)?;
+        queries::save_number(conn, restaurant, &batch.today.date, *last)?;
     }
     Ok(())
 }

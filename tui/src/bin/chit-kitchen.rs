@@ -8,7 +8,12 @@ use chit_tui::{DisplayArgs, parse_duration};
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "chit-kitchen", version, about = "chit's kitchen display")]
+#[command(
+    name = "chit-kitchen",
+    version,
+    about = "chit's kitchen display",
+    subcommand_negates_reqs = true
+)]
 struct Args {
     /// The restaurant whose tickets to show.
     #[arg(long, env = "CHIT_RESTAURANT")]
@@ -27,10 +32,13 @@ struct Args {
     /// While new orders are unacknowledged, alert again this often.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     alert_every: Duration,
+    /// `completions` and `man`, which chit_config answers.
+    #[command(subcommand)]
+    _docs: Option<chit_config::DocsCommand>,
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+    let (args, config) = chit_config::parse::<Args>(chit_config::Binary::Kitchen);
     if !chit_protocol::room::valid_ident(&args.restaurant) {
         eprintln!(
             "chit-kitchen: --restaurant '{}' is not a valid id",
@@ -61,6 +69,7 @@ fn main() -> std::process::ExitCode {
         args.restaurant,
         chat_room,
         args.display,
+        &config,
         settings,
     ));
     runtime.shutdown_background();
@@ -68,7 +77,16 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chit-kitchen: {e:#}");
-            std::process::ExitCode::from(1)
+            chit_tui::exit_code(&e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_flag_is_a_config_key() {
+        let cmd = <super::Args as clap::CommandFactory>::command();
+        assert_eq!(chit_config::unlisted_keys(&cmd), Vec::<String>::new());
     }
 }

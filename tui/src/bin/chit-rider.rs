@@ -5,17 +5,25 @@ use chit_tui::DisplayArgs;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "chit-rider", version, about = "chit's rider console")]
+#[command(
+    name = "chit-rider",
+    version,
+    about = "chit's rider console",
+    subcommand_negates_reqs = true
+)]
 struct Args {
     /// The rider's name (a rider token must be bound to it).
     #[arg(long, env = "CHIT_RIDER")]
     rider: String,
     #[command(flatten)]
     display: DisplayArgs,
+    /// `completions` and `man`, which chit_config answers.
+    #[command(subcommand)]
+    _docs: Option<chit_config::DocsCommand>,
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+    let (args, config) = chit_config::parse::<Args>(chit_config::Binary::Rider);
     if !chit_protocol::room::valid_ident(&args.rider) {
         eprintln!(
             "chit-rider: --rider '{}' is not a valid name: use 1-64 letters, digits, '_', '-' or '.'",
@@ -28,13 +36,22 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("the async runtime");
-    let result = runtime.block_on(chit_tui::rider::run(args.rider, args.display));
+    let result = runtime.block_on(chit_tui::rider::run(args.rider, args.display, &config));
     runtime.shutdown_background();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chit-rider: {e:#}");
-            std::process::ExitCode::from(1)
+            chit_tui::exit_code(&e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_flag_is_a_config_key() {
+        let cmd = <super::Args as clap::CommandFactory>::command();
+        assert_eq!(chit_config::unlisted_keys(&cmd), Vec::<String>::new());
     }
 }

@@ -5,8 +5,8 @@ use chit_protocol::{Analytics, ClientMsg, ErrorCode, EventKind, ServerMsg, Statu
 
 use super::app::{App, KITCHEN_STATUSES, Overlay, Pending, Ticket, group};
 pub use crate::display::Effect;
-use crate::link::{LinkEvent, Request};
 use crate::sound::Sound;
+use chit_client::{LinkState, Request, ServerError, Update};
 
 /// How long a flash message stays up.
 const FLASH_MS: i64 = 6_000;
@@ -74,17 +74,17 @@ fn flash(app: &mut App, text: impl Into<String>) {
     app.flash = Some((text.into(), app.now + FLASH_MS));
 }
 
-fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
+fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
     let now = app.now;
     if app.conn.apply(&event, now) {
         flash(app, "back online: the display is up to date");
     }
     match &event {
-        LinkEvent::Online(welcome) => {
+        Update::State(LinkState::Online { welcome, .. }) => {
             effects.extend(app.chat.online(&welcome.name));
         }
-        LinkEvent::Offline { .. } => app.chat.offline(),
-        LinkEvent::Event(e)
+        Update::State(LinkState::Reconnecting { .. }) => app.chat.offline(),
+        Update::Event(e)
             if matches!(
                 e.kind,
                 EventKind::ChatMessage | EventKind::Typing | EventKind::Presence
@@ -93,11 +93,11 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
             effects.extend(app.chat.event(e, now));
             return;
         }
-        LinkEvent::Reply { id, result } if app.chat.reply(*id, result) => return,
+        Update::Reply { id, result } if app.chat.reply(*id, result) => return,
         _ => {}
     }
     match event {
-        LinkEvent::Snapshot { orders, .. } => {
+        Update::Snapshot { orders, .. } => {
             let first = !app.loaded;
             app.loaded = true;
             let mut fresh = false;
@@ -125,7 +125,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                 effects.push(Effect::Play(Sound::NewOrder));
             }
         }
-        LinkEvent::Event(event) => match event.kind {
+        Update::Event(event) => match event.kind {
             EventKind::NewOrder | EventKind::OrderUpdate => {
                 let Some(change) = event.order_event() else {
                     return;
@@ -168,7 +168,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
             }
             _ => {}
         },
-        LinkEvent::Reply { id, result } => {
+        Update::Reply { id, result } => {
             let Some(p) = app.pending.remove(&id) else {
                 return;
             };
@@ -181,16 +181,20 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
             match result {
                 Ok(ServerMsg::Order { .. }) | Ok(_) => {}
                 // Sent before a disconnect and applied then: the order is already there.
-                Err((ErrorCode::InvalidTransition, _))
-                    if app
-                        .tickets
-                        .get(&p.order_id)
-                        .is_some_and(|t| t.order.status == p.to) => {}
-                Err((_, message)) => flash(app, format!("order #{}: {message}", p.number)),
+                Err(ServerError {
+                    code: ErrorCode::InvalidTransition,
+                    ..
+                }) if app
+                    .tickets
+                    .get(&p.order_id)
+                    .is_some_and(|t| t.order.status == p.to) => {}
+                Err(e) => flash(app, format!("order #{}: {}", p.number, e.message)),
             }
         }
-        LinkEvent::Refused(reason) => flash(app, format!("refused: {reason}")),
-        LinkEvent::Connecting { .. } | LinkEvent::Online(_) | LinkEvent::Offline { .. } => {}
+        Update::State(LinkState::Refused { refusal, .. }) => {
+            flash(app, format!("refused: {refusal}"));
+        }
+        Update::State(_) | Update::Resumed { .. } | Update::Stopped(_) => {}
     }
 }
 
@@ -384,6 +388,7 @@ fn request(
             status: to,
             reason: None,
             recall,
+            force: false,
         },
     }));
 }
@@ -425,6 +430,7 @@ mod tests {
                 qty: 2,
                 unit_price: 12000,
                 note: None,
+                ..Default::default()
             }],
             total: 24000,
             note: None,
@@ -433,6 +439,7 @@ mod tests {
             rider: None,
             created_at: format_time(T0 + id * 1000),
             updated_at: format_time(T0 + id * 1000),
+            ..Default::default()
         }
     }
 
@@ -443,7 +450,7 @@ mod tests {
             reason: None,
         })
         .unwrap();
-        Msg::Link(LinkEvent::Event(Event {
+        Msg::Link(Update::Event(Event {
             room: "restaurant:r1".into(),
             seq: Some(seq),
             kind,
@@ -453,7 +460,7 @@ mod tests {
     }
 
     fn welcome() -> Msg {
-        Msg::Link(LinkEvent::Online(Welcome {
+        Msg::Link(crate::conn::fixtures::online(Welcome {
             session: 1,
             role: chit_protocol::Role::Kitchen,
             server: "test".into(),
@@ -470,10 +477,7 @@ mod tests {
     fn loaded(orders: Vec<Order>) -> App {
         let mut app = App::new("r1", Settings::default(), T0);
         update(&mut app, welcome());
-        update(
-            &mut app,
-            Msg::Link(LinkEvent::Snapshot { orders, head: 10 }),
-        );
+        update(&mut app, Msg::Link(Update::Snapshot { orders, head: 10 }));
         app
     }
 
@@ -502,7 +506,7 @@ mod tests {
                 let order = order(1, Status::Pending, Fulfilment::Delivery);
                 update(
                     app,
-                    Msg::Link(LinkEvent::Reply {
+                    Msg::Link(Update::Reply {
                         id: req.id,
                         result: Ok(ServerMsg::Order {
                             order,
@@ -663,10 +667,7 @@ mod tests {
         let mut app = loaded(vec![order(1, Status::Pending, Fulfilment::Delivery)]);
         update(
             &mut app,
-            Msg::Link(LinkEvent::Offline {
-                retry_in: Duration::from_secs(2),
-                reason: "connection lost".into(),
-            }),
+            Msg::Link(crate::conn::fixtures::offline(Duration::from_secs(2))),
         );
         assert!(!app.conn.is_online());
         let effects = update(&mut app, Msg::Key(Action::Bump));
@@ -691,9 +692,12 @@ mod tests {
         };
         update(
             &mut app,
-            Msg::Link(LinkEvent::Reply {
+            Msg::Link(Update::Reply {
                 id: req.id,
-                result: Err((ErrorCode::InvalidTransition, "order 1 is confirmed".into())),
+                result: Err(chit_client::ServerError {
+                    code: ErrorCode::InvalidTransition,
+                    message: "order 1 is confirmed".into(),
+                }),
             }),
         );
         assert_eq!(app.queued_count(), 0);
@@ -713,12 +717,12 @@ mod tests {
         };
         update(
             &mut app,
-            Msg::Link(LinkEvent::Reply {
+            Msg::Link(Update::Reply {
                 id: req.id,
-                result: Err((
-                    ErrorCode::Forbidden,
-                    "this token may not set order 1 to confirmed".into(),
-                )),
+                result: Err(chit_client::ServerError {
+                    code: ErrorCode::Forbidden,
+                    message: "this token may not set order 1 to confirmed".into(),
+                }),
             }),
         );
         assert_eq!(app.tickets[&1].order.status, Status::Pending);
@@ -773,7 +777,7 @@ mod tests {
         update(&mut app, Msg::Key(Action::AckAll));
         let effects = update(
             &mut app,
-            Msg::Link(LinkEvent::Snapshot {
+            Msg::Link(Update::Snapshot {
                 orders: vec![
                     order(1, Status::Pending, Fulfilment::Delivery),
                     order(4, Status::Pending, Fulfilment::Pickup),
@@ -857,18 +861,12 @@ mod tests {
         assert!(app.conn.is_online());
         update(
             &mut app,
-            Msg::Link(LinkEvent::Offline {
-                retry_in: Duration::from_secs(4),
-                reason: "connection lost".into(),
-            }),
+            Msg::Link(crate::conn::fixtures::offline(Duration::from_secs(4))),
         );
         assert!(
             matches!(app.conn, crate::conn::Conn::Offline { retry_at, .. } if retry_at == T0 + 4000)
         );
-        update(
-            &mut app,
-            Msg::Link(LinkEvent::Refused("unknown or revoked token".into())),
-        );
+        update(&mut app, Msg::Link(crate::conn::fixtures::refused()));
         assert!(matches!(app.conn, crate::conn::Conn::Refused { .. }));
     }
 }

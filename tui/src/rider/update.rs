@@ -7,8 +7,8 @@ use chit_protocol::{ClientMsg, ErrorCode, EventKind, OrderEvent, Role, ServerMsg
 
 use super::app::{Act, App, Overlay, Pane, Pending, is_offer, label};
 pub use crate::display::Effect;
-use crate::link::{LinkEvent, Request};
 use crate::sound::Sound;
+use chit_client::{LinkState, Request, ServerError, Update};
 
 /// How long a flash message stays up.
 const FLASH_MS: i64 = 6_000;
@@ -70,17 +70,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 }
 
 /// Gives the chat pane what is its own; returns true if the event was only for it.
-fn chat_link(app: &mut App, event: &LinkEvent, effects: &mut Vec<Effect>) -> bool {
+fn chat_link(app: &mut App, event: &Update, effects: &mut Vec<Effect>) -> bool {
     match event {
-        LinkEvent::Online(welcome) => {
+        Update::State(LinkState::Online { welcome, .. }) => {
             effects.extend(app.chat.online(&welcome.name));
             false
         }
-        LinkEvent::Offline { .. } => {
+        Update::State(LinkState::Reconnecting { .. }) => {
             app.chat.offline();
             false
         }
-        LinkEvent::Event(e) => match e.kind {
+        Update::Event(e) => match e.kind {
             EventKind::ChatMessage | EventKind::Typing | EventKind::Presence => {
                 effects.extend(app.chat.event(e, app.now));
                 true
@@ -88,7 +88,7 @@ fn chat_link(app: &mut App, event: &LinkEvent, effects: &mut Vec<Effect>) -> boo
             // Order updates reach the order's room too; the riders rooms carry them.
             _ => e.room.starts_with("order:"),
         },
-        LinkEvent::Reply { id, result } => app.chat.reply(*id, result),
+        Update::Reply { id, result } => app.chat.reply(*id, result),
         _ => false,
     }
 }
@@ -125,13 +125,13 @@ fn flash(app: &mut App, text: impl Into<String>) {
     app.flash = Some((text.into(), app.now + FLASH_MS));
 }
 
-fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
+fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
     if app.conn.apply(&event, app.now) {
         flash(app, "back online: the console is up to date");
     }
     match event {
-        LinkEvent::Online(welcome) => app.admin = welcome.role == Role::Admin,
-        LinkEvent::Snapshot { orders, head } => {
+        Update::State(LinkState::Online { welcome, .. }) => app.admin = welcome.role == Role::Admin,
+        Update::Snapshot { orders, head } => {
             let first = !app.loaded;
             app.loaded = true;
             app.floor = head;
@@ -155,7 +155,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                 effects.push(Effect::Play(Sound::NewOrder));
             }
         }
-        LinkEvent::Event(event) => {
+        Update::Event(event) => {
             if !matches!(event.kind, EventKind::NewOrder | EventKind::OrderUpdate) {
                 return;
             }
@@ -171,7 +171,7 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
             }
             apply(app, change, effects);
         }
-        LinkEvent::Reply { id, result } => {
+        Update::Reply { id, result } => {
             let Some(p) = app.pending.get(&id).cloned() else {
                 return;
             };
@@ -191,7 +191,10 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
             app.pending.remove(&id);
             match result {
                 Ok(_) => answered(app, &p),
-                Err((ErrorCode::Conflict, _)) if p.act == Act::Claim => {
+                Err(ServerError {
+                    code: ErrorCode::Conflict,
+                    ..
+                }) if p.act == Act::Claim => {
                     // Another rider was first; the offer is theirs, whatever we still show.
                     if app.orders.get(&p.order_id).is_some_and(is_offer) {
                         app.orders.remove(&p.order_id);
@@ -199,11 +202,13 @@ fn link(app: &mut App, event: LinkEvent, effects: &mut Vec<Effect>) {
                     flash(app, format!("too late: {} went to another rider", p.label));
                 }
                 Err(_) if done_already(app, &p) => {}
-                Err((_, message)) => flash(app, format!("{}: {message}", p.label)),
+                Err(e) => flash(app, format!("{}: {}", p.label, e.message)),
             }
         }
-        LinkEvent::Refused(reason) => flash(app, format!("refused: {reason}")),
-        LinkEvent::Connecting { .. } | LinkEvent::Offline { .. } => {}
+        Update::State(LinkState::Refused { refusal, .. }) => {
+            flash(app, format!("refused: {refusal}"));
+        }
+        Update::State(_) | Update::Resumed { .. } | Update::Stopped(_) => {}
     }
 }
 
@@ -503,6 +508,7 @@ fn request(app: &mut App, order_id: i64, act: Act, effects: &mut Vec<Effect>) {
             status: act.target().expect("a status change"),
             reason: None,
             recall: false,
+            force: false,
         },
     };
     let id = app.next_request;
@@ -558,6 +564,7 @@ mod tests {
                 qty: 2,
                 unit_price: 12000,
                 note: None,
+                ..Default::default()
             }],
             total: 24000,
             note: None,
@@ -567,6 +574,7 @@ mod tests {
             // Lower ids are older.
             created_at: format_time(NOW - 600_000 + id * 1000),
             updated_at: format_time(NOW),
+            ..Default::default()
         }
     }
 
@@ -578,7 +586,7 @@ mod tests {
     }
 
     fn event(seq: u64, room: &str, order: Order) -> Msg {
-        Msg::Link(LinkEvent::Event(Event {
+        Msg::Link(Update::Event(Event {
             room: room.into(),
             seq: Some(seq),
             kind: EventKind::OrderUpdate,
@@ -593,7 +601,7 @@ mod tests {
     }
 
     fn welcome(role: Role) -> Msg {
-        Msg::Link(LinkEvent::Online(Welcome {
+        Msg::Link(crate::conn::fixtures::online(Welcome {
             session: 1,
             role,
             server: "chit-server".into(),
@@ -607,18 +615,21 @@ mod tests {
     }
 
     fn snapshot(orders: Vec<Order>, head: u64) -> Msg {
-        Msg::Link(LinkEvent::Snapshot { orders, head })
+        Msg::Link(Update::Snapshot { orders, head })
     }
 
     fn reply(id: u64, result: Result<Order, (ErrorCode, &str)>) -> Msg {
-        Msg::Link(LinkEvent::Reply {
+        Msg::Link(Update::Reply {
             id,
             result: result
                 .map(|order| ServerMsg::Order {
                     order,
                     duplicate: None,
                 })
-                .map_err(|(code, m)| (code, m.to_string())),
+                .map_err(|(code, m)| ServerError {
+                    code,
+                    message: m.to_string(),
+                }),
         })
     }
 
@@ -888,6 +899,7 @@ mod tests {
                     status: PickedUp,
                     reason: None,
                     recall: false,
+                    force: false,
                 }),
                 "",
             ),
@@ -902,6 +914,7 @@ mod tests {
                     status: Delivered,
                     reason: None,
                     recall: false,
+                    force: false,
                 }),
                 "",
             ),
@@ -948,10 +961,9 @@ mod tests {
         let mut app = app(vec![order(1, Status::Ready, Some("bo"))]);
         update(
             &mut app,
-            Msg::Link(LinkEvent::Offline {
-                retry_in: std::time::Duration::from_secs(2),
-                reason: "connection lost".into(),
-            }),
+            Msg::Link(crate::conn::fixtures::offline(
+                std::time::Duration::from_secs(2),
+            )),
         );
         let p = update(&mut app, Msg::Key(Action::PickUp));
         let d = update(&mut app, Msg::Key(Action::Deliver));
@@ -1199,7 +1211,7 @@ mod chat_tests {
         let mut app = App::new("bo", true, 0);
         update(
             &mut app,
-            Msg::Link(LinkEvent::Snapshot {
+            Msg::Link(Update::Snapshot {
                 orders: vec![mine(1), mine(2)],
                 head: 10,
             }),

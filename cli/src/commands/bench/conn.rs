@@ -1,19 +1,18 @@
 //! A lean connection for load: one task owns one WebSocket, writes frames it builds
 //! itself and reads only the fields it needs, so the load generator spends little of
-//! the CPU it shares with the server. The full client lives in `chit_protocol`.
+//! the CPU it shares with the server. It connects through `chit-client` (the server
+//! list, TLS, the token) like every client; the full client lives there too.
 
 use std::borrow::Cow;
 use std::time::Duration;
 
+use chit_client::Connector;
+use chit_client::transport::{Socket, Timing};
 use chit_protocol::{ClientFrame, ClientMsg, ServerFrame, ServerMsg, Stats};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The parts of a server frame the load generator looks at.
 #[derive(Deserialize)]
@@ -58,6 +57,8 @@ impl Incoming<'_> {
 
 pub struct Conn {
     ws: Socket,
+    /// How long TCP, TLS (for wss://) and the WebSocket handshake took.
+    pub timing: Timing,
 }
 
 /// Why a connection could not be used.
@@ -71,21 +72,21 @@ impl std::fmt::Display for ConnError {
 }
 
 impl Conn {
-    /// Connects and says hello; `read_buffer` is tungstenite's buffer per connection
-    /// (small for thousands of idle connections, larger for busy ones).
-    pub async fn open(url: &str, token: &str, read_buffer: usize) -> Result<Conn, ConnError> {
+    /// Connects to the first server of `target` and says hello; `read_buffer` is
+    /// tungstenite's buffer per connection (small for thousands of idle connections,
+    /// larger for busy ones).
+    pub async fn open(target: &Connector, read_buffer: usize) -> Result<Conn, ConnError> {
         let config = WebSocketConfig::default()
             .read_buffer_size(read_buffer)
             .write_buffer_size(64 * 1024)
             .max_frame_size(Some(16 << 20));
-        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
-        let (ws, _) = tokio::time::timeout(Duration::from_secs(10), connecting)
+        let (ws, timing) = target
+            .socket(0, config)
             .await
-            .map_err(|_| ConnError(format!("connecting to '{url}' timed out")))?
-            .map_err(|e| ConnError(format!("cannot connect to '{url}': {e}")))?;
-        let mut conn = Conn { ws };
+            .map_err(|e| ConnError(e.to_string()))?;
+        let mut conn = Conn { ws, timing };
         let hello = ClientMsg::Hello {
-            token: token.to_string(),
+            token: target.token().to_string(),
             client: Some("chit-bench".into()),
             protocol: chit_protocol::PROTOCOL_VERSION,
         };

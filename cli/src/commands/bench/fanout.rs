@@ -2,6 +2,7 @@
 //! that customer is placed at a time, and each subscriber times its arrival from the
 //! moment it was sent. The next order goes out once all have it (or after 5 s).
 
+use chit_client::Connector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -63,15 +64,16 @@ fn order(e: usize) -> NewOrder {
             qty: 1,
             unit_price: 100,
             note: None,
+            category: None,
         }],
         note: None,
         fulfilment: Fulfilment::Delivery,
+        ..Default::default()
     }
 }
 
 pub async fn run(
-    url: &str,
-    token: &str,
+    target: &Connector,
     publisher: &mut Conn,
     n: usize,
     events: usize,
@@ -92,7 +94,7 @@ pub async fn run(
     while i < n && Instant::now() < deadline {
         let batch = BATCH.min(n - i);
         let opened = join_all((0..batch).map(|_| async {
-            let mut conn = Conn::open(url, token, READ_BUFFER).await?;
+            let mut conn = Conn::open(target, READ_BUFFER).await?;
             conn.subscribe(ROOM).await?;
             Ok::<_, ConnError>(conn)
         }))

@@ -1,7 +1,9 @@
 //! The idle scenario: hold N authenticated connections that do nothing and read how
 //! much the server's resident memory grew per connection (from its own `stats`), then
-//! again after each joined a customer room of its own.
+//! again after each joined a customer room of its own. Beside it, what each connection
+//! cost this side: the time to open it (TLS included, for wss://) and memory.
 
+use chit_client::Connector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::conn::{Conn, ConnError};
+use super::figures::Latency;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -32,6 +35,14 @@ pub struct Report {
     pub server_connections: u64,
     pub server_open_fds: u64,
     pub still_open: usize,
+    /// This side: opening a connection (TCP, TLS, WebSocket handshake, hello), and the
+    /// TLS handshake alone (n = 0 for ws://).
+    pub open_latency: Latency,
+    pub tls_handshake: Latency,
+    /// This process's resident memory grew by this much per idle connection, and it
+    /// spent this much CPU opening each.
+    pub client_bytes_per_connection: f64,
+    pub client_cpu_us_per_open: f64,
     pub complete: bool,
 }
 
@@ -52,6 +63,8 @@ enum Phase {
 
 struct Held {
     tasks: Vec<JoinHandle<bool>>,
+    /// (to open, TLS handshake) of each connection opened after the warm-up.
+    timings: Vec<(Duration, Option<Duration>)>,
     joined: Arc<AtomicUsize>,
     failed: usize,
     first_error: Option<String>,
@@ -60,8 +73,7 @@ struct Held {
 /// Opens `n` connections, `BATCH` at a time, each held by a task that reads (so that
 /// heartbeats are answered) and joins `customer:idle-{i}` when asked.
 async fn open(
-    url: &str,
-    token: &str,
+    target: &Connector,
     n: usize,
     first: usize,
     phase: &watch::Receiver<Phase>,
@@ -71,8 +83,18 @@ async fn open(
     let mut i = 0;
     while i < n && Instant::now() < deadline {
         let batch = BATCH.min(n - i);
-        let opened = join_all((0..batch).map(|_| Conn::open(url, token, READ_BUFFER))).await;
-        for (j, conn) in opened.into_iter().enumerate() {
+        let timed = |_| async {
+            let start = Instant::now();
+            let conn = Conn::open(target, READ_BUFFER).await;
+            (start.elapsed(), conn)
+        };
+        let opened = join_all((0..batch).map(timed)).await;
+        for (j, (took, conn)) in opened.into_iter().enumerate() {
+            if first > 0
+                && let Ok(conn) = &conn
+            {
+                held.timings.push((took, conn.timing.tls));
+            }
             match conn {
                 Ok(conn) => held.tasks.push(tokio::spawn(hold(
                     conn,
@@ -134,8 +156,7 @@ async fn settled(admin: &mut Conn) -> Result<chit_protocol::ServerStats, ConnErr
 }
 
 pub async fn run(
-    url: &str,
-    token: &str,
+    target: &Connector,
     admin: &mut Conn,
     n: usize,
     deadline: Instant,
@@ -143,18 +164,23 @@ pub async fn run(
     let (phase_tx, phase) = watch::channel(Phase::Idle);
     let mut held = Held {
         tasks: Vec::with_capacity(n + WARM_UP),
+        timings: Vec::with_capacity(n),
         joined: Arc::default(),
         failed: 0,
         first_error: None,
     };
-    open(url, token, WARM_UP, 0, &phase, &mut held, deadline).await;
+    open(target, WARM_UP, 0, &phase, &mut held, deadline).await;
     let warm = settled(admin).await?;
+    let own_warm = chit_protocol::process::rss_bytes();
     let warm_failed = held.failed;
     let started = Instant::now();
-    open(url, token, n, WARM_UP, &phase, &mut held, deadline).await;
+    let cpu_before = chit_protocol::process::cpu_ms();
+    open(target, n, WARM_UP, &phase, &mut held, deadline).await;
+    let open_cpu_ms = chit_protocol::process::cpu_ms().saturating_sub(cpu_before);
     let open_secs = started.elapsed().as_secs_f64();
     let opened = held.tasks.len().saturating_sub(WARM_UP - warm_failed);
     let idle = settled(admin).await?;
+    let own_idle = chit_protocol::process::rss_bytes();
 
     let _ = phase_tx.send(Phase::Join);
     let all = held.tasks.len();
@@ -196,6 +222,18 @@ pub async fn run(
         server_connections: idle.connections,
         server_open_fds: idle.open_fds,
         still_open,
+        open_latency: Latency::of(held.timings.iter().map(|(took, _)| *took).collect()),
+        tls_handshake: Latency::of(held.timings.iter().filter_map(|(_, tls)| *tls).collect()),
+        client_bytes_per_connection: if opened == 0 {
+            0.0
+        } else {
+            (own_idle as f64 - own_warm as f64) / opened as f64
+        },
+        client_cpu_us_per_open: if opened == 0 {
+            0.0
+        } else {
+            open_cpu_ms as f64 * 1000.0 / opened as f64
+        },
         complete: opened == n && held.failed == 0 && still_open == n + WARM_UP,
     })
 }

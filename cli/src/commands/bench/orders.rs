@@ -7,6 +7,7 @@
 mod http;
 mod roles;
 
+use chit_client::Connector;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -114,23 +115,25 @@ fn new_order(n: usize, restaurants: usize, client: usize) -> NewOrder {
                 qty: 2,
                 unit_price: 950,
                 note: None,
+                category: None,
             },
             NewItem {
                 name: "Cola".into(),
                 qty: 1,
                 unit_price: 200,
                 note: None,
+                category: None,
             },
         ],
         note: None,
         fulfilment: Fulfilment::Delivery,
+        ..Default::default()
     }
 }
 
-/// Runs the scenario against `url`; `admin` reads the server's figures.
+/// Runs the scenario against the first server of `target`; `admin` reads the server's figures.
 pub async fn run(
-    url: &str,
-    token: &str,
+    target: &Connector,
     admin: &mut Conn,
     params: Params,
     deadline: Instant,
@@ -139,7 +142,7 @@ pub async fn run(
     let mut kitchen_conns = Vec::new();
     for i in 0..params.kitchens {
         let r = i % params.restaurants;
-        let mut conn = Conn::open(url, token, BUSY_READ_BUFFER).await?;
+        let mut conn = Conn::open(target, BUSY_READ_BUFFER).await?;
         conn.subscribe(&format!("restaurant:{}", restaurant(r)))
             .await?;
         kitchens_per_restaurant[r] += 1;
@@ -147,7 +150,7 @@ pub async fn run(
     }
     let mut client_conns = Vec::new();
     for c in 0..params.clients {
-        let mut conn = Conn::open(url, token, BUSY_READ_BUFFER).await?;
+        let mut conn = Conn::open(target, BUSY_READ_BUFFER).await?;
         let digits: String = phone(c).chars().filter(char::is_ascii_digit).collect();
         conn.subscribe(&format!("customer:{digits}")).await?;
         client_conns.push(conn);
@@ -190,8 +193,9 @@ pub async fn run(
         let (placed_tx, placed_rx) = oneshot::channel();
         if params.http {
             // The WebSocket connection only watches; HTTP connections place.
-            let addr = http_addr(url)?;
-            let placing = http::place(addr, token.to_string(), c, params.in_flight, shared.clone());
+            let addr = http_addr(target)?;
+            let token = target.token().to_string();
+            let placing = http::place(addr, token, c, params.in_flight, shared.clone());
             http_placers.push(tokio::spawn(placing));
         } else {
             placed_signals.push(placed_rx);
@@ -322,13 +326,21 @@ pub async fn run(
     })
 }
 
-/// `host:port` of a `ws://` URL, where the same server answers HTTP.
-fn http_addr(url: &str) -> Result<String, ConnError> {
-    url.strip_prefix("ws://")
-        .and_then(|rest| rest.split(['/', '?', '#']).next())
-        .filter(|authority| !authority.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| ConnError(format!("--http needs a ws:// server URL, not '{url}'")))
+/// `host:port` of the server loaded, where it answers HTTP too (`ws://` only: the load
+/// generator speaks plain HTTP).
+fn http_addr(target: &Connector) -> Result<String, ConnError> {
+    let endpoint = target.servers().get(0);
+    if endpoint.secure {
+        return Err(ConnError(format!(
+            "--http needs a ws:// server URL, not '{}'",
+            endpoint.url
+        )));
+    }
+    Ok(if endpoint.host.contains(':') {
+        format!("[{}]:{}", endpoint.host, endpoint.port)
+    } else {
+        format!("{}:{}", endpoint.host, endpoint.port)
+    })
 }
 
 /// tungstenite's read buffer for the scenario's busy connections.

@@ -183,7 +183,7 @@ impl Chat {
         match parse(line) {
             Input::Say(text) if text.is_empty() => {}
             Input::Say(text) => {
-                if self.link.client().is_none() {
+                if !self.link.is_online() {
                     view.info("not connected: the message goes out when the connection is back");
                 }
                 self.link.say(text);
@@ -252,8 +252,7 @@ impl Chat {
                     Ok(m) => self.own_newest = self.own_newest.max(m.seq.unwrap_or(0)),
                     Err((text, e)) => {
                         self.failed += 1;
-                        let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
-                        view.info(&format!("not sent: {e}{code}: {}", printable(&text)));
+                        view.info(&format!("not sent: {e} ({}): {}", e.code, printable(&text)));
                     }
                 }
             }

@@ -1,15 +1,19 @@
-//! The connection behind `chit chat join`: connects, subscribes, reads the last
-//! messages, then follows the room across disconnects (backoff with jitter, resuming
-//! from the last seq it passed on, so nothing is missed or shown twice). Sending runs
-//! in its own task, in order, waiting for a connection when there is none.
+//! The connection behind `chit chat join`: a follower of the room (which reconnects,
+//! fails over and resumes from the last seq, so nothing is missed or shown twice), the
+//! last messages on joining, and the room's requests — messages said, who is here,
+//! earlier pages — sent in order through it, waiting for a connection when there is
+//! none. What the follower reports becomes [`Item`]s for the screen.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use chit_protocol::client::Events;
-use chit_protocol::{Backoff, ChatMessage, Client, ClientError, ErrorCode, Event, Member};
-use tokio::sync::{mpsc, watch};
+use chit_client::{Follower, LinkState, Policy, Request, ServerError, Spec, Update};
+use chit_protocol::{ChatMessage, ClientMsg, Event, Member, ServerMsg};
+use tokio::sync::mpsc;
 
-use crate::connect::connect;
+use crate::commands::watch::stopped;
+use crate::connect::connector;
 use crate::{Failure, Global};
 
 /// What the connection side tells the screen.
@@ -23,20 +27,39 @@ pub enum Item {
     },
     /// Cannot go on (the token was revoked, the room refused).
     Fatal(Failure),
-    Sent(Result<ChatMessage, (String, ClientError)>),
-    Who(Result<Vec<Member>, ClientError>, u64),
-    Page(Result<Vec<ChatMessage>, ClientError>),
+    Sent(Result<ChatMessage, (String, ServerError)>),
+    /// Who is here, and this connection's session.
+    Who(Result<Vec<Member>, ServerError>, u64),
+    Page(Result<Vec<ChatMessage>, ServerError>),
 }
 
-/// A followed room: the current connection, if any, and where items arrive.
+/// What a request was for, to make its reply an [`Item`].
+enum Asked {
+    Say(String),
+    Who,
+    Page,
+}
+
+#[derive(Default)]
+struct Shared {
+    online: AtomicBool,
+    session: AtomicU64,
+    asked: Mutex<HashMap<u64, Asked>>,
+}
+
+/// A followed room.
 pub struct Link {
     pub room: String,
-    /// The name and session this token speaks as (from the first welcome).
+    /// The name this token speaks as (from the first welcome).
     pub me: String,
-    client: watch::Receiver<Option<Client>>,
-    items: mpsc::UnboundedSender<Item>,
-    lines: Option<mpsc::UnboundedSender<String>>,
+    follower: Follower,
+    shared: Arc<Shared>,
+    next_id: AtomicU64,
+    closed: bool,
 }
+
+/// The id of the request for the messages shown on joining.
+const HISTORY_ID: u64 = 0;
 
 impl Link {
     /// Connects and subscribes (failing as other commands do if that is impossible),
@@ -46,194 +69,216 @@ impl Link {
         room: &str,
         history: u32,
     ) -> Result<(Link, Vec<ChatMessage>, mpsc::UnboundedReceiver<Item>), Failure> {
-        let (client, events, head, _) = subscribe(global, room, None).await?;
-        // Up to and including the head: everything after it arrives live.
-        let messages = client
-            .chat_history(room, Some(head + 1), Some(history))
-            .await?;
+        let spec = Spec {
+            rooms: vec![(room.to_string(), None)],
+            snapshot: None,
+            policy: Policy::COMMAND,
+        };
+        let (follower, mut updates) = Follower::spawn(connector(global)?, spec);
+        let shared = Arc::new(Shared::default());
+        // Until the first messages arrive, live ones wait here, to come after them.
+        let mut early = Vec::new();
+        let mut me = String::new();
+        let messages = loop {
+            let Some(update) = updates.recv().await else {
+                return Err(Failure::refused("the connection task stopped"));
+            };
+            match update {
+                Update::Resumed { from, .. } if me.is_empty() => {
+                    // Up to and including the head: everything after it arrives live.
+                    follower.send(Request {
+                        id: HISTORY_ID,
+                        msg: ClientMsg::ChatHistory {
+                            room: room.to_string(),
+                            before: Some(from + 1),
+                            limit: Some(history),
+                        },
+                    });
+                }
+                Update::State(LinkState::Online { welcome, .. }) if me.is_empty() => {
+                    me = welcome.name.clone();
+                    shared.online.store(true, Ordering::Relaxed);
+                    shared.session.store(welcome.session, Ordering::Relaxed);
+                }
+                Update::Reply {
+                    id: HISTORY_ID,
+                    result,
+                } => match result {
+                    Ok(ServerMsg::Messages { messages }) => break messages,
+                    Ok(_) => break Vec::new(),
+                    Err(e) => return Err(Failure::refused(format!("{e} ({})", e.code))),
+                },
+                Update::Stopped(stop) => return Err(stopped(stop)),
+                other => early.push(other),
+            }
+        };
         let (items_tx, items) = mpsc::unbounded_channel();
-        let (current_tx, current) = watch::channel(Some(client.clone()));
-        let (lines_tx, lines_rx) = mpsc::unbounded_channel();
-        tokio::spawn(follow(
-            global.clone(),
+        tokio::spawn(relay(
             room.to_string(),
-            (client.clone(), events),
-            head,
-            items_tx.clone(),
-            current_tx,
-        ));
-        tokio::spawn(send_in_order(
-            room.to_string(),
-            lines_rx,
-            current.clone(),
-            items_tx.clone(),
+            early,
+            updates,
+            shared.clone(),
+            items_tx,
         ));
         let link = Link {
             room: room.to_string(),
-            me: client.welcome().name.clone(),
-            client: current,
-            items: items_tx,
-            lines: Some(lines_tx),
+            me,
+            follower,
+            shared,
+            next_id: AtomicU64::new(HISTORY_ID + 1),
+            closed: false,
         };
         Ok((link, messages, items))
     }
 
-    /// The connection now, if there is one.
-    pub fn client(&self) -> Option<Client> {
-        self.client.borrow().clone()
+    /// Whether the link is connected now.
+    pub fn is_online(&self) -> bool {
+        self.shared.online.load(Ordering::Relaxed)
+    }
+
+    fn ask(&self, asked: Asked, msg: ClientMsg) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.shared.asked.lock().unwrap().insert(id, asked);
+        self.follower.send(Request { id, msg });
     }
 
     /// Queues a message; its outcome arrives as [`Item::Sent`].
     pub fn say(&self, text: String) {
-        if let Some(lines) = &self.lines {
-            let _ = lines.send(text);
+        if self.closed {
+            return;
         }
+        let msg = ClientMsg::ChatSend {
+            room: self.room.clone(),
+            text: text.clone(),
+        };
+        self.ask(Asked::Say(text), msg);
     }
 
     /// No more messages will be queued.
     pub fn close(&mut self) {
-        self.lines = None;
+        self.closed = true;
     }
 
     pub fn typing(&self, active: bool) {
-        if let Some(client) = self.client() {
-            let _ = client.send(chit_protocol::ClientMsg::Typing {
-                room: self.room.clone(),
-                active,
-            });
-        }
+        let msg = ClientMsg::Typing {
+            room: self.room.clone(),
+            active,
+        };
+        // Sent at once if connected, else dropped: it has no reply.
+        self.follower.send(Request { id: u64::MAX, msg });
     }
 
     /// Asks who is here; the answer arrives as [`Item::Who`]. False if not connected.
     pub fn who(&self) -> bool {
-        let Some(client) = self.client() else {
+        if !self.is_online() {
             return false;
+        }
+        let msg = ClientMsg::Presence {
+            room: self.room.clone(),
         };
-        let (room, items) = (self.room.clone(), self.items.clone());
-        tokio::spawn(async move {
-            let me = client.welcome().session;
-            let _ = items.send(Item::Who(client.presence(&room).await, me));
-        });
+        self.ask(Asked::Who, msg);
         true
     }
 
     /// Asks for up to `limit` messages before seq `before`; they arrive as
     /// [`Item::Page`]. False if not connected.
     pub fn page(&self, before: Option<u64>, limit: u32) -> bool {
-        let Some(client) = self.client() else {
+        if !self.is_online() {
             return false;
+        }
+        let msg = ClientMsg::ChatHistory {
+            room: self.room.clone(),
+            before,
+            limit: Some(limit),
         };
-        let (room, items) = (self.room.clone(), self.items.clone());
-        tokio::spawn(async move {
-            let page = client.chat_history(&room, before, Some(limit)).await;
-            let _ = items.send(Item::Page(page));
-        });
+        self.ask(Asked::Page, msg);
         true
     }
 }
 
-/// Connects and subscribes to `room` from `since`; if the server no longer has that
-/// far back, from now on (the `bool` says so).
-async fn subscribe(
-    global: &Global,
-    room: &str,
-    since: Option<u64>,
-) -> Result<(Client, Events, u64, bool), Failure> {
-    let (client, events) = connect(global).await?;
-    match client.subscribe(room, since).await {
-        Ok(head) => Ok((client, events, head, false)),
-        Err(e) if e.code() == Some(ErrorCode::ResyncRequired) => {
-            let head = client.subscribe(room, None).await?;
-            Ok((client, events, head, true))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn follow(
-    global: Global,
+/// Turns what the follower says into items for the screen.
+async fn relay(
     room: String,
-    first: (Client, Events),
-    mut last: u64,
+    early: Vec<Update>,
+    mut updates: mpsc::UnboundedReceiver<Update>,
+    shared: Arc<Shared>,
     items: mpsc::UnboundedSender<Item>,
-    current: watch::Sender<Option<Client>>,
 ) {
-    let mut conn = Some(first);
+    let mut missed = false;
+    let mut pending = early.into_iter();
     loop {
-        let (client, mut events) = match conn.take() {
-            Some(conn) => conn,
-            None => match reconnect(&global, &room, &mut last).await {
-                Ok((client, events, missed)) => {
-                    current.send_replace(Some(client.clone()));
-                    if items.send(Item::Reconnected { missed }).is_err() {
-                        return;
-                    }
-                    (client, events)
-                }
-                Err(failure) => {
-                    let _ = items.send(Item::Fatal(failure));
-                    return;
-                }
+        let update = match pending.next() {
+            Some(update) => update,
+            None => match updates.recv().await {
+                Some(update) => update,
+                None => return,
             },
         };
-        while let Some(event) = events.recv().await {
-            if let Some(seq) = event.seq {
-                if seq <= last {
+        let item = match update {
+            Update::Event(event) if event.room == room => Item::Event(event),
+            Update::State(LinkState::Online { welcome, .. }) => {
+                shared.session.store(welcome.session, Ordering::Relaxed);
+                if shared.online.swap(true, Ordering::Relaxed) {
                     continue;
                 }
-                last = seq;
+                Item::Reconnected {
+                    missed: std::mem::take(&mut missed),
+                }
             }
-            if event.room == room && items.send(Item::Event(event)).is_err() {
+            Update::State(LinkState::Reconnecting { reason, .. })
+            | Update::State(LinkState::Connecting {
+                after: Some(reason),
+                ..
+            }) => {
+                if !shared.online.swap(false, Ordering::Relaxed) {
+                    continue;
+                }
+                Item::Lost(reason.to_string())
+            }
+            Update::Resumed { missed: true, .. } => {
+                missed = true;
+                continue;
+            }
+            Update::Reply { id, result } => {
+                let asked = shared.asked.lock().unwrap().remove(&id);
+                match asked {
+                    Some(Asked::Say(text)) => Item::Sent(match result {
+                        Ok(ServerMsg::Ok { message: Some(m) }) => Ok(m),
+                        Ok(other) => Err((text, unexpected(&other))),
+                        Err(e) => Err((text, e)),
+                    }),
+                    Some(Asked::Who) => {
+                        let me = shared.session.load(Ordering::Relaxed);
+                        Item::Who(
+                            result.and_then(|r| match r {
+                                ServerMsg::Presence { members, .. } => Ok(members),
+                                other => Err(unexpected(&other)),
+                            }),
+                            me,
+                        )
+                    }
+                    Some(Asked::Page) => Item::Page(result.and_then(|r| match r {
+                        ServerMsg::Messages { messages } => Ok(messages),
+                        other => Err(unexpected(&other)),
+                    })),
+                    None => continue,
+                }
+            }
+            Update::Stopped(stop) => {
+                let _ = items.send(Item::Fatal(stopped(stop)));
                 return;
             }
-        }
-        current.send_replace(None);
-        let why = client.close_reason().unwrap_or_else(|| "closed".into());
-        if items.send(Item::Lost(why)).is_err() {
-            return;
-        }
-    }
-}
-
-/// Tries until connected again, waiting longer after each failure; gives up only on
-/// a failure that retrying cannot mend.
-async fn reconnect(
-    global: &Global,
-    room: &str,
-    last: &mut u64,
-) -> Result<(Client, Events, bool), Failure> {
-    let mut backoff = Backoff::default();
-    loop {
-        match subscribe(global, room, Some(*last)).await {
-            Ok((client, events, head, missed)) => {
-                if missed {
-                    *last = head;
-                }
-                return Ok((client, events, missed));
-            }
-            Err(f) if f.code == 3 && !f.message.contains("unauthorized") => {
-                let delay = backoff.next_delay();
-                tokio::time::sleep(delay.max(Duration::from_millis(100))).await;
-            }
-            Err(f) => return Err(f),
-        }
-    }
-}
-
-async fn send_in_order(
-    room: String,
-    mut lines: mpsc::UnboundedReceiver<String>,
-    mut current: watch::Receiver<Option<Client>>,
-    items: mpsc::UnboundedSender<Item>,
-) {
-    while let Some(text) = lines.recv().await {
-        let Ok(client) = current.wait_for(Option::is_some).await.map(|c| c.clone()) else {
-            return;
+            _ => continue,
         };
-        let client = client.expect("waited for a connection");
-        let sent = client.chat_send(&room, &text).await.map_err(|e| (text, e));
-        if items.send(Item::Sent(sent)).is_err() {
+        if items.send(item).is_err() {
             return;
         }
+    }
+}
+
+fn unexpected(reply: &ServerMsg) -> ServerError {
+    ServerError {
+        code: chit_protocol::ErrorCode::Internal,
+        message: format!("an unexpected reply: {reply:?}"),
     }
 }

@@ -24,6 +24,7 @@ fn order(id: i64, status: Status, age_secs: i64, items: usize) -> Order {
                 qty: (i + 1) as u32,
                 unit_price: 12000,
                 note: (i == 0).then(|| "no peanuts".into()),
+                ..Default::default()
             })
             .collect(),
         total: 24000,
@@ -37,12 +38,13 @@ fn order(id: i64, status: Status, age_secs: i64, items: usize) -> Order {
         rider: None,
         created_at: format_time(NOW - age_secs * 1000),
         updated_at: format_time(NOW),
+        ..Default::default()
     }
 }
 
 fn app(orders: Vec<Order>) -> App {
     let mut app = App::new("r1", Settings::default(), NOW);
-    app.conn = Conn::Online;
+    app.conn = Conn::Online { via: None };
     app.loaded = true;
     app.analytics = Some(Analytics {
         restaurant: Some("r1".into()),
@@ -52,6 +54,7 @@ fn app(orders: Vec<Order>) -> App {
         open_orders: 6,
         cancelled_orders: 1,
         avg_ready_minutes: Some(11.5),
+        ..Default::default()
     });
     for o in orders {
         app.tickets

@@ -31,6 +31,7 @@ fn order(id: i64, restaurant: &str, status: Status, rider: Option<&str>, age_sec
                 qty: (i + 1) as u32,
                 unit_price: 12000,
                 note: None,
+                ..Default::default()
             })
             .collect(),
         total: 12000 * id,
@@ -40,12 +41,13 @@ fn order(id: i64, restaurant: &str, status: Status, rider: Option<&str>, age_sec
         rider: rider.map(str::to_string),
         created_at: format_time(NOW - age_secs * 1000),
         updated_at: format_time(NOW),
+        ..Default::default()
     }
 }
 
 fn app(orders: Vec<Order>) -> App {
     let mut app = App::new("bo", true, NOW);
-    app.conn = Conn::Online;
+    app.conn = Conn::Online { via: None };
     app.loaded = true;
     for o in orders {
         app.orders.insert(o.id, o);

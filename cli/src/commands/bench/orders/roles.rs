@@ -161,6 +161,7 @@ pub(super) async fn kitchen(
                         status: Status::Confirmed,
                         reason: None,
                         recall: false,
+                        force: false,
                     },
                 };
                 shared.stamp(&shared.updated[n]);

@@ -1,58 +1,24 @@
-//! An async client: connect, `hello`, request/reply matched by `id`, and a stream of
-//! events. Reconnecting and resuming are the caller's loop, helped by [`Backoff`]; the
-//! client itself is one connection.
+//! One connection to one server: `hello`, requests matched to replies by `id`, and the
+//! stream of events. Staying connected across drops is the [`follower`](crate::follower)'s
+//! job; a [`Client`] is one connection and ends with it.
 
+use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::error::ErrorCode;
-use crate::message::{
-    ChatMessage, ClientFrame, ClientMsg, Event, Member, ServerFrame, ServerMsg, Stats, Welcome,
+use chit_protocol::{
+    ChatMessage, ClientFrame, ClientMsg, Event, Member, NewOrder, Order, ServerFrame, ServerMsg,
+    Stats, Status, Welcome,
 };
-use crate::order::{NewOrder, Order, Status};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("cannot reach the server at '{url}': {reason}")]
-    Connect { url: String, reason: String },
-    #[error("{message}")]
-    Server { code: ErrorCode, message: String },
-    #[error("the connection to the server was lost{}", .0.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
-    Disconnected(Option<String>),
-    #[error("the server sent an unexpected reply: {0}")]
-    Unexpected(String),
-}
-
-impl ClientError {
-    /// The server's error code, if the server refused the request.
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            ClientError::Server { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-
-    /// Whether this error means the server is unreachable or refused who we are,
-    /// rather than refusing one request.
-    pub fn is_connection(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Connect { .. }
-                | ClientError::Disconnected(_)
-                | ClientError::Server {
-                    code: ErrorCode::Unauthorized,
-                    ..
-                }
-        )
-    }
-}
+use crate::error::{ClientError, ConnectError};
+use crate::servers::Endpoint;
+use crate::tls::Trust;
+use crate::transport::{self, Socket};
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<ServerMsg>>>>;
 
@@ -87,23 +53,30 @@ impl Events {
 }
 
 impl Client {
-    /// Connects, says `hello` with `token`, and returns the client and its event stream.
+    /// Connects to `url`, says `hello` with `token`, and returns the client and its event
+    /// stream. `wss://` trusts the system's roots; [`Connector`](crate::Connector) adds
+    /// a `--ca-file` and a list of servers.
     pub async fn connect(
         url: &str,
         token: &str,
         client_name: &str,
-    ) -> Result<(Client, Events), ClientError> {
-        let connect_err = |reason: String| ClientError::Connect {
-            url: url.to_string(),
-            reason,
-        };
-        let config = WebSocketConfig::default().max_frame_size(Some(16 << 20));
-        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
-        let (ws, _) = tokio::time::timeout(Duration::from_secs(10), connecting)
-            .await
-            .map_err(|_| connect_err("timed out after 10 s".into()))?
-            .map_err(|e| connect_err(e.to_string()))?;
+    ) -> Result<(Client, Events), ConnectError> {
+        static SYSTEM: std::sync::OnceLock<Trust> = std::sync::OnceLock::new();
+        let endpoint = Endpoint::parse(url)?;
+        let trust = SYSTEM.get_or_init(Trust::default);
+        Client::connect_to(&endpoint, trust, token, client_name).await
+    }
 
+    /// Connects to `endpoint` trusting `trust`, and says `hello`.
+    pub async fn connect_to(
+        endpoint: &Endpoint,
+        trust: &Trust,
+        token: &str,
+        client_name: &str,
+    ) -> Result<(Client, Events), ConnectError> {
+        let config = WebSocketConfig::default().max_frame_size(Some(16 << 20));
+        let (ws, timing) = transport::open(endpoint, trust, config).await?;
+        tracing::debug!("connected to {endpoint}: {timing:?}");
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
@@ -119,16 +92,34 @@ impl Client {
         let hello = ClientMsg::Hello {
             token: token.to_string(),
             client: Some(client_name.to_string()),
-            protocol: crate::PROTOCOL_VERSION,
+            protocol: chit_protocol::PROTOCOL_VERSION,
         };
         let first = RawClient {
             out: &out_tx,
             pending: &pending,
             close_reason: &close_reason,
         };
-        let welcome = match first.request(0, hello).await? {
-            ServerMsg::Welcome(w) => w,
-            other => return Err(unexpected(&other)),
+        let welcome = match first.request(0, hello).await {
+            Ok(ServerMsg::Welcome(w)) => w,
+            Ok(other) => {
+                return Err(ConnectError::NotChit {
+                    url: endpoint.url.clone(),
+                    reason: format!("it answered hello with {}", describe(&other)),
+                });
+            }
+            Err(ClientError::Server { code, message }) => {
+                return Err(ConnectError::Refused {
+                    url: endpoint.url.clone(),
+                    code,
+                    message,
+                });
+            }
+            Err(e) => {
+                return Err(ConnectError::Unreachable {
+                    url: endpoint.url.clone(),
+                    reason: format!("{e} before answering hello"),
+                });
+            }
         };
         let client = Client {
             inner: Arc::new(Inner {
@@ -220,6 +211,7 @@ impl Client {
             status,
             reason,
             recall,
+            force: false,
         };
         self.order_reply(msg).await
     }
@@ -344,7 +336,11 @@ impl Client {
 }
 
 fn unexpected(msg: &ServerMsg) -> ClientError {
-    ClientError::Unexpected(serde_json::to_string(msg).unwrap_or_default())
+    ClientError::Unexpected(describe(msg))
+}
+
+fn describe(msg: &ServerMsg) -> String {
+    serde_json::to_string(msg).unwrap_or_default()
 }
 
 struct RawClient<'a> {
@@ -374,9 +370,6 @@ impl RawClient<'_> {
         }
     }
 }
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Owns the socket: writes queued frames, routes replies to their waiters and events
 /// to the event stream. When it returns, every waiter and the event stream see the end.
@@ -442,73 +435,5 @@ fn route(text: &str, events: &mpsc::UnboundedSender<Event>, pending: &Pending) {
             tracing::warn!("server error: {code}: {message}");
         }
         (None, other) => tracing::debug!("unsolicited message: {other:?}"),
-    }
-}
-
-/// Exponential backoff with jitter for reconnect loops: 0.5 s, 1 s, 2 s, … capped at
-/// 30 s, each delay drawn from its upper half so that many clients do not reconnect in
-/// lockstep.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    attempt: u32,
-    rng: u64,
-    base: Duration,
-    cap: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
-    }
-}
-
-impl Backoff {
-    pub fn new(base: Duration, cap: Duration) -> Backoff {
-        let seed = crate::now_ms() as u64 ^ (u64::from(std::process::id()) << 32) | 1;
-        Backoff {
-            attempt: 0,
-            rng: seed,
-            base,
-            cap,
-        }
-    }
-
-    /// The delay before the next attempt.
-    pub fn next_delay(&mut self) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << self.attempt.min(16))
-            .min(self.cap);
-        self.attempt = self.attempt.saturating_add(1);
-        // xorshift64: jitter only needs to differ between clients, not be secret.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let half = exp / 2;
-        half + Duration::from_nanos(self.rng % (half.as_nanos() as u64).max(1))
-    }
-
-    /// Call after a successful connection.
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_caps() {
-        let mut b = Backoff::default();
-        let delays: Vec<_> = (0..12).map(|_| b.next_delay()).collect();
-        assert!(delays[0] >= Duration::from_millis(250) && delays[0] <= Duration::from_millis(500));
-        assert!(delays[3] >= Duration::from_secs(2) && delays[3] <= Duration::from_secs(4));
-        for d in &delays {
-            assert!(*d <= Duration::from_secs(30));
-        }
-        assert!(delays[11] >= Duration::from_secs(15));
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(500));
     }
 }

@@ -1,0 +1,118 @@
+//! The writer's side of orders placed for later: a new order's due and fire times, the
+//! fire schedule, and firing. An order is fired in the writer's transaction that takes
+//! it off the schedule and logs its `order_fired` event, so it fires exactly once: a
+//! crash before that commit leaves it on the schedule (the next start fires it at once),
+//! a crash after it leaves the event in the log (clients replay it).
+
+use chit_protocol::{EventKind, Item, Order, Room, Status};
+use rusqlite::Connection;
+
+use super::{Batch, emit};
+use crate::error::Refusal;
+use crate::kitchen::schedule;
+use crate::store::kitchen_sql;
+use crate::store::queries::{self, Times};
+
+/// Held orders fired in one transaction at most (more fire in the next one at once).
+const FIRE_AT_ONCE: u32 = 1000;
+
+/// The times of a new order due at `due_at` with routed `items`: refused if due more
+/// than 14 days ahead; fired now if its fire time has come (a due time in the past
+/// among them).
+pub(super) fn times(
+    batch: &Batch,
+    due_at: Option<i64>,
+    items: &[Item],
+) -> Result<Option<Times>, Refusal> {
+    let Some(due_at) = due_at else {
+        return Ok(None);
+    };
+    schedule::check_due(due_at, batch.now)?;
+    let fire_at = schedule::fire_at(due_at, items);
+    Ok(Some(Times {
+        due_at,
+        fire_at,
+        fired_at: (fire_at <= batch.now).then_some(batch.now),
+    }))
+}
+
+/// After a new order is stored: a held one goes on the schedule; one fired at once has
+/// its `order_fired` (`json`: the order) right after its `new_order`.
+pub(super) fn placed(
+    conn: &Connection,
+    batch: &mut Batch,
+    order: &Order,
+    times: Option<Times>,
+    json: &str,
+) -> Result<(), Refusal> {
+    match times {
+        None => Ok(()),
+        Some(Times {
+            fired_at: None,
+            fire_at,
+            ..
+        }) => {
+            kitchen_sql::schedule_fire(conn, order.id, fire_at)?;
+            batch.schedule_changed = true;
+            Ok(())
+        }
+        Some(_) => Ok(emit(
+            conn,
+            batch,
+            &[Room::Restaurant(order.restaurant.clone())],
+            EventKind::OrderFired,
+            json,
+            Some(order),
+        )?),
+    }
+}
+
+/// Fires every held order whose fire time has come by the group's time.
+pub(super) fn fire_due(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
+    for id in kitchen_sql::due_fires(conn, batch.now, FIRE_AT_ONCE)? {
+        kitchen_sql::unschedule(conn, id)?;
+        let Some(mut order) = queries::get_order(conn, id)? else {
+            continue;
+        };
+        if order.is_held() {
+            fire(conn, batch, &mut order)?;
+        }
+    }
+    Ok(())
+}
+
+/// Before a change to a held order: work on it (a status bump, an item started) fires
+/// it first, as the kitchen has started early; cancelling or rejecting it takes it off
+/// the schedule unfired.
+pub(super) fn before_change(
+    conn: &Connection,
+    batch: &mut Batch,
+    order: &mut Order,
+    to: Option<Status>,
+) -> Result<(), Refusal> {
+    if !order.is_held() {
+        return Ok(());
+    }
+    kitchen_sql::unschedule(conn, order.id)?;
+    match to {
+        Some(Status::Cancelled | Status::Rejected) => Ok(()),
+        _ => fire(conn, batch, order),
+    }
+}
+
+/// Fires `order` now: its `fired_at` and an `order_fired` event for its rooms.
+fn fire(conn: &Connection, batch: &mut Batch, order: &mut Order) -> Result<(), Refusal> {
+    kitchen_sql::save_fired(conn, order.id, batch.now)?;
+    order.fired_at = Some(batch.at.clone());
+    order.updated_at = batch.at.clone();
+    let json = serde_json::to_string(&*order).expect("serializable");
+    emit(
+        conn,
+        batch,
+        &[Room::Restaurant(order.restaurant.clone())],
+        EventKind::OrderFired,
+        &json,
+        Some(order),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The writer's side of item bumps (`update_item`): the rule is
+//! [`crate::kitchen::items::bump`]; here it is saved and told. An `item_update` goes to
+//! the order's rooms (its restaurant's, and as every order event its `order:ID` and
+//! `customer:ID`, so a customer can follow the cooking); a bump that starts the order
+//! adds the `order_update` that says so; a held order is fired first.
+
+use std::sync::Arc;
+
+use chit_protocol::{EventKind, ItemState, Room};
+use rusqlite::Connection;
+
+use super::{Batch, Written, change, emit, fire, load, order_event_data};
+use crate::auth::{self, Principal};
+use crate::error::Refusal;
+use crate::kitchen::{items, speed};
+use crate::store::queries;
+
+pub(super) fn update_item(
+    conn: &Connection,
+    batch: &mut Batch,
+    who: &Principal,
+    (order_id, n): (i64, u32),
+    state: ItemState,
+    recall: bool,
+) -> Result<Written, Refusal> {
+    let mut order = load(conn, order_id)?;
+    auth::check_items(who, &order)?;
+    // Decided before anything is written: the bump, tried on a copy.
+    let mut tried = order.clone();
+    items::bump(&mut tried, n, state, recall, &batch.at)?;
+    batch.today.load(conn, &order.restaurant)?;
+    fire::before_change(conn, batch, &mut order, None)?;
+    let at = n as usize - 1;
+    let start = speed::kitchen_start(&order);
+    let was_done = speed::item_duration(&order.items[at], start);
+    let bumped = items::bump(&mut order, n, state, recall, &batch.at)?;
+    let now_done = speed::item_duration(&order.items[at], start);
+    let created = order.created_ms();
+    let station = order.items[at].station.clone();
+    for (ms, sign) in [(was_done, -1), (now_done, 1)] {
+        if let Some(ms) = ms {
+            batch
+                .today
+                .count_item(&order.restaurant, created, station.as_deref(), ms, sign);
+        }
+    }
+    queries::save_items(conn, &order, batch.now)?;
+    order.updated_at = batch.at.clone();
+    let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
+    let data = item_event_data(&json, n, bumped.previous);
+    emit(
+        conn,
+        batch,
+        &[Room::Restaurant(order.restaurant.clone())],
+        EventKind::ItemUpdate,
+        &data,
+        Some(&order),
+    )?;
+    match bumped.status_before {
+        Some(before) => {
+            let rider = order.rider.clone();
+            change(conn, batch, order, (before, rider), None)
+        }
+        None => Ok(Written::Order {
+            order,
+            duplicate: false,
+            json: Some(json),
+        }),
+    }
+}
+
+/// The data of `item_update`, as `ItemEvent` serializes it, around the order's JSON.
+fn item_event_data(order_json: &str, n: u32, previous: ItemState) -> String {
+    let fields = order_event_data(order_json, None, None);
+    let fields = fields.strip_suffix('}').expect("an object");
+    format!(r#"{fields},"item":{n},"previous_state":"{previous}"}}"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chit_protocol::{Item, ItemEvent, Order};
+
+    #[test]
+    fn item_event_data_made_around_the_order_json_is_what_serde_makes() {
+        let order = Order {
+            id: 4,
+            items: vec![Item {
+                name: "Tea \"hot\"".into(),
+                qty: 1,
+                state: ItemState::Done,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&order).unwrap();
+        let made = item_event_data(&json, 1, ItemState::Started);
+        let serde = serde_json::to_string(&ItemEvent {
+            order,
+            item: 1,
+            previous_state: ItemState::Started,
+        })
+        .unwrap();
+        assert_eq!(made, serde);
+    }
+}

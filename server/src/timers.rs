@@ -1,0 +1,53 @@
+//! Wakes the writer when the clock says something is due: a held order's fire time, or
+//! the end of an 86. It sleeps until the soonest of them (read from the database, so a
+//! server that was down at that time does it at once on start), and looks again when a
+//! commit adds something sooner. Nothing scheduled: it sleeps until something is.
+
+use std::time::Duration;
+
+use crate::context::Ctx;
+use crate::store::kitchen_sql;
+
+/// The longest sleep between two looks at the clock, so that a wall clock set forward
+/// (or an NTP step) is noticed within a minute.
+const LOOK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+/// After a failure (the disk, the database), the next try.
+const RETRY: Duration = Duration::from_secs(1);
+
+pub(crate) async fn run(ctx: Ctx) {
+    loop {
+        let next = ctx
+            .store
+            .read(|conn| Ok(kitchen_sql::next_due(conn)?))
+            .await;
+        let wait = match next {
+            Ok(None) => None,
+            Ok(Some(at)) => {
+                let ms = (at - ctx.store.clock().now_ms()).max(0) as u64;
+                Some(Duration::from_millis(ms).min(LOOK_AT_LEAST_EVERY))
+            }
+            Err(_) => Some(RETRY),
+        };
+        if wait == Some(Duration::ZERO) {
+            if let Err(e) = ctx.store.run_due().await {
+                tracing::warn!("firing held orders and ending 86s failed: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => {}
+                    _ = ctx.shutdown.cancelled() => return,
+                }
+            }
+            continue;
+        }
+        let sleep = async {
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = sleep => {}
+            _ = ctx.store.due_changed() => {}
+            _ = ctx.shutdown.cancelled() => return,
+        }
+    }
+}
