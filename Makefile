@@ -12,11 +12,13 @@ build: deps
 release: deps
 	$(CARGO) build --workspace --bins --release
 
-# A server on a temporary database, sample orders flowing in, and the kitchen display
-# in the foreground; quitting the display stops everything.
+# A server on a temporary database with a menu, sample orders flowing in, and the expo
+# screen in the foreground (`make demo SCREEN="--station wok"` opens a station, and
+# SCREEN= the whole-ticket display); quitting the display stops everything.
+SCREEN ?= --expo
 demo: deps
 	$(CARGO) build --workspace --bins --release
-	@scripts/demo.sh target/release
+	@scripts/demo.sh target/release $(SCREEN)
 
 # The server on its default address and database (~/.local/share/chit/chit.db).
 run: deps

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: a server on a temporary database with the example menu loaded for thai-1
 # (assets/menus/thai-1.toml: its stations and prep minutes), a stream of sample orders,
-# and the kitchen display for thai-1 in the foreground. Quitting the display stops
-# everything.
+# and thai-1's kitchen display in the foreground. The arguments after the binaries'
+# directory go to chit-kitchen: `make demo` gives `--expo` (whole orders with each
+# station's progress); `--station wok` (or curry, grill, fry, salad, bar) opens a
+# station; none, whole tickets. Quitting the display stops everything.
 set -euo pipefail
 . "$(dirname "$0")/server.sh"
 bin=${1:-target/release}

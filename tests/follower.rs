@@ -1,15 +1,17 @@
 //! The follower against the real `chit-server`, killed with SIGKILL and started again on
 //! the same address and database: it says so as typed states, resumes from the last
 //! seq without reloading, passes every event on exactly once (also those placed while
-//! it was away), and sends the request queued meanwhile once it is back.
+//! it was away), and sends the request queued meanwhile once it is back. Its snapshot
+//! holds every open order, however many pages of `list_orders` they take.
 
 use std::time::Duration;
 
+use chit_client::follower::driver::SNAPSHOT_PAGE;
 use chit_client::{
     Client, Connector, Down, Follower, LinkState, Policy, Request, Servers, Snapshot, Spec, Update,
     tls::Trust,
 };
-use chit_e2e::{ServerProcess, order};
+use chit_e2e::{ServerProcess, TestServer, order};
 use chit_protocol::{ClientMsg, EventKind, ServerMsg, Status};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -167,4 +169,65 @@ async fn the_follower_rides_out_a_killed_and_restarted_server() {
             break;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_more_open_orders_than_a_page_holds_every_one() {
+    let server = TestServer::start().await;
+    let (pos, _) = server.admin().await;
+    // A page and a quarter of open orders, placed 125 at a time.
+    let total = SNAPSHOT_PAGE as usize * 5 / 4;
+    let mut open = Vec::with_capacity(total);
+    for _ in 0..total / 125 {
+        let placed =
+            futures_util::future::join_all((0..125).map(|_| pos.place_order(order("r1"), None)))
+                .await;
+        open.extend(placed.into_iter().map(|r| r.expect("placed").0.id));
+    }
+    // Left out: one no longer open, one of another restaurant.
+    let cancelled = pos.place_order(order("r1"), None).await.unwrap().0.id;
+    pos.update_status(cancelled, Status::Cancelled, None, false)
+        .await
+        .unwrap();
+    pos.place_order(order("r2"), None).await.unwrap();
+    open.sort_unstable();
+
+    let connector = Connector::new(
+        Servers::parse(&server.url).unwrap(),
+        Trust::default(),
+        server.admin.clone(),
+        "follower test",
+    );
+    let spec = Spec {
+        rooms: vec![("restaurant:r1".into(), None)],
+        snapshot: Some(Snapshot {
+            restaurant: Some("r1".into()),
+            statuses: vec![Status::Pending, Status::Confirmed],
+        }),
+        policy: Policy::DISPLAY,
+    };
+    let (_follower, mut updates) = Follower::spawn(connector, spec);
+    let mut seen = Vec::new();
+    let Update::Snapshot { orders, .. } = until(&mut updates, &mut seen, |u| {
+        matches!(u, Update::Snapshot { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    assert_eq!(ids.len(), total, "every open order, not the first page");
+    assert_eq!(ids, open, "each once, oldest first");
+
+    // Followed from the first page's head: the next order comes as an event, alone.
+    until(&mut updates, &mut seen, |u| {
+        matches!(u, Update::State(LinkState::Online { .. }))
+    })
+    .await;
+    let next_one = pos.place_order(order("r1"), None).await.unwrap().0.id;
+    let mut after = Vec::new();
+    while new_orders(&after).is_empty() {
+        after.push(next(&mut updates).await);
+    }
+    assert_eq!(new_orders(&after), [next_one]);
 }

@@ -1,6 +1,7 @@
 //! The raw wire, as a third-party WebSocket client sees it: hello by hand, every class
 //! of bad input answered with a clear error while the connection stays up, oversize
-//! frames, the heartbeat, and graceful shutdown.
+//! frames, the heartbeat, and graceful shutdown; the fuzz targets' seeds are frames the
+//! server reads.
 
 use std::time::Duration;
 
@@ -251,4 +252,44 @@ async fn shutdown_closes_every_client_with_going_away_and_returns() {
         tokio_tungstenite::connect_async(&server.url).await.is_err(),
         "no longer accepting"
     );
+}
+
+/// `fuzz/seeds/frame` and `fuzz/seeds/dispatch` hold the same valid frames, one of each
+/// kind the fuzzers start from (the kitchen's requests among them): each is read by the
+/// server's own parser.
+#[test]
+fn every_fuzz_seed_is_a_frame_the_server_reads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut kinds = std::collections::BTreeSet::new();
+    for target in ["frame", "dispatch"] {
+        let dir = root.join(target);
+        for entry in std::fs::read_dir(&dir).expect("the seeds") {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let same = std::fs::read_to_string(root.join("frame").join(path.file_name().unwrap()));
+            assert_eq!(
+                same.ok().as_deref(),
+                Some(text.as_str()),
+                "{}",
+                path.display()
+            );
+            if let Err((_, refusal)) = chit_e2e::chit_server::parse_frame(&text) {
+                panic!("{}: {refusal:?}", path.display());
+            }
+            let value: Value = serde_json::from_str(&text).unwrap();
+            kinds.insert(value["type"].as_str().unwrap().to_string());
+        }
+    }
+    for kind in [
+        "place_order",
+        "update_status",
+        "update_item",
+        "get_menu",
+        "mark_unavailable",
+        "mark_available",
+        "list_unavailable",
+        "list_orders",
+    ] {
+        assert!(kinds.contains(kind), "no seed for {kind}");
+    }
 }

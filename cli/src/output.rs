@@ -3,7 +3,9 @@
 //! time as the displays show them, and columns padded by display width.
 
 use chit_protocol::money;
-use chit_protocol::{ItemState, Order, Priority, Status, Timing};
+use chit_protocol::{
+    Event, EventKind, ItemEvent, ItemState, MenuChange, MenuUpdate, Order, Priority, Status, Timing,
+};
 use serde::Serialize;
 
 pub fn json<T: Serialize>(value: &T) {
@@ -196,5 +198,150 @@ pub fn status_change(o: &Order, previous: Option<Status>) -> String {
     match previous {
         Some(p) if p != o.status => format!("order {} (#{}): {p} -> {}", o.id, o.number, o.status),
         _ => format!("order {} (#{}): {}", o.id, o.number, o.status),
+    }
+}
+
+/// What an event says, as one line (without its time): an order's status change, an
+/// item bumped at its station, a held order fired, a menu change. `None` for kinds a
+/// person following orders does not need (analytics, chat, typing).
+pub fn event_line(event: &Event) -> Option<String> {
+    match event.kind {
+        EventKind::NewOrder | EventKind::OrderUpdate => {
+            let change = event.order_event()?;
+            Some(status_change(&change.order, change.previous))
+        }
+        EventKind::ItemUpdate => Some(item_bump(&event.item_event()?)),
+        EventKind::OrderFired => Some(fired(&event.order_event()?.order)),
+        EventKind::MenuUpdate => Some(menu_change(&event.menu_update()?)),
+        _ => None,
+    }
+}
+
+/// `#12 grill: 2 x Burger started`; a recall says `back to started`.
+pub fn item_bump(e: &ItemEvent) -> String {
+    let o = &e.order;
+    let Some(item) = (e.item as usize)
+        .checked_sub(1)
+        .and_then(|i| o.items.get(i))
+    else {
+        return status_change(o, None);
+    };
+    let station = item
+        .station
+        .as_ref()
+        .map(|s| format!(" {s}"))
+        .unwrap_or_default();
+    let state = if item.state < e.previous_state {
+        format!(
+            "back to {} (recalled from {})",
+            item.state, e.previous_state
+        )
+    } else {
+        item.state.to_string()
+    };
+    format!(
+        "#{}{station}: {} x {} {state}",
+        o.number, item.qty, item.name
+    )
+}
+
+/// `order 17 (#12): fired into the kitchen, due 12:30`.
+pub fn fired(o: &Order) -> String {
+    let due = o
+        .due_at
+        .as_deref()
+        .map(|d| format!(", due {}", when(d)))
+        .unwrap_or_default();
+    format!(
+        "order {} (#{}): fired into the kitchen{due}",
+        o.id, o.number
+    )
+}
+
+/// `thai-1: Pad Thai 86'd until 23:59 (by kitchen thai-1)`, `thai-1: Som tam available
+/// again (its 86 ended)`, `thai-1: menu loaded (version 2: 4 stations, 31 items)`.
+pub fn menu_change(u: &MenuUpdate) -> String {
+    let item = u.item.as_deref().unwrap_or("an item");
+    match u.change {
+        MenuChange::Loaded => match &u.menu {
+            Some(menu) => format!(
+                "{}: menu loaded (version {}: {} stations, {} items)",
+                u.restaurant,
+                menu.version,
+                menu.stations.len(),
+                menu.items.len()
+            ),
+            None => format!("{}: menu loaded", u.restaurant),
+        },
+        MenuChange::Unavailable => {
+            let entry = u
+                .unavailable
+                .iter()
+                .find(|x| Some(x.item.as_str()) == u.item.as_deref());
+            let until = entry
+                .map(|x| format!(" until {}", when(&x.until)))
+                .unwrap_or_default();
+            let by = entry
+                .and_then(|x| x.by.as_deref())
+                .map(|b| format!(" (by {b})"))
+                .unwrap_or_default();
+            format!("{}: {item} 86'd{until}{by}", u.restaurant)
+        }
+        MenuChange::Restored if u.expired => {
+            format!("{}: {item} available again (its 86 ended)", u.restaurant)
+        }
+        MenuChange::Restored => format!("{}: {item} restored", u.restaurant),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chit_protocol::{Menu, UnavailableItem};
+
+    fn update(change: MenuChange, item: Option<&str>, expired: bool) -> MenuUpdate {
+        MenuUpdate {
+            restaurant: "thai-1".into(),
+            change,
+            item: item.map(str::to_string),
+            expired,
+            menu: None,
+            unavailable: vec![],
+        }
+    }
+
+    #[test]
+    fn menu_changes_read_as_a_kitchen_says_them() {
+        let mut out = update(MenuChange::Unavailable, Some("Pad Thai"), false);
+        out.unavailable = vec![UnavailableItem {
+            item: "Pad Thai".into(),
+            until: "2099-01-01T00:00:00Z".into(),
+            since: "2098-12-31T12:00:00Z".into(),
+            by: Some("kitchen thai-1".into()),
+        }];
+        let said = menu_change(&out);
+        assert!(
+            said.starts_with("thai-1: Pad Thai 86'd until 2099-01-0")
+                && said.ends_with(" (by kitchen thai-1)"),
+            "{said}"
+        );
+        assert_eq!(
+            menu_change(&update(MenuChange::Restored, Some("Som tam"), true)),
+            "thai-1: Som tam available again (its 86 ended)"
+        );
+        assert_eq!(
+            menu_change(&update(MenuChange::Restored, Some("Som tam"), false)),
+            "thai-1: Som tam restored"
+        );
+        let mut loaded = update(MenuChange::Loaded, None, false);
+        loaded.menu = Some(Menu {
+            stations: vec!["wok".into(), "bar".into()],
+            version: 2,
+            ..Default::default()
+        });
+        assert_eq!(
+            menu_change(&loaded),
+            "thai-1: menu loaded (version 2: 2 stations, 0 items)"
+        );
     }
 }

@@ -24,8 +24,9 @@ pub struct Request {
     pub msg: ClientMsg,
 }
 
-/// The open orders to load before following (`list_orders`), replacing the owner's
-/// picture on every load.
+/// The open orders to load before following (`list_orders`, every page of them, so
+/// none is left out however many there are), replacing the owner's picture on every
+/// load.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Snapshot {
     pub restaurant: Option<String>,

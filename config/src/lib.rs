@@ -9,7 +9,7 @@ pub mod layers;
 
 pub use docs::DocsCommand;
 pub use file::{Document, FileError, Setting, Table, Value};
-pub use layers::{Settings, Source, parse, parse_with_tables, try_parse_from};
+pub use layers::{Parsed, Settings, Source, parse, parse_with_tables, try_parse_from};
 
 /// The four binaries, each with its own section in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +49,8 @@ pub const ALL_KEYS: &[&str] = &[
     "restaurant",
     "rider",
     "chat_room",
+    "station",
+    "expo",
     "mute",
     "bell",
     "log",

@@ -12,7 +12,7 @@ pub mod process;
 pub mod room;
 
 pub use error::ErrorCode;
-pub use menu::{Menu, MenuCategory, MenuChange, MenuItem, MenuUpdate, UnavailableItem};
+pub use menu::{Menu, MenuCategory, MenuChange, MenuItem, MenuUpdate, UnavailableItem, name_key};
 pub use message::{
     Analytics, ChatMessage, ClientFrame, ClientMsg, Event, EventKind, ItemEvent, Member,
     OrderEvent, Role, ServerFrame, ServerMsg, ServerStats, Speed, StationTiming, Stats, Timing,

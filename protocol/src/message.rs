@@ -427,8 +427,9 @@ pub struct Analytics {
     pub cancelled_orders: u64,
     /// Average minutes from placed to ready, over today's orders that got there.
     pub avg_ready_minutes: Option<f64>,
-    /// Speed of service over today's orders: medians and 90th percentiles.
-    #[serde(default)]
+    /// Speed of service over today's orders: medians and 90th percentiles. Left out
+    /// while nothing has been timed today (every analytics event is smaller for it).
+    #[serde(default, skip_serializing_if = "Speed::is_empty")]
     pub speed: Speed,
 }
 
@@ -444,6 +445,13 @@ pub struct Speed {
     /// Each station's items, in the order of the restaurant's menu.
     #[serde(default)]
     pub stations: Vec<StationTiming>,
+}
+
+impl Speed {
+    /// Nothing timed yet: no item done, no order ready.
+    pub fn is_empty(&self) -> bool {
+        self.items.count == 0 && self.orders.count == 0 && self.stations.is_empty()
+    }
 }
 
 /// A median and a 90th percentile, in minutes (one decimal), over `count` samples;

@@ -199,6 +199,10 @@ impl ItemState {
     }
 
     /// The state a bump moves to: started, then done.
+    pub fn is_queued(&self) -> bool {
+        *self == ItemState::Queued
+    }
+
     pub fn next(self) -> Option<ItemState> {
         match self {
             ItemState::Queued => Some(ItemState::Started),
@@ -261,8 +265,8 @@ pub struct Item {
     /// restaurant had no menu: the whole ticket is then one station's, as before menus.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub station: Option<String>,
-    /// Set by the server; changed with `update_item`.
-    #[serde(default)]
+    /// Set by the server; changed with `update_item`. Left out while `queued`.
+    #[serde(default, skip_serializing_if = "ItemState::is_queued")]
     pub state: ItemState,
     /// Set by the server from the menu: minutes it takes to make.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -34,7 +34,7 @@ fn order() -> Order {
     }
 }
 
-const ORDER: &str = r#"{"id":17,"number":5,"restaurant":"r1","customer":{"id":"0812345678","name":"Ann","phone":"0812345678","address":"12 Sukhumvit"},"items":[{"name":"Pad Thai","qty":2,"unit_price":12000,"note":"no peanuts","state":"queued"}],"total":24000,"note":null,"fulfilment":"delivery","status":"pending","rider":null,"created_at":"2026-11-22T08:47:01.062Z","updated_at":"2026-11-22T08:47:01.062Z"}"#;
+const ORDER: &str = r#"{"id":17,"number":5,"restaurant":"r1","customer":{"id":"0812345678","name":"Ann","phone":"0812345678","address":"12 Sukhumvit"},"items":[{"name":"Pad Thai","qty":2,"unit_price":12000,"note":"no peanuts"}],"total":24000,"note":null,"fulfilment":"delivery","status":"pending","rider":null,"created_at":"2026-11-22T08:47:01.062Z","updated_at":"2026-11-22T08:47:01.062Z"}"#;
 
 /// An order of a restaurant with a menu: its items routed to stations, one started and
 /// one done; placed for later (due, fired), rush, from a delivery platform.

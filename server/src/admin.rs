@@ -102,7 +102,7 @@ pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Resu
                 scope(&endpoint),
                 endpoint.progress.delivered_seq
             );
-            println!("{secret}");
+            chit_server::ops::say(format_args!("{secret}"))?;
         }
         WebhookCommand::List => {
             let endpoints = hooks::webhooks(conn).context("listing webhooks")?;
@@ -111,7 +111,7 @@ pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Resu
             }
             for e in endpoints {
                 let p = &e.progress;
-                println!(
+                chit_server::ops::say(format_args!(
                     "{:>4}  {}  {}  {}  delivered through seq {} ({} events)",
                     e.id,
                     e.url,
@@ -119,16 +119,16 @@ pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Resu
                     config.state(p.failures),
                     p.delivered_seq,
                     p.delivered_total
-                );
+                ))?;
                 if p.failures > 0 {
-                    println!(
+                    chit_server::ops::say(format_args!(
                         "      {} failed attempts in a row, last: {}{}",
                         p.failures,
                         p.last_error.as_deref().unwrap_or("?"),
                         p.next_attempt_at
                             .map(|at| format!("; next attempt at {}", format_time(at)))
                             .unwrap_or_default()
-                    );
+                    ))?;
                 }
             }
         }
@@ -218,7 +218,7 @@ pub fn hook(conn: &rusqlite::Connection, cmd: HookCommand) -> anyhow::Result<()>
             eprintln!(
                 "added hook '{name}' for restaurant {restaurant}: POST /v1/hooks/{name}, signed with:"
             );
-            println!("{secret}");
+            chit_server::ops::say(format_args!("{secret}"))?;
         }
         HookCommand::List => {
             let all = hooks::hooks(conn).context("listing hooks")?;
@@ -235,12 +235,12 @@ pub fn hook(conn: &rusqlite::Connection, cmd: HookCommand) -> anyhow::Result<()>
                     Some(at) => format!("revoked {}", format_time(at)),
                     None => "live".into(),
                 };
-                println!(
+                chit_server::ops::say(format_args!(
                     "{:<20}  restaurant {restaurant}  POST /v1/hooks/{}  created {}  {state}",
                     h.name,
                     h.name,
                     format_time(h.created_at)
-                );
+                ))?;
             }
         }
         HookCommand::Remove { name } => {

@@ -26,7 +26,6 @@ use crate::error::Refusal;
 use crate::frames;
 use crate::hub::{Kick, KickReason, Outbound};
 use crate::session::{Done, Inflight, Session};
-use crate::store::queries;
 
 pub(crate) type Ws = WebSocketStream<TcpStream>;
 
@@ -287,10 +286,7 @@ async fn hello(mut ws: Ws, ctx: &Ctx) -> Option<(Ws, Principal, Option<Value>)> 
             continue;
         }
         let hash = hash_token(&token);
-        let found = ctx
-            .store
-            .read(move |conn| Ok(queries::token_by_hash(conn, &hash)?))
-            .await;
+        let found = ctx.store.token_by_hash(hash).await;
         match found {
             Ok(Some(who)) => return Some((ws, who, frame.id)),
             Ok(None) => {

@@ -12,7 +12,7 @@ use crate::frames;
 use crate::service::{self, ListQuery, MAX_REPLAY};
 use crate::session::{Done, RoomState, Session};
 use crate::store::validate::clean;
-use crate::store::{Write, Written, queries};
+use crate::store::{Write, Written};
 
 const MAX_ROOMS: usize = 256;
 pub const MAX_CHAT_TEXT: usize = 2000;
@@ -89,9 +89,11 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             }
         }
         ClientMsg::GetMenu { restaurant } => {
-            let clock = s.ctx.store.clock().clone();
-            read(s, id, move |conn, who| {
-                let (menu, unavailable) = service::menu(conn, who, &restaurant, clock.now_ms())?;
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                let now = store.clock().now_ms();
+                let (menu, unavailable) =
+                    service::menu(&store, who, restaurant.clone(), now).await?;
                 Ok(ServerMsg::Menu {
                     restaurant,
                     menu,
@@ -101,9 +103,10 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             None
         }
         ClientMsg::ListUnavailable { restaurant } => {
-            let clock = s.ctx.store.clock().clone();
-            read(s, id, move |conn, who| {
-                let items = service::unavailable(conn, who, &restaurant, clock.now_ms())?;
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                let now = store.clock().now_ms();
+                let items = service::unavailable(&store, who, restaurant.clone(), now).await?;
                 Ok(ServerMsg::Unavailable { restaurant, items })
             });
             None
@@ -127,8 +130,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             None
         }
         ClientMsg::GetOrder { order_id } => {
-            read(s, id, move |conn, who| {
-                let order = service::get_order(conn, who, order_id)?;
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                let order = store.order(who, order_id).await?;
                 Ok(ServerMsg::Order {
                     order,
                     duplicate: None,
@@ -152,8 +156,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
                 Ok(filter) => filter,
                 Err(r) => return refuse(r),
             };
-            read(s, id, move |conn, _| {
-                let page = service::list_orders(conn, &filter)?;
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                let page = store.list_orders(who, filter).await?;
                 Ok(ServerMsg::Orders {
                     orders: page.orders,
                     head: page.head,
@@ -201,11 +206,10 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
                 Ok(room) => room,
                 Err(r) => return refuse(r),
             };
-            let name = room.to_string();
             let limit = limit.unwrap_or(50).clamp(1, 500);
-            read(s, id, move |conn, who| {
-                service::check_join(conn, who, &room)?;
-                let messages = queries::chat_history(conn, &name, before, limit)?;
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                let messages = store.chat_history(who, room, before, limit).await?;
                 Ok(ServerMsg::Messages { messages })
             });
             None
@@ -227,8 +231,9 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
                 Err(e) => return refuse(Refusal::bad_request(e)),
             };
             let hub = s.ctx.hub.clone();
-            read(s, id, move |conn, who| {
-                service::check_join(conn, who, &room)?;
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                store.check_join(who, room).await?;
                 Ok(ServerMsg::Presence {
                     members: hub.members(&name),
                     room: name,
@@ -243,10 +248,13 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             };
             let server =
                 (s.who.role == chit_protocol::Role::Admin).then(|| crate::server_stats(&s.ctx));
-            let config = s.ctx.config.clone();
-            read(s, id, move |conn, _| {
-                let server = server.map(|st| (st, &config.webhooks));
-                service::stats(conn, restaurant, server).map(ServerMsg::Stats)
+            let server = server.map(|st| (st, s.ctx.config.webhooks.clone()));
+            let (store, who) = (s.ctx.store.clone(), s.who.clone());
+            read(s, id, async move {
+                store
+                    .stats(who, restaurant, server)
+                    .await
+                    .map(ServerMsg::Stats)
             });
             None
         }
@@ -297,22 +305,16 @@ fn write(s: &mut Session, id: Option<Value>, op: Write, placing: bool) {
     }));
 }
 
-/// Runs `f` on a read connection after checking the token is still live.
-fn read<F>(s: &mut Session, id: Option<Value>, f: F)
+/// Answers with what `read` (a read of the store's) comes to, off the connection task.
+fn read<F>(s: &mut Session, id: Option<Value>, read: F)
 where
-    F: FnOnce(&rusqlite::Connection, &crate::auth::Principal) -> Result<ServerMsg, Refusal>
-        + Send
-        + 'static,
+    F: Future<Output = Result<ServerMsg, Refusal>> + Send + 'static,
 {
-    let store = s.ctx.store.clone();
-    let who = s.who.clone();
     s.inflight.push(Box::pin(async move {
-        let msg = service::read(&store, who, f)
-            .await
-            .unwrap_or_else(|r| ServerMsg::Error {
-                code: r.code,
-                message: r.message,
-            });
+        let msg = read.await.unwrap_or_else(|r| ServerMsg::Error {
+            code: r.code,
+            message: r.message,
+        });
         Done::Reply(frames::reply(id.as_ref(), msg))
     }));
 }
@@ -343,19 +345,14 @@ fn subscribe(
     s.ctx.hub.join(s.id, &name);
     let store = s.ctx.store.clone();
     let who = s.who.clone();
-    let room_name = name.clone();
     s.inflight.push(Box::pin(async move {
-        let result = service::read(&store, who, move |conn, who| {
-            service::check_join(conn, who, &room)?;
-            let (replay, more) = service::replay(conn, &room_name, since, MAX_REPLAY)?;
-            if more {
-                return Err(service::resync(format!(
-                    "more than {MAX_REPLAY} events were missed: reload the orders and subscribe from the new head"
-                )));
-            }
-            Ok(replay)
-        })
-        .await;
+        let result = match store.replay(who, room, since, MAX_REPLAY).await {
+            Ok((_, true)) => Err(service::resync(format!(
+                "more than {MAX_REPLAY} events were missed: reload the orders and subscribe from the new head"
+            ))),
+            Ok((replay, false)) => Ok(replay),
+            Err(r) => Err(r),
+        };
         Done::Subscribed {
             id,
             room: name,

@@ -35,7 +35,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::context::Ctx;
 use crate::hub::Hub;
-use crate::store::{Store, StoreConfig, queries};
+use crate::store::{Store, StoreConfig};
 
 /// How the server behaves; every field has a sensible default.
 #[derive(Debug, Clone)]
@@ -139,11 +139,7 @@ impl Server {
         tracker.spawn(expire_typing(ctx.clone()));
         tracker.spawn(timers::run(ctx.clone()));
         tracker.spawn(memory::release_after_drops(ctx.clone(), tracker.clone()));
-        match self
-            .store
-            .read(|conn| Ok(webhooks::queries::instance(conn)?))
-            .await
-        {
+        match self.store.instance().await {
             Ok(instance) => {
                 let shared = Arc::new(webhooks::deliver::Shared {
                     store: self.store.clone(),
@@ -227,16 +223,8 @@ async fn analytics(ctx: Ctx) {
             .partition(|(_, today)| today.is_some());
         let mut figures: Vec<Analytics> = known.into_iter().filter_map(|(_, t)| t).collect();
         if !unknown.is_empty() {
-            let read = ctx
-                .store
-                .read(move |conn| {
-                    let since = queries::local_day(conn)?.start;
-                    unknown
-                        .into_iter()
-                        .map(|(r, _): (String, _)| Ok(queries::analytics(conn, Some(&r), since)?))
-                        .collect::<Result<Vec<_>, error::Refusal>>()
-                })
-                .await;
+            let unknown = unknown.into_iter().map(|(r, _)| r).collect();
+            let read = ctx.store.figures(unknown).await;
             match read {
                 Ok(read) => figures.extend(read),
                 Err(e) => tracing::warn!("computing figures failed: {e}"),
@@ -268,7 +256,7 @@ async fn expire_typing(ctx: Ctx) {
 
 /// Notices, once a second, what other processes (`chit-server token revoke`, `menu
 /// load`) changed in the database: disconnects sessions whose token was revoked, and
-/// has the writer take up loaded menus (see `store::writer::menus`).
+/// has the writer take up loaded menus (see `store::rules::menus`).
 async fn watch_revocations(ctx: Ctx) {
     let mut known: HashSet<i64> = HashSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -277,13 +265,7 @@ async fn watch_revocations(ctx: Ctx) {
             _ = tick.tick() => {}
             _ = ctx.shutdown.cancelled() => return,
         }
-        let read = ctx
-            .store
-            .read(|conn| {
-                let menus = store::kitchen_sql::has_menu_loads(conn)?;
-                Ok((queries::revoked_tokens(conn)?, menus))
-            })
-            .await;
+        let read = ctx.store.outside_changes().await;
         let Ok((revoked, menus)) = read else {
             continue;
         };

@@ -149,7 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Backup(args)) => {
             let written = backup::backup(&db, &args.path, args.force)
                 .with_context(|| format!("backing up '{}'", db.display()))?;
-            println!("{written}");
+            chit_server::ops::say(format_args!("{written}"))?;
             Ok(())
         }
         Some(Command::Export(args)) => {
@@ -165,7 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     db.display()
                 );
             }
-            println!("{}", menu::run(&db, cmd)?);
+            chit_server::ops::say(format_args!("{}", menu::run(&db, cmd)?))?;
             Ok(())
         }
         Some(Command::Docs(_)) => unreachable!("chit_config answers completions and man"),
@@ -312,7 +312,7 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
             )
             .context("saving the token")?;
             eprintln!("issued token {id}: {}", describe(&principal));
-            println!("{token}");
+            chit_server::ops::say(format_args!("{token}"))?;
         }
         TokenCommand::List => {
             for t in queries::list_tokens(&conn).context("listing tokens")? {
@@ -320,12 +320,12 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
                     Some(at) => format!("revoked {}", chit_protocol::format_time(at)),
                     None => "live".into(),
                 };
-                println!(
+                chit_server::ops::say(format_args!(
                     "{:>4}  {:<40}  created {}  {state}",
                     t.principal.token_id,
                     describe(&t.principal),
                     chit_protocol::format_time(t.created_at)
-                );
+                ))?;
             }
         }
         TokenCommand::Revoke { id } => {

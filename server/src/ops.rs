@@ -8,10 +8,21 @@ pub mod export;
 pub mod logging;
 pub mod menu;
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+
+/// Prints a command's answer on stdout, a line. A reader that went away (`chit-server
+/// menu show | head`) ends the output quietly, as it would any Unix tool's, where
+/// `println!` would panic.
+pub fn say(text: impl std::fmt::Display) -> std::io::Result<()> {
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
 
 /// Opens an existing database (never creating one) for reading beside a running
 /// server. Read-write at the file level, since a reader of a WAL database takes part in

@@ -1,28 +1,44 @@
-//! The SQLite store: a writer thread for every change (group commit, events published
-//! after commit) and a small pool of read connections (WAL lets them run beside it).
+//! The store: all chit keeps (orders, the event log, tokens, chat, menus, webhooks'
+//! progress) behind one interface, [`Backend`], which the rest of the server calls
+//! through [`Store`]: changes submitted to the backend's group-commit writer and
+//! answered once durable, the log's head and replay, and the reads. SQLite (`sqlite`)
+//! is the backend; nothing outside this module names its connection.
 
+mod events;
 pub mod kitchen_sql;
 pub(crate) mod migrate;
 pub mod queries;
+mod reads;
+mod rules;
+mod sqlite;
 mod today;
 pub mod validate;
 #[allow(unsafe_code)] // a SQLite VFS is a table of C callbacks; see the module's notes
 mod wal_vfs;
 mod writer;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use chit_protocol::{
+    Analytics, ChatMessage, ItemState, Menu, Order, Room, ServerStats, Stats, Status,
+    UnavailableItem,
+};
 
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::error::Refusal;
 use crate::frames::Published;
+use crate::session::Replay;
+use crate::webhooks::WebhookConfig;
+use crate::webhooks::queries::{Endpoint, Hook, LogEvent};
+pub use reads::OrdersPage;
+pub(crate) use reads::resync;
+pub use sqlite::{BootstrapError, admin_token_path, ensure_admin_token, open_connection};
 pub use today::Figures;
-pub use writer::{Change, Write, WriteResult, Written};
+use validate::ValidOrder;
 
 /// How the store keeps its data.
 #[derive(Debug, Clone)]
@@ -53,440 +69,392 @@ impl Default for StoreConfig {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // a change moves once to the writer; boxing buys nothing
+pub enum Write {
+    PlaceOrder {
+        order: ValidOrder,
+    },
+    UpdateStatus {
+        order_id: i64,
+        status: Status,
+        reason: Option<String>,
+        recall: bool,
+        /// Ready although items are not done (the expo's confirmed override).
+        force: bool,
+    },
+    UpdateItem {
+        order_id: i64,
+        /// Counting from 1.
+        item: u32,
+        state: ItemState,
+        recall: bool,
+    },
+    MarkUnavailable {
+        restaurant: String,
+        item: String,
+        /// Unix ms; none: the end of the local day.
+        until: Option<i64>,
+    },
+    MarkAvailable {
+        restaurant: String,
+        item: String,
+    },
+    Claim {
+        order_id: i64,
+    },
+    Release {
+        order_id: i64,
+    },
+    Assign {
+        order_id: i64,
+        rider: String,
+    },
+    Chat {
+        room: Room,
+        text: String,
+    },
+}
+
+#[allow(clippy::large_enum_variant)] // a result moves once to its caller
+#[derive(Debug, Clone)]
+pub enum Written {
+    /// The order as it now is; `json` is its JSON when the change already made it for
+    /// its event (the reply then reuses it).
+    Order {
+        order: Order,
+        duplicate: bool,
+        json: Option<Arc<str>>,
+    },
+    Chat(ChatMessage),
+    /// What a restaurant has run out of, after an 86 changed.
+    Unavailable {
+        restaurant: String,
+        items: Vec<UnavailableItem>,
+    },
+}
+
+pub type WriteResult = Result<Written, Refusal>;
+
+/// A change of the server's own, made in the writer's next transaction beside the
+/// clients' changes of that group (it adds no commit of its own).
+pub enum Change {
+    /// A webhook endpoint's delivery progress.
+    WebhookProgress {
+        id: i64,
+        progress: crate::webhooks::queries::Progress,
+    },
+    /// Nothing, but with the write lock taken: `/healthz`'s proof that the writer runs
+    /// and the database takes its writes (the commit writes no page).
+    Probe,
+}
+
+/// What the server holds: a handle on the backend (cloned freely), through which every
+/// task reads and writes.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    jobs: mpsc::Sender<writer::Job>,
-    readers: Mutex<Vec<Connection>>,
-    /// At most `READERS` reads run at once, so a flood of requests (or of `hello`s)
-    /// waits its turn instead of opening a connection and a thread each.
-    read_turns: Arc<tokio::sync::Semaphore>,
-    head: Arc<AtomicU64>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    checkpointer: Mutex<Option<(std::thread::JoinHandle<()>, Arc<AtomicBool>)>>,
-    durable: bool,
-    clock: crate::clock::Clock,
-    due_changed: Arc<tokio::sync::Notify>,
-}
-
-/// Read connections (and reads at once).
-const READERS: usize = 8;
-
-/// Opens (creating if needed) a database file with chit's pragmas and schema.
-pub fn open_connection(path: &Path, durable: bool) -> rusqlite::Result<Connection> {
-    configure(Connection::open(path)?, durable)
-}
-
-/// [`open_connection`] for the writer: a durable writer writes each commit's log frames
-/// with one system call per 124 KiB (see [`wal_vfs`]), where the database's file allows.
-fn open_writer(path: &Path, durable: bool) -> rusqlite::Result<Connection> {
-    if !durable || !wal_vfs::register() {
-        return open_connection(path, durable);
-    }
-    let flags = rusqlite::OpenFlags::default();
-    let vfs = wal_vfs::NAME.to_str().expect("the name is ASCII");
-    let conn = Connection::open_with_flags_and_vfs(path, flags, vfs)?;
-    if !wal_vfs::suits(&conn) {
-        drop(conn);
-        return open_connection(path, durable);
-    }
-    configure(conn, durable)
-}
-
-fn configure(mut conn: Connection, durable: bool) -> rusqlite::Result<Connection> {
-    conn.busy_timeout(Duration::from_secs(5))?;
-    // A new database gets 2 KiB pages: a commit writes every page it touched to the log,
-    // and most of a group's pages are index leaves with a few new entries each (one per
-    // restaurant and customer). An existing database keeps its page size.
-    conn.pragma_update(None, "page_size", 2048)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
-    // Statement journals and temporary indexes stay in memory, off the disk.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    migrate::migrate(&mut conn)?;
-    Ok(conn)
+    backend: sqlite::Sqlite,
 }
 
 impl Store {
-    /// Opens the database and starts the writer; `publish` receives each committed
-    /// batch's events, in commit order, on the writer thread.
+    /// Opens (creating if needed) the SQLite database at `path` and starts its writer;
+    /// `publish` receives each committed batch's events, in commit order.
     pub fn open(
         path: &Path,
         config: StoreConfig,
         publish: impl FnMut(Vec<Published>, Vec<Figures>) + Send + 'static,
     ) -> rusqlite::Result<Store> {
-        let conn = open_writer(path, config.durable)?;
-        // The checkpointer thread copies the log into the database, so that commits
-        // (and their acknowledgements) never wait for it.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        // The log may grow between checkpoints under load; past this it is cut back.
-        conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
-        let head = Arc::new(AtomicU64::new(queries::head(&conn)?));
-        let commits = Arc::new(AtomicU64::new(0));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let gate = Arc::new(Mutex::new(()));
-        let checkpointer = Checkpointer {
-            conn: open_connection(path, config.durable)?,
-            commits: commits.clone(),
-            stopping: stopping.clone(),
-            gate: gate.clone(),
-            hold: config.checkpoint_hold,
-        };
-        let (jobs_tx, jobs_rx) = mpsc::channel(8192);
-        let due_changed = Arc::new(tokio::sync::Notify::new());
-        let writer = writer::Writer {
-            conn,
-            jobs: jobs_rx,
-            publish: Box::new(publish),
-            today: today::Today::default(),
-            head: head.clone(),
-            commits,
-            gate,
-            retention: config.retention,
-            group_sizes: config.group_sizes,
-            clock: config.clock.clone(),
-            kitchen: writer::Kitchen::default(),
-            due_changed: due_changed.clone(),
-        };
-        let thread_failed = |e: std::io::Error| {
-            rusqlite::Error::InvalidParameterName(format!("starting a thread: {e}"))
-        };
-        let checkpointer = std::thread::Builder::new()
-            .name("chit-checkpoint".into())
-            .spawn(move || checkpointer.run())
-            .map_err(thread_failed)?;
-        let handle = std::thread::Builder::new()
-            .name("chit-writer".into())
-            .spawn(move || writer.run())
-            .map_err(thread_failed)?;
         Ok(Store {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                jobs: jobs_tx,
-                readers: Mutex::new(Vec::new()),
-                read_turns: Arc::new(tokio::sync::Semaphore::new(READERS)),
-                head,
-                writer: Mutex::new(Some(handle)),
-                checkpointer: Mutex::new(Some((checkpointer, stopping))),
-                durable: config.durable,
-                clock: config.clock,
-                due_changed,
-            }),
+            backend: sqlite::Sqlite::open(path, config, publish)?,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.inner.path
     }
 
     /// The newest committed seq.
     pub fn head(&self) -> u64 {
-        self.inner.head.load(Ordering::Acquire)
-    }
-
-    /// Queues a change and waits until it is committed (or refused).
-    pub async fn write(&self, who: Arc<Principal>, op: Write) -> WriteResult {
-        let (reply, rx) = oneshot::channel();
-        let job = writer::Job::Write { who, op, reply };
-        if self.inner.jobs.send(job).await.is_err() {
-            return Err(Refusal::internal("the server is shutting down"));
-        }
-        rx.await
-            .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
-    }
-
-    /// Makes `change` in the writer's next transaction (beside the clients' changes of
-    /// that group, so it adds no commit of its own) and waits until it is committed.
-    pub async fn apply(&self, change: Change) -> Result<(), Refusal> {
-        let (reply, rx) = oneshot::channel();
-        let job = writer::Job::Apply { change, reply };
-        if self.inner.jobs.send(job).await.is_err() {
-            return Err(Refusal::internal("the server is shutting down"));
-        }
-        rx.await
-            .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
-    }
-
-    /// Asks the writer to do what has come due (fire held orders, end 86s, take up
-    /// loaded menus) and waits until that is committed.
-    pub async fn run_due(&self) -> Result<(), Refusal> {
-        let (reply, rx) = oneshot::channel();
-        if self
-            .inner
-            .jobs
-            .send(writer::Job::Due { reply })
-            .await
-            .is_err()
-        {
-            return Err(Refusal::internal("the server is shutting down"));
-        }
-        rx.await
-            .unwrap_or_else(|_| Err(Refusal::internal("the server is shutting down")))
-    }
-
-    /// Resolves after a commit put something new on the clock's list (a held order, an
-    /// 86): what is due next may be sooner.
-    pub async fn due_changed(&self) {
-        self.inner.due_changed.notified().await
+        self.backend.head()
     }
 
     /// The time the store stamps changes with.
-    pub fn clock(&self) -> &crate::clock::Clock {
-        &self.inner.clock
-    }
-
-    /// Runs `f` on a read connection, off the async threads.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, Refusal>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Refusal> + Send + 'static,
-    {
-        let inner = self.inner.clone();
-        let Ok(turn) = inner.read_turns.clone().acquire_owned().await else {
-            return Err(Refusal::internal("the server is shutting down"));
-        };
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            let pooled = inner.readers.lock().unwrap().pop();
-            let conn = match pooled {
-                Some(conn) => conn,
-                None => {
-                    let conn = Connection::open(&inner.path)?;
-                    conn.busy_timeout(Duration::from_secs(5))?;
-                    conn.pragma_update(None, "query_only", true)?;
-                    conn
-                }
-            };
-            let result = f(&conn);
-            let mut readers = inner.readers.lock().unwrap();
-            if readers.len() < READERS {
-                readers.push(conn);
-            }
-            result
-        })
-        .await
-        .unwrap_or_else(|e| Err(Refusal::internal(format!("read task failed: {e}"))))
+    pub fn clock(&self) -> &Clock {
+        self.backend.clock()
     }
 
     pub fn is_durable(&self) -> bool {
-        self.inner.durable
+        self.backend.is_durable()
     }
 
-    /// Lets the writer finish what is queued, checkpoints the WAL and stops it.
-    pub async fn close(&self) {
-        let checkpointer = self.inner.checkpointer.lock().unwrap().take();
-        if let Some((handle, stopping)) = checkpointer {
-            stopping.store(true, Ordering::Release);
-            handle.thread().unpark();
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
-        let _ = self.inner.jobs.send(writer::Job::Shutdown).await;
-        let handle = self.inner.writer.lock().unwrap().take();
-        if let Some(handle) = handle {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
-        self.inner.readers.lock().unwrap().clear();
-    }
-}
-
-/// Copies committed log frames into the database file shortly after commits, on its
-/// own connection and thread.
-///
-/// A passive checkpoint never blocks the writer, but under steady writes it never
-/// catches up either: new frames land while it copies, so SQLite never starts the log
-/// over, and the log file grows for as long as the orders keep coming (every commit then
-/// extends the file, and its flush takes longer). So a quick passive checkpoint (at most
-/// `hold`) that commits overlapped is followed by a second one with the writer held at
-/// the `gate` between two commits: it copies only what arrived during the first, after
-/// which the next commit starts the log from its beginning again, over blocks already
-/// on disk. A slow one (a burst) is not followed: the writer is never held for long,
-/// and the log starts over after the burst. Checkpoints run every quarter second while
-/// they are quick, every second while they are slow.
-struct Checkpointer {
-    conn: Connection,
-    commits: Arc<AtomicU64>,
-    stopping: Arc<AtomicBool>,
-    gate: Arc<Mutex<()>>,
-    hold: Duration,
-}
-
-impl Checkpointer {
-    /// How often the log is copied while orders trickle in.
-    const OFTEN: Duration = Duration::from_millis(250);
-    /// How often during a burst, when each copy is long: fewer disk flushes then
-    /// compete with the commits'.
-    const BUSY: Duration = Duration::from_secs(1);
-
-    /// Copies the log into the database; then, if that was quick but commits came
-    /// meanwhile, copies the rest with the writer held between two of its commits.
-    /// Says whether it was quick. After a long one (a burst of orders) the writer is
-    /// not held: the log is started over at the next quick one.
-    fn checkpoint(&self) -> rusqlite::Result<bool> {
-        let passive = || self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
-        let commits = self.commits.load(Ordering::Acquire);
-        let started = Instant::now();
-        passive()?;
-        let quick = started.elapsed() <= self.hold;
-        if quick && self.commits.load(Ordering::Acquire) != commits {
-            let _writer_waits = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-            passive()?;
-        }
-        Ok(quick)
+    /// Queues a change and waits until it is committed (or refused).
+    pub fn write(
+        &self,
+        who: Arc<Principal>,
+        op: Write,
+    ) -> impl Future<Output = WriteResult> + Send + '_ {
+        self.backend.write(who, op)
     }
 
-    fn run(self) {
-        let mut seen = 0;
-        let mut failing = false;
-        let mut every = Self::OFTEN;
-        while !self.stopping.load(Ordering::Acquire) {
-            // Woken early (by `Store::close`) only to stop.
-            std::thread::park_timeout(every);
-            if self.stopping.load(Ordering::Acquire) {
-                break;
-            }
-            let commits = self.commits.load(Ordering::Acquire);
-            if commits == seen {
-                continue;
-            }
-            // Said once when it starts failing (a full disk) and once when it recovers.
-            match self.checkpoint() {
-                Err(e) if !failing => {
-                    tracing::warn!("checkpoint failed, retrying every {every:?}: {e}");
-                    failing = true;
-                }
-                Err(_) => {}
-                Ok(quick) => {
-                    if failing {
-                        tracing::info!("checkpoint works again");
-                        failing = false;
-                    }
-                    seen = commits;
-                    every = if quick { Self::OFTEN } else { Self::BUSY };
-                }
-            }
-        }
+    /// Makes `change` in the writer's next transaction and waits until it is committed.
+    pub fn apply(&self, change: Change) -> impl Future<Output = Result<(), Refusal>> + Send + '_ {
+        self.backend.apply(change)
     }
-}
 
-/// Creates the first admin token if the database has no token at all, and writes it to
-/// `admin.token` beside the database (mode 0600). Returns the file's path if it did.
-pub fn ensure_admin_token(
-    conn: &Connection,
-    db_path: &Path,
-) -> Result<Option<PathBuf>, BootstrapError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))?;
-    let file = admin_token_path(db_path);
-    if count > 0 {
-        return Ok(None);
+    /// Has the writer do what has come due (fire held orders, end 86s, take up loaded
+    /// menus) and waits until that is committed.
+    pub fn run_due(&self) -> impl Future<Output = Result<(), Refusal>> + Send + '_ {
+        self.backend.run_due()
     }
-    let token = crate::auth::new_token();
-    let admin = Principal {
-        token_id: 0,
-        role: chit_protocol::Role::Admin,
-        restaurant: None,
-        rider: None,
-        customer: None,
-        label: Some("admin".into()),
-    };
-    write_secret(&file, &format!("{token}\n"))?;
-    queries::insert_token(
-        conn,
-        &crate::auth::hash_token(&token),
-        &admin,
-        chit_protocol::now_ms(),
-    )?;
-    Ok(Some(file))
-}
 
-pub fn admin_token_path(db_path: &Path) -> PathBuf {
-    db_path.with_file_name("admin.token")
-}
+    /// Resolves after a commit put something new on the clock's list.
+    pub fn due_changed(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.backend.due_changed()
+    }
 
-fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
+    /// Lets the writer finish what is queued, then stops it.
+    pub fn close(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.backend.close()
+    }
+
+    /// The stored events of `room` after `since` (at most `limit`), as frames, with the
+    /// head read in the same snapshot and whether more were there, if `who` may follow
+    /// the room; `resync_required` if they are not all kept or `since` is ahead.
+    pub(crate) fn replay(
+        &self,
+        who: Arc<Principal>,
+        room: Room,
+        since: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<(Replay, bool), Refusal>> + Send + '_ {
+        self.backend.replay(who, room, since, limit)
+    }
+
+    /// The events after seq `after` (only `restaurant`'s, if given), for webhooks.
+    pub fn events_after(
+        &self,
+        after: u64,
+        restaurant: Option<String>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogEvent>, Refusal>> + Send + '_ {
+        self.backend.events_after(after, restaurant, limit)
+    }
+
+    pub fn token_by_hash(
+        &self,
+        hash: String,
+    ) -> impl Future<Output = Result<Option<Principal>, Refusal>> + Send + '_ {
+        self.backend.token_by_hash(hash)
+    }
+
+    pub fn token_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<Principal>, Refusal>> + Send + '_ {
+        self.backend.token_by_id(id)
+    }
+
+    /// The revoked tokens, and whether loaded menus wait for the writer.
+    pub fn outside_changes(
+        &self,
+    ) -> impl Future<Output = Result<(Vec<i64>, bool), Refusal>> + Send + '_ {
+        self.backend.outside_changes()
+    }
+
+    /// The reads below check first that `who`'s token is still live.
+    pub fn order(
+        &self,
+        who: Arc<Principal>,
+        order_id: i64,
+    ) -> impl Future<Output = Result<Order, Refusal>> + Send + '_ {
+        self.backend.order(who, order_id)
+    }
+
+    pub fn list_orders(
+        &self,
+        who: Arc<Principal>,
+        filter: queries::OrderFilter,
+    ) -> impl Future<Output = Result<OrdersPage, Refusal>> + Send + '_ {
+        self.backend.list_orders(who, filter)
+    }
+
+    pub fn menu(
+        &self,
+        who: Arc<Principal>,
+        restaurant: String,
+        now: i64,
+    ) -> impl Future<Output = Result<(Option<Menu>, Vec<UnavailableItem>), Refusal>> + Send + '_
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        self.backend.menu(who, restaurant, now)
     }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+
+    pub fn unavailable(
+        &self,
+        who: Arc<Principal>,
+        restaurant: String,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<UnavailableItem>, Refusal>> + Send + '_ {
+        self.backend.unavailable(who, restaurant, now)
+    }
+
+    pub fn check_join(
+        &self,
+        who: Arc<Principal>,
+        room: Room,
+    ) -> impl Future<Output = Result<(), Refusal>> + Send + '_ {
+        self.backend.check_join(who, room)
+    }
+
+    pub fn chat_history(
+        &self,
+        who: Arc<Principal>,
+        room: Room,
+        before: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ChatMessage>, Refusal>> + Send + '_ {
+        self.backend.chat_history(who, room, before, limit)
+    }
+
+    pub fn stats(
+        &self,
+        who: Arc<Principal>,
+        restaurant: Option<String>,
+        server: Option<(ServerStats, WebhookConfig)>,
+    ) -> impl Future<Output = Result<Stats, Refusal>> + Send + '_ {
+        self.backend.stats(who, restaurant, server)
+    }
+
+    /// Today's figures of each of `restaurants`, read from the orders.
+    pub fn figures(
+        &self,
+        restaurants: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<Analytics>, Refusal>> + Send + '_ {
+        self.backend.figures(restaurants)
+    }
+
+    pub fn newest_order_id(&self) -> impl Future<Output = Result<u64, Refusal>> + Send + '_ {
+        self.backend.newest_order_id()
+    }
+
+    /// When the next held order fires or 86 ends (Unix ms), if anything is scheduled.
+    pub fn next_due(&self) -> impl Future<Output = Result<Option<i64>, Refusal>> + Send + '_ {
+        self.backend.next_due()
+    }
+
+    pub fn webhooks(&self) -> impl Future<Output = Result<Vec<Endpoint>, Refusal>> + Send + '_ {
+        self.backend.webhooks()
+    }
+
+    pub fn hook(
+        &self,
+        name: String,
+    ) -> impl Future<Output = Result<Option<Hook>, Refusal>> + Send + '_ {
+        self.backend.hook(name)
+    }
+
+    /// This database's instance id (webhooks sign with it).
+    pub fn instance(&self) -> impl Future<Output = Result<u64, Refusal>> + Send + '_ {
+        self.backend.instance()
+    }
 }
 
-/// Errors of the admin-token bootstrap: the database or the token file.
-#[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
-    #[error(transparent)]
-    Db(#[from] rusqlite::Error),
-    #[error("writing the admin token file: {0}")]
-    Io(#[from] std::io::Error),
-}
+/// What a backend does for the server. Changes go through its writer, which applies
+/// each group in one transaction with the order rules, and answers (and publishes the
+/// group's events, in seq order) only after the commit; every read is a snapshot of
+/// committed data. The futures are `Send`, so any task may wait on them.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// The newest committed seq.
+    fn head(&self) -> u64;
+    /// The time the store stamps changes with.
+    fn clock(&self) -> &Clock;
+    fn is_durable(&self) -> bool;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Queues a change and waits until it is committed (or refused).
+    fn write(&self, who: Arc<Principal>, op: Write) -> impl Future<Output = WriteResult> + Send;
+    /// Makes `change` in the writer's next transaction and waits until it is committed.
+    fn apply(&self, change: Change) -> impl Future<Output = Result<(), Refusal>> + Send;
+    /// Has the writer do what has come due (fire held orders, end 86s, take up loaded
+    /// menus) and waits until that is committed.
+    fn run_due(&self) -> impl Future<Output = Result<(), Refusal>> + Send;
+    /// Resolves after a commit put something new on the clock's list.
+    fn due_changed(&self) -> impl Future<Output = ()> + Send;
+    /// Lets the writer finish what is queued, then stops it.
+    fn close(&self) -> impl Future<Output = ()> + Send;
 
-    fn page_size(conn: &Connection) -> i64 {
-        conn.query_row("PRAGMA page_size", [], |r| r.get(0))
-            .unwrap()
-    }
+    /// The stored events of `room` after `since` (at most `limit`), as frames, with the
+    /// head read in the same snapshot and whether more were there, if `who` may follow
+    /// the room; `resync_required` if they are not all kept or `since` is ahead.
+    fn replay(
+        &self,
+        who: Arc<Principal>,
+        room: Room,
+        since: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<(Replay, bool), Refusal>> + Send;
+    /// The events after seq `after` (only `restaurant`'s, if given), for webhooks.
+    fn events_after(
+        &self,
+        after: u64,
+        restaurant: Option<String>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogEvent>, Refusal>> + Send;
 
-    #[test]
-    fn a_new_database_has_small_pages_and_an_old_one_keeps_its_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let new = dir.path().join("new.db");
-        assert_eq!(page_size(&open_writer(&new, true).unwrap()), 2048);
-        let old = dir.path().join("old.db");
-        let conn = Connection::open(&old).unwrap();
-        conn.execute_batch(
-            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE x (a);",
-        )
-        .unwrap();
-        drop(conn);
-        let conn = open_writer(&old, true).unwrap();
-        assert_eq!(page_size(&conn), 4096);
-        let tables: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'orders'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(tables, 1, "the schema was migrated");
-    }
-
-    #[test]
-    fn a_database_that_pads_its_commits_is_written_without_gathering_and_reads_back() {
-        let dir = tempfile::tempdir().unwrap();
-        // psow=0: SQLite pads each commit to a sector and writes the last piece after
-        // the log's sync, which gathered writes would hold back.
-        let uri = format!("file:{}?psow=0", dir.path().join("padded.db").display());
-        let writer = open_writer(Path::new(&uri), true).unwrap();
-        let reader = Connection::open(&uri).unwrap();
-        for i in 0..40_i64 {
-            writer
-                .execute(
-                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-                    rusqlite::params![format!("k{i}"), i],
-                )
-                .unwrap();
-            let check: String = reader
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(check, "ok", "after commit {i}");
-            let n: i64 = reader
-                .query_row("SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'", [], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            assert_eq!(n, i + 1);
-        }
-    }
+    fn token_by_hash(
+        &self,
+        hash: String,
+    ) -> impl Future<Output = Result<Option<Principal>, Refusal>> + Send;
+    fn token_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<Principal>, Refusal>> + Send;
+    /// The revoked tokens, and whether loaded menus wait for the writer.
+    fn outside_changes(&self) -> impl Future<Output = Result<(Vec<i64>, bool), Refusal>> + Send;
+    /// The reads below check first that `who`'s token is still live.
+    fn order(
+        &self,
+        who: Arc<Principal>,
+        order_id: i64,
+    ) -> impl Future<Output = Result<Order, Refusal>> + Send;
+    fn list_orders(
+        &self,
+        who: Arc<Principal>,
+        filter: queries::OrderFilter,
+    ) -> impl Future<Output = Result<OrdersPage, Refusal>> + Send;
+    fn menu(
+        &self,
+        who: Arc<Principal>,
+        restaurant: String,
+        now: i64,
+    ) -> impl Future<Output = Result<(Option<Menu>, Vec<UnavailableItem>), Refusal>> + Send;
+    fn unavailable(
+        &self,
+        who: Arc<Principal>,
+        restaurant: String,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<UnavailableItem>, Refusal>> + Send;
+    fn check_join(
+        &self,
+        who: Arc<Principal>,
+        room: Room,
+    ) -> impl Future<Output = Result<(), Refusal>> + Send;
+    fn chat_history(
+        &self,
+        who: Arc<Principal>,
+        room: Room,
+        before: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ChatMessage>, Refusal>> + Send;
+    fn stats(
+        &self,
+        who: Arc<Principal>,
+        restaurant: Option<String>,
+        server: Option<(ServerStats, WebhookConfig)>,
+    ) -> impl Future<Output = Result<Stats, Refusal>> + Send;
+    /// Today's figures of each of `restaurants`, read from the orders.
+    fn figures(
+        &self,
+        restaurants: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<Analytics>, Refusal>> + Send;
+    fn newest_order_id(&self) -> impl Future<Output = Result<u64, Refusal>> + Send;
+    /// When the next held order fires or 86 ends (Unix ms), if anything is scheduled.
+    fn next_due(&self) -> impl Future<Output = Result<Option<i64>, Refusal>> + Send;
+    fn webhooks(&self) -> impl Future<Output = Result<Vec<Endpoint>, Refusal>> + Send;
+    fn hook(&self, name: String) -> impl Future<Output = Result<Option<Hook>, Refusal>> + Send;
+    /// This database's instance id (webhooks sign with it).
+    fn instance(&self) -> impl Future<Output = Result<u64, Refusal>> + Send;
 }

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::context::Ctx;
-use crate::store::kitchen_sql;
 
 /// The longest sleep between two looks at the clock, so that a wall clock set forward
 /// (or an NTP step) is noticed within a minute.
@@ -16,10 +15,7 @@ const RETRY: Duration = Duration::from_secs(1);
 
 pub(crate) async fn run(ctx: Ctx) {
     loop {
-        let next = ctx
-            .store
-            .read(|conn| Ok(kitchen_sql::next_due(conn)?))
-            .await;
+        let next = ctx.store.next_due().await;
         let wait = match next {
             Ok(None) => None,
             Ok(Some(at)) => {

@@ -15,6 +15,11 @@ pub fn local_clock(unix_ms: i64) -> String {
     local(unix_ms).map_or_else(|| "--:--:--".into(), |t| t.format("%H:%M:%S").to_string())
 }
 
+/// `HH:MM` in local time: when an order is due, or an 86 ends.
+pub fn local_hm(unix_ms: i64) -> String {
+    local(unix_ms).map_or_else(|| "--:--".into(), |t| t.format("%H:%M").to_string())
+}
+
 /// [`local_clock`] of an RFC 3339 time from the wire (`--:--:--` if unreadable).
 pub fn local_clock_of(rfc3339: &str) -> String {
     parse(rfc3339).map_or_else(|| "--:--:--".into(), local_clock)

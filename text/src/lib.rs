@@ -6,5 +6,5 @@
 pub mod clock;
 pub mod width;
 
-pub use clock::{local_clock, local_clock_of, local_date_time};
+pub use clock::{local_clock, local_clock_of, local_date_time, local_hm};
 pub use width::{fit, pad, tail, width, wrap};

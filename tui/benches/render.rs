@@ -1,9 +1,11 @@
 //! How long the kitchen display takes to draw a busy screen: 200 open tickets, at
 //! 80x24 and 160x48, into ratatui's test backend (the cost of building the frame;
-//! writing it to a terminal is the terminal's business). `cargo bench -p chit-tui`.
+//! writing it to a terminal is the terminal's business): whole tickets, and with a menu
+//! of three stations, the grill's screen and the expo's. `cargo bench -p chit-tui`.
 
-use chit_protocol::{Customer, Fulfilment, Item, Order, Status, format_time};
+use chit_protocol::{Customer, Fulfilment, Item, ItemState, Menu, Order, Status, format_time};
 use chit_tui::kitchen::app::{App, Settings, Ticket};
+use chit_tui::kitchen::stations::Screen;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -59,15 +61,55 @@ fn busy_kitchen(open: i64) -> App {
     app
 }
 
+/// The busy kitchen with a menu: its items spread over grill, fry and bar, some
+/// started or done, as `screen` shows them.
+fn busy_stations(open: i64, screen: Screen) -> App {
+    let mut app = busy_kitchen(open);
+    let stations = ["grill", "fry", "bar"];
+    for t in app.tickets.values_mut() {
+        t.order.status = [Status::Confirmed, Status::Preparing][t.order.id as usize % 2];
+        for (i, item) in t.order.items.iter_mut().enumerate() {
+            item.station = Some(stations[(i + t.order.id as usize) % 3].into());
+            item.state = [ItemState::Queued, ItemState::Started, ItemState::Done]
+                [(i * 7 + t.order.id as usize) % 3];
+        }
+    }
+    app.menu = Some(Menu {
+        restaurant: "r1".into(),
+        stations: stations.map(String::from).to_vec(),
+        default_station: "grill".into(),
+        ..Default::default()
+    });
+    app.screen = screen;
+    app.selected = app
+        .visible()
+        .get(app.visible().len() / 2)
+        .map(|t| t.order.id);
+    app
+}
+
 fn render(c: &mut Criterion) {
-    let app = busy_kitchen(200);
-    for (w, h) in [(80, 24), (160, 48)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        c.bench_function(&format!("draw 200 tickets at {w}x{h}"), |b| {
-            b.iter(|| {
-                terminal.draw(|f| f.render_widget(&app, f.area())).unwrap();
-            })
-        });
+    let screens = [
+        ("tickets", busy_kitchen(200)),
+        (
+            "grill station",
+            busy_stations(200, Screen::Station("grill".into())),
+        ),
+        ("expo", busy_stations(200, Screen::Expo)),
+    ];
+    for (name, app) in &screens {
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            let label = match *name {
+                "tickets" => format!("draw 200 tickets at {w}x{h}"),
+                other => format!("draw 200 tickets, {other}, at {w}x{h}"),
+            };
+            c.bench_function(&label, |b| {
+                b.iter(|| {
+                    terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
+                })
+            });
+        }
     }
 }
 

@@ -108,6 +108,21 @@ pub(crate) mod fixtures {
     use chit_client::{ConnectError, Down, LinkState, Refusal, Update};
     use chit_protocol::{ErrorCode, Welcome};
 
+    /// Online as restaurant r1's kitchen.
+    pub fn kitchen_online() -> Update {
+        online(Welcome {
+            session: 1,
+            role: chit_protocol::Role::Kitchen,
+            server: "test".into(),
+            protocol: 1,
+            heartbeat: 30,
+            name: "kitchen r1".into(),
+            restaurant: Some("r1".into()),
+            rider: None,
+            customer: None,
+        })
+    }
+
     pub fn online(welcome: Welcome) -> Update {
         Update::State(LinkState::Online {
             url: "ws://127.0.0.1:7787".into(),

@@ -1,8 +1,10 @@
 //! The kitchen display (`chit-kitchen`): the model, its update function, key map and
-//! view, and the main loop, which is the only async and the only I/O.
+//! view, the station and expo screens' reading of an order, and the main loop, which is
+//! the only async and the only I/O.
 
 pub mod app;
 pub mod keymap;
+pub mod stations;
 pub mod update;
 pub mod view;
 
@@ -43,14 +45,18 @@ pub async fn run(
     args: DisplayArgs,
     config: &chit_config::Settings,
     mut settings: Settings,
+    screen: stations::Screen,
+    keys: crate::keys::KeyMap<update::Action>,
 ) -> anyhow::Result<()> {
     settings.color = !crate::terminal::no_color();
-    let app = App::with_chat(
+    let mut app = App::with_chat(
         &restaurant,
         settings,
         chit_protocol::now_ms(),
         Some(format!("chat:{chat_room}")),
     );
+    app.screen = screen;
+    app.keys = keys;
     display::run(
         app,
         spec(&restaurant, &chat_room),
@@ -60,3 +66,6 @@ pub async fn run(
     )
     .await
 }
+
+#[cfg(test)]
+mod screens_tests;

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod conn;
 pub mod display;
+pub mod keys;
 pub mod kitchen;
 pub mod rider;
 pub mod sound;

@@ -41,11 +41,13 @@ pub async fn run(
     rider: String,
     args: DisplayArgs,
     config: &chit_config::Settings,
+    keys: crate::keys::KeyMap<update::Action>,
 ) -> anyhow::Result<()> {
-    let app = App::new(
+    let mut app = App::new(
         &rider,
         !crate::terminal::no_color(),
         chit_protocol::now_ms(),
     );
+    app.keys = keys;
     display::run(app, spec(&rider), &args, config, "chit-rider").await
 }

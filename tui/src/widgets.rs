@@ -91,7 +91,7 @@ impl Theme {
     }
 }
 
-pub use chit_text::{fit, local_clock};
+pub use chit_text::{fit, local_clock, local_hm};
 
 /// The connection as a header span: a dot and a word, never colour alone.
 pub fn conn_span(conn: &Conn, now: i64, theme: Theme) -> Span<'static> {

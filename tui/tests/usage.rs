@@ -56,3 +56,54 @@ fn the_rider_console_explains_itself_and_refuses_bad_flags() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("'bo:1' is not a valid name"));
 }
+
+#[test]
+fn station_and_expo_flags_and_a_bad_key_map_are_refused_before_the_terminal() {
+    let kitchen = env!("CARGO_BIN_EXE_chit-kitchen");
+    let help = Command::new(kitchen).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("--station") && help.contains("--expo"),
+        "{help}"
+    );
+    let both = Command::new(kitchen)
+        .env("CHIT_CONFIG", "")
+        .args(["--restaurant", "r1", "--station", "grill", "--expo"])
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2), "one screen at a time");
+    let bad = Command::new(kitchen)
+        .env("CHIT_CONFIG", "")
+        .args(["--restaurant", "r1", "--station", "grill bar"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("'grill bar' is not a valid station"));
+
+    let dir = std::env::temp_dir().join(format!("chit-usage-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    for (text, says) in [
+        (
+            "[chit-kitchen]\nrestaurant = \"r1\"\n\n[chit-kitchen.keys]\nbmup = \"0\"\n",
+            "line 5, key 'bmup': not an action of this display",
+        ),
+        (
+            "[chit-kitchen.keys]\nrecall = \"Space\"\n",
+            "Space is both bump's and recall's key",
+        ),
+        ("[keys]\nclaim = \"Entr\"\n", "'Entr' is not a key"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(kitchen)
+            .env("CHIT_CONFIG", &file)
+            .args(["--restaurant", "r1"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(says), "{text}: {stderr}");
+        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -67,7 +67,8 @@ pub enum OrderCommand {
         #[arg(long)]
         cursor: Option<String>,
     },
-    /// Follow an order until it is delivered, cancelled or rejected.
+    /// Follow an order until it is delivered, cancelled or rejected: its status
+    /// changes, its items bumped at their stations, a held order's fire.
     Watch { order_id: i64 },
     /// Hand an order to a rider (admin).
     Assign { order_id: i64, rider: String },
@@ -398,26 +399,30 @@ fn tokio_stream<T: Send + 'static>(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-/// Prints the order's history and its changes until it reaches a final status.
+/// Prints the order's history and its changes (status, items, fire) until it reaches a
+/// final status.
 async fn watch(global: &Global, order_id: i64) -> Outcome {
     let room = format!("order:{order_id}");
     let mut watch = crate::commands::watch::Watch::start(global, vec![(room, Some(0))])?;
     loop {
         let event = watch.next().await?;
+        // Status changes, item bumps at the stations and the fire of a held order.
+        if !matches!(
+            event.kind,
+            EventKind::NewOrder
+                | EventKind::OrderUpdate
+                | EventKind::ItemUpdate
+                | EventKind::OrderFired
+        ) {
+            continue;
+        }
         let Some(change) = event.order_event() else {
             continue;
         };
-        if !matches!(event.kind, EventKind::NewOrder | EventKind::OrderUpdate) {
-            continue;
-        }
         if global.json {
             json(&event);
-        } else {
-            println!(
-                "{}  {}",
-                output::clock(&event.at),
-                output::status_change(&change.order, change.previous)
-            );
+        } else if let Some(line) = output::event_line(&event) {
+            println!("{}  {line}", output::clock(&event.at));
         }
         if change.order.status.is_terminal() {
             return Ok(());

@@ -87,9 +87,7 @@ async fn run(
                                 let _ = client.unsubscribe(room).await;
                             }
                             let statuses = (!filter.statuses.is_empty()).then_some(filter.statuses);
-                            let loaded = client
-                                .list_orders(filter.restaurant, statuses, Some(1000))
-                                .await;
+                            let loaded = load_all(&client, filter.restaurant, statuses).await;
                             Done::Input(match loaded {
                                 Ok((orders, head)) => Input::Loaded { orders, head },
                                 Err(e) => refused_or_lost(&client, e, Input::LoadFailed),
@@ -179,6 +177,45 @@ async fn run(
         };
         actions = machine.step(input);
     }
+}
+
+/// Orders asked for per page of a snapshot: the most the server gives in one.
+pub const SNAPSHOT_PAGE: u32 = 1000;
+
+/// Every order a snapshot asks for, page by page until the last (the server gives the
+/// newest page first, each page oldest first), put together oldest first, with the
+/// head read beside the first page. Subscribing from that head replays whatever
+/// happened while the later pages were read (an order placed, one moved on), so the
+/// one snapshot and the events after it miss nothing. No silent cap: a kitchen with
+/// more open orders than a page sees them all.
+async fn load_all(
+    client: &Client,
+    restaurant: Option<String>,
+    statuses: Option<Vec<chit_protocol::Status>>,
+) -> Result<(Vec<chit_protocol::Order>, u64), ClientError> {
+    let mut pages = Vec::new();
+    let mut head = None;
+    let mut cursor: Option<String> = None;
+    loop {
+        let (orders, page_head, next) = client
+            .list_orders_page(
+                restaurant.clone(),
+                statuses.clone(),
+                Some(SNAPSHOT_PAGE),
+                cursor.clone(),
+            )
+            .await?;
+        head.get_or_insert(page_head);
+        let empty = orders.is_empty();
+        pages.push(orders);
+        match next {
+            // A cursor that does not move on (or an empty page) would never end.
+            Some(next) if !empty && cursor.as_ref() != Some(&next) => cursor = Some(next),
+            _ => break,
+        }
+    }
+    let orders = pages.into_iter().rev().flatten().collect();
+    Ok((orders, head.unwrap_or_default()))
 }
 
 fn current(conn: &Option<(Client, Events)>) -> Client {

@@ -249,10 +249,7 @@ pub(super) async fn list(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fail
         cursor: query.get("cursor").map(str::to_string),
     };
     let filter = service::order_filter(&who, list)?;
-    let page = service::read(&ctx.store, who, move |conn, _| {
-        service::list_orders(conn, &filter)
-    })
-    .await?;
+    let page = ctx.store.list_orders(who, filter).await?;
     let views: Vec<SeedView> = page.orders.into_iter().map(view).collect();
     let mut response = json_value(StatusCode::OK, &views);
     if let Some(next) = page.next_cursor {

@@ -28,7 +28,6 @@ use crate::context::Ctx;
 use crate::error::Refusal;
 use crate::frames;
 use crate::hub::{Kick, Outbox, SessionId};
-use crate::service;
 use crate::session::Replay;
 
 /// The longest a long poll waits, in seconds.
@@ -127,12 +126,9 @@ async fn read(
     since: Option<u64>,
     limit: u32,
 ) -> Result<(Replay, bool), Refusal> {
-    let room = room.clone();
-    service::read(&ctx.store, who.clone(), move |conn, who| {
-        service::check_join(conn, who, &room)?;
-        service::replay(conn, &room.to_string(), since, limit)
-    })
-    .await
+    ctx.store
+        .replay(who.clone(), room.clone(), since, limit)
+        .await
 }
 
 /// Answers at once if there are events after `since` (or `wait` is 0); otherwise waits

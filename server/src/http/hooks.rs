@@ -14,9 +14,8 @@ use super::request::{self, Query};
 use crate::context::Ctx;
 use crate::error::Refusal;
 use crate::metrics::WebhookLabels;
-use crate::store::queries;
 use crate::store::validate::clean;
-use crate::webhooks::{queries as hooks, sign};
+use crate::webhooks::sign;
 
 pub(super) async fn receive(
     ctx: &Ctx,
@@ -26,18 +25,13 @@ pub(super) async fn receive(
 ) -> Result<Response<Body>, Failure> {
     Query::parse(&parts.uri, &[])?;
     let bytes = request::raw_body(ctx, &parts, body).await?;
-    let wanted = name.to_string();
-    let hook = ctx
-        .store
-        .read(move |conn| Ok(hooks::hook(conn, &wanted)?))
-        .await?
-        .ok_or_else(|| {
-            Failure::new(
-                StatusCode::NOT_FOUND,
-                chit_protocol::ErrorCode::NotFound,
-                format!("no hook named '{}'", clean(name)),
-            )
-        })?;
+    let hook = ctx.store.hook(name.to_string()).await?.ok_or_else(|| {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            chit_protocol::ErrorCode::NotFound,
+            format!("no hook named '{}'", clean(name)),
+        )
+    })?;
     let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok());
     let id = header("webhook-id");
     let now = chit_protocol::now_ms() / 1000;
@@ -66,16 +60,12 @@ pub(super) async fn receive(
     }
     let id = id.unwrap_or_default().to_string();
     let token_id = hook.token_id;
-    let who = ctx
-        .store
-        .read(move |conn| Ok(queries::token_by_id(conn, token_id)?))
-        .await?
-        .ok_or_else(|| {
-            Refusal::new(
-                chit_protocol::ErrorCode::Unauthorized,
-                format!("hook '{}' was revoked", hook.name),
-            )
-        })?;
+    let who = ctx.store.token_by_id(token_id).await?.ok_or_else(|| {
+        Refusal::new(
+            chit_protocol::ErrorCode::Unauthorized,
+            format!("hook '{}' was revoked", hook.name),
+        )
+    })?;
     let config = &ctx.config;
     if !ctx
         .http

@@ -26,9 +26,7 @@ pub(super) async fn healthz(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, F
     // A statement that needs the write lock but changes nothing: the writer must be
     // running and the database writable by it (not locked by another process, not
     // failing), yet the commit writes no page.
-    let probe = ctx.store.apply(Box::new(|conn| {
-        conn.execute_batch("DELETE FROM meta WHERE 0")
-    }));
+    let probe = ctx.store.apply(crate::store::Change::Probe);
     let problem = match tokio::time::timeout(HEALTH_WAIT, probe).await {
         Ok(Ok(())) => None,
         Ok(Err(r)) => Some(r.message),
@@ -54,11 +52,7 @@ pub(super) async fn healthz(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, F
 /// `GET /metrics`: Prometheus' text format (OpenMetrics). No token.
 pub(super) async fn metrics(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Failure> {
     Query::parse(&parts.uri, &[])?;
-    let orders = ctx
-        .store
-        .read(|conn| Ok(crate::store::queries::newest_order_id(conn)?))
-        .await
-        .unwrap_or(0);
+    let orders = ctx.store.newest_order_id().await.unwrap_or(0);
     let scrape = crate::metrics::Scrape {
         sessions: ctx.hub.session_count() as u64,
         events_published: ctx.hub.events_total(),
@@ -89,10 +83,7 @@ pub(super) async fn stats(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fai
     }
     let restaurant = service::stats_scope(&who, query.get("restaurant").map(str::to_string))?;
     let server = (who.role == chit_protocol::Role::Admin).then(|| crate::server_stats(ctx));
-    let config = ctx.config.clone();
-    let stats = service::read(&ctx.store, who, move |conn, _| {
-        service::stats(conn, restaurant, server.map(|st| (st, &config.webhooks)))
-    })
-    .await?;
+    let server = server.map(|st| (st, ctx.config.webhooks.clone()));
+    let stats = ctx.store.stats(who, restaurant, server).await?;
     Ok(json_value(StatusCode::OK, &stats))
 }

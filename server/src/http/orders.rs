@@ -201,10 +201,7 @@ pub(super) async fn list(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fail
         cursor: query.get("cursor").map(str::to_string),
     };
     let filter = service::order_filter(&who, list)?;
-    let page = service::read(&ctx.store, who, move |conn, _| {
-        service::list_orders(conn, &filter)
-    })
-    .await?;
+    let page = ctx.store.list_orders(who, filter).await?;
     Ok(json_value(
         StatusCode::OK,
         &Page {
@@ -244,10 +241,7 @@ pub(super) async fn get(ctx: &Ctx, parts: Parts, id: &str) -> Result<Response<Bo
     Query::parse(&parts.uri, &[])?;
     let order_id = request::order_id(id)?;
     let who = request::who(ctx, &parts, None).await?;
-    let order = service::read(&ctx.store, who, move |conn, who| {
-        service::get_order(conn, who, order_id)
-    })
-    .await?;
+    let order = ctx.store.order(who, order_id).await?;
     Ok(json_value(StatusCode::OK, &OneOrder { order }))
 }
 

@@ -12,7 +12,7 @@ use crate::auth::{Principal, hash_token};
 use crate::error::Refusal;
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
-use crate::store::{Store, queries};
+use crate::store::Store;
 
 /// Tokens kept at most; past this the cache starts over (it only saves reads).
 const MAX_CACHED: usize = 10_000;
@@ -47,9 +47,7 @@ impl State {
             return Ok(who.clone());
         }
         let hash = hash_token(token);
-        let found = store
-            .read(move |conn| Ok(queries::token_by_hash(conn, &hash)?))
-            .await?;
+        let found = store.token_by_hash(hash).await?;
         let Some(who) = found else {
             return Err(Refusal::new(
                 ErrorCode::Unauthorized,
@@ -112,7 +110,7 @@ mod tests {
             label: None,
         };
         let conn = crate::store::open_connection(&db, true).unwrap();
-        let id = queries::insert_token(&conn, &hash_token(&token), &who, 0).unwrap();
+        let id = crate::store::queries::insert_token(&conn, &hash_token(&token), &who, 0).unwrap();
         let state = State::new(Arc::new(Metrics::new()));
         let first = state
             .authenticate(&store, &format!(" {token}\n"))

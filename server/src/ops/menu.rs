@@ -1,7 +1,7 @@
 //! `chit-server menu load --restaurant ID FILE.toml` and `menu show --restaurant ID`:
 //! loading a restaurant's menu from the file its owner writes, and printing it. A load
 //! is checked whole before anything is saved, then left in the database for the
-//! running server, which takes it up within a second (see `store::writer::menus`); a
+//! running server, which takes it up within a second (see `store::rules::menus`); a
 //! server started later takes it up when it starts.
 
 use std::path::{Path, PathBuf};

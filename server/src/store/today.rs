@@ -97,6 +97,13 @@ impl Today {
 }
 
 impl Group {
+    /// Marks `restaurant`'s figures for sending (allocating its name once a group).
+    fn touch(&mut self, restaurant: &str) {
+        if !self.touched.contains(restaurant) {
+            self.touched.insert(restaurant.to_string());
+        }
+    }
+
     /// Makes sure the group has today's sums for `restaurant`, read before this change
     /// writes anything.
     pub fn load(&mut self, conn: &Connection, restaurant: &str) -> rusqlite::Result<()> {
@@ -123,7 +130,7 @@ impl Group {
         ms: i64,
         sign: i64,
     ) {
-        self.touched.insert(restaurant.to_string());
+        self.touch(restaurant);
         if let Some(samples) = self.today_samples(restaurant, created_at) {
             samples.count_item(station, ms, sign);
         }
@@ -132,7 +139,7 @@ impl Group {
     /// Counts an order placed at `created_at` that got to ready `ms` after it reached
     /// the kitchen.
     pub fn count_ready(&mut self, restaurant: &str, created_at: i64, ms: i64) {
-        self.touched.insert(restaurant.to_string());
+        self.touch(restaurant);
         if let Some(samples) = self.today_samples(restaurant, created_at) {
             samples.count_order(ms, 1);
         }
@@ -148,7 +155,7 @@ impl Group {
     /// Moves an order's share of today's figures from `before` to `after`, and marks
     /// its restaurant's figures for sending.
     pub fn count(&mut self, restaurant: &str, before: Option<Share>, after: Option<Share>) {
-        self.touched.insert(restaurant.to_string());
+        self.touch(restaurant);
         let Some(since) = self.since else {
             return;
         };

@@ -13,11 +13,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::queries::{self, Endpoint, LogEvent, Progress};
+use super::queries::{Endpoint, LogEvent, Progress};
 use super::{WebhookConfig, sign};
 use crate::frames;
 use crate::metrics::{DeliveryLabels, Metrics, WebhookLabels};
-use crate::store::Store;
+use crate::store::{Change, Store};
 
 /// Events read from the log at a time, per endpoint.
 const PAGE: u32 = 100;
@@ -64,7 +64,7 @@ pub(crate) async fn supervise(
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        let Ok(endpoints) = shared.store.read(|conn| Ok(queries::webhooks(conn)?)).await else {
+        let Ok(endpoints) = shared.store.webhooks().await else {
             continue;
         };
         let ids: Vec<i64> = endpoints.iter().map(|e| e.id).collect();
@@ -115,17 +115,7 @@ async fn deliver(
         heads.borrow_and_update();
         let after = progress.delivered_seq;
         let restaurant = endpoint.restaurant.clone();
-        let page = shared
-            .store
-            .read(move |conn| {
-                Ok(queries::events_after(
-                    conn,
-                    after,
-                    restaurant.as_deref(),
-                    PAGE,
-                )?)
-            })
-            .await;
+        let page = shared.store.events_after(after, restaurant, PAGE).await;
         let page = match page {
             Ok(page) => page,
             Err(_) => {
@@ -329,9 +319,7 @@ async fn save(shared: &Shared, id: i64, progress: &Progress) {
     let progress = progress.clone();
     let saved = shared
         .store
-        .apply(Box::new(move |conn| {
-            queries::save_progress(conn, id, &progress)
-        }))
+        .apply(Change::WebhookProgress { id, progress })
         .await;
     if let Err(e) = saved {
         tracing::warn!("webhook {id}: saving its progress failed: {}", e.message);

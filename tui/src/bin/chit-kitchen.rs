@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chit_tui::kitchen::app::Settings;
+use chit_tui::kitchen::stations::Screen;
 use chit_tui::{DisplayArgs, parse_duration};
 use clap::Parser;
 
@@ -21,6 +22,14 @@ struct Args {
     /// The staff chat room shown in the chat pane (`c`) [default: the restaurant id]
     #[arg(long)]
     chat_room: Option<String>,
+    /// Show only this station's items of each ticket (a station of the restaurant's
+    /// menu: grill, fry, bar…) and bump them item by item.
+    #[arg(long, conflicts_with = "expo")]
+    station: Option<String>,
+    /// The expo screen: whole orders with each station's progress; its bump sends an
+    /// order out (ready).
+    #[arg(long)]
+    expo: bool,
     #[command(flatten)]
     display: DisplayArgs,
     /// A ticket older than this shows as a warning.
@@ -38,7 +47,8 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let (args, config) = chit_config::parse::<Args>(chit_config::Binary::Kitchen);
+    let (args, config) =
+        chit_config::parse_with_tables::<Args>(chit_config::Binary::Kitchen, &["keys"]);
     if !chit_protocol::room::valid_ident(&args.restaurant) {
         eprintln!(
             "chit-kitchen: --restaurant '{}' is not a valid id",
@@ -54,6 +64,28 @@ fn main() -> std::process::ExitCode {
         eprintln!("chit-kitchen: --chat-room '{chat_room}' is not a valid name");
         return std::process::ExitCode::from(2);
     }
+    if let Some(station) = &args.station
+        && !chit_protocol::room::valid_ident(station)
+    {
+        eprintln!("chit-kitchen: --station '{station}' is not a valid station name");
+        return std::process::ExitCode::from(2);
+    }
+    let keys = match chit_tui::keys::KeyMap::new(chit_tui::kitchen::keymap::ACTIONS).configured(
+        &config,
+        "chit-kitchen.keys",
+        &chit_tui::rider::keymap::names(),
+    ) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("chit-kitchen: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let screen = match (args.station.clone(), args.expo) {
+        (Some(station), _) => Screen::Station(station),
+        (None, true) => Screen::Expo,
+        (None, false) => Screen::Tickets,
+    };
     let settings = Settings {
         warn_after: args.warn_after,
         late_after: args.late_after.max(args.warn_after),
@@ -71,6 +103,8 @@ fn main() -> std::process::ExitCode {
         args.display,
         &config,
         settings,
+        screen,
+        keys,
     ));
     runtime.shutdown_background();
     match result {

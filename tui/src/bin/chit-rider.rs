@@ -23,7 +23,19 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let (args, config) = chit_config::parse::<Args>(chit_config::Binary::Rider);
+    let (args, config) =
+        chit_config::parse_with_tables::<Args>(chit_config::Binary::Rider, &["keys"]);
+    let keys = match chit_tui::keys::KeyMap::new(chit_tui::rider::keymap::ACTIONS).configured(
+        &config,
+        "chit-rider.keys",
+        &chit_tui::kitchen::keymap::names(),
+    ) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("chit-rider: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     if !chit_protocol::room::valid_ident(&args.rider) {
         eprintln!(
             "chit-rider: --rider '{}' is not a valid name: use 1-64 letters, digits, '_', '-' or '.'",
@@ -36,7 +48,12 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("the async runtime");
-    let result = runtime.block_on(chit_tui::rider::run(args.rider, args.display, &config));
+    let result = runtime.block_on(chit_tui::rider::run(
+        args.rider,
+        args.display,
+        &config,
+        keys,
+    ));
     runtime.shutdown_background();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -5,10 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use chit_protocol::{Analytics, Order, Status};
+use chit_protocol::{Analytics, ItemState, Menu, Order, Priority, Status, UnavailableItem};
 
+use super::keymap;
+use super::stations::{self, Screen};
+use super::update::Action;
 use crate::chat::ChatPane;
 use crate::conn::Conn;
+use crate::keys::KeyMap;
 
 /// What a cook can tune.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +52,9 @@ pub struct Ticket {
     pub queued: Option<Status>,
     /// `order.created_at` as Unix ms, read once.
     pub created: i64,
+    /// Items (numbered from 1) whose change was asked for and not yet answered, and the
+    /// state asked for.
+    pub items_queued: BTreeMap<u32, ItemState>,
 }
 
 impl Ticket {
@@ -57,17 +64,39 @@ impl Ticket {
             order,
             queued,
             created,
+            items_queued: BTreeMap::new(),
         }
+    }
+
+    pub fn rush(&self) -> bool {
+        self.order.priority == Priority::Rush
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
     Help,
     Details(i64),
     ConfirmCancel(i64),
     ConfirmQuit,
+    /// The expo asked to send out an order whose items are not all done.
+    ConfirmForce(i64),
+    /// Choosing an item to 86 (from the selected ticket) or to restore (from the 86
+    /// list): the choices and the one under the cursor.
+    EightySix {
+        choices: Vec<Choice>,
+        at: usize,
+    },
+    /// Asking before an item is made unavailable or available again.
+    ConfirmEightySix(Choice),
+}
+
+/// An item the 86 overlay offers: one to make unavailable, or one to restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub item: String,
+    pub restore: bool,
 }
 
 /// A request the display sent and awaits an answer for.
@@ -75,9 +104,42 @@ pub enum Overlay {
 pub struct Pending {
     pub order_id: i64,
     pub number: u32,
-    pub from: Status,
-    pub to: Status,
-    pub recall: bool,
+    pub change: Change,
+}
+
+/// What a request asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Status {
+        from: Status,
+        to: Status,
+        recall: bool,
+    },
+    /// Item `n` (from 1) to `to`.
+    Item { n: u32, to: ItemState },
+    /// Loading the menu and the 86 list.
+    Menu,
+    /// 86 an item, or restore one.
+    EightySix,
+}
+
+impl Pending {
+    /// The status this request moves its order to, if it is a status change.
+    pub fn status_to(&self) -> Option<Status> {
+        match self.change {
+            Change::Status { to, .. } => Some(to),
+            _ => None,
+        }
+    }
+}
+
+/// The last bump, for recall.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LastBump {
+    /// The order and the status it had before.
+    Status(i64, Status),
+    /// The order and, for each item bumped (from 1), the state it had before.
+    Items(i64, Vec<(u32, ItemState)>),
 }
 
 /// How old a ticket is, for its colour and marker.
@@ -92,6 +154,15 @@ pub enum Age {
 pub struct App {
     pub restaurant: String,
     pub settings: Settings,
+    /// Whole tickets, one station's items, or the expo.
+    pub screen: Screen,
+    /// The restaurant's menu (stations, items), once the server has sent it.
+    pub menu: Option<Menu>,
+    /// What the restaurant has run out of ("86"), soonest back first.
+    pub unavailable: Vec<UnavailableItem>,
+    /// Whether the upcoming view (orders held for later) is up instead of the tickets.
+    pub upcoming: bool,
+    pub keys: KeyMap<Action>,
     /// Unix ms, from the last tick.
     pub now: i64,
     pub conn: Conn,
@@ -102,8 +173,8 @@ pub struct App {
     pub analytics: Option<Analytics>,
     pub all_day: bool,
     pub overlay: Overlay,
-    /// The last bump, for recall: the order and the status it had before.
-    pub last_bump: Option<(i64, Status)>,
+    /// The last bump, for recall.
+    pub last_bump: Option<LastBump>,
     pub pending: HashMap<u64, Pending>,
     /// A short message and when it stops being shown (Unix ms).
     pub flash: Option<(String, i64)>,
@@ -138,6 +209,11 @@ impl App {
         App {
             restaurant: restaurant.to_string(),
             settings,
+            screen: Screen::Tickets,
+            menu: None,
+            unavailable: Vec::new(),
+            upcoming: false,
+            keys: KeyMap::new(keymap::ACTIONS),
             now,
             conn: Conn::Connecting,
             tickets: BTreeMap::new(),
@@ -158,15 +234,73 @@ impl App {
         }
     }
 
-    /// Open tickets in display order: grouped by status (new → ready), oldest first.
+    /// The tickets this screen shows, in display order. Whole tickets and the expo:
+    /// grouped by status (new → ready), rush first, then oldest first. A station: the
+    /// tickets with work there, rush first, then oldest. The upcoming view: orders held
+    /// for later, soonest to fire first.
     pub fn visible(&self) -> Vec<&Ticket> {
-        let mut tickets: Vec<&Ticket> = self.tickets.values().collect();
-        tickets.sort_by_key(|t| (group(t.order.status), t.created, t.order.id));
+        let mut tickets: Vec<&Ticket> = self.tickets.values().filter(|t| self.shows(t)).collect();
+        if self.upcoming {
+            tickets.sort_by_key(|t| (t.order.fire_ms().unwrap_or(0), t.order.id));
+        } else if self.screen.station().is_some() {
+            tickets.sort_by_key(|t| (!t.rush(), t.created, t.order.id));
+        } else {
+            tickets.sort_by_key(|t| (group(t.order.status), !t.rush(), t.created, t.order.id));
+        }
         tickets
+    }
+
+    /// Whether `t` is on the current screen.
+    pub fn shows(&self, t: &Ticket) -> bool {
+        if self.upcoming || t.order.is_held() {
+            return self.upcoming && self.holds(t);
+        }
+        match &self.screen {
+            Screen::Station(s) => stations::has_work(&t.order, s, self.menu.as_ref()),
+            Screen::Tickets | Screen::Expo => true,
+        }
+    }
+
+    /// Whether `t` is held for later with something for this screen (a station: items
+    /// made there).
+    fn holds(&self, t: &Ticket) -> bool {
+        t.order.is_held()
+            && self
+                .screen
+                .station()
+                .is_none_or(|s| !stations::items_at(&t.order, s, self.menu.as_ref()).is_empty())
+    }
+
+    /// How many orders are held for later (a station: with items made there).
+    pub fn upcoming_count(&self) -> usize {
+        self.tickets.values().filter(|t| self.holds(t)).count()
     }
 
     pub fn selected_ticket(&self) -> Option<&Ticket> {
         self.selected.and_then(|id| self.tickets.get(&id))
+    }
+
+    /// Where the selected ticket is on screen.
+    pub fn selected_index(&self) -> Option<usize> {
+        let id = self.selected?;
+        self.visible().iter().position(|t| t.order.id == id)
+    }
+
+    /// Whether an order is this screen's business, for its alert: a station hears only
+    /// orders with work there.
+    pub fn concerns(&self, order: &Order) -> bool {
+        match &self.screen {
+            Screen::Station(s) => stations::has_work(order, s, self.menu.as_ref()),
+            Screen::Tickets | Screen::Expo => true,
+        }
+    }
+
+    /// Whether `item` is 86'd now.
+    pub fn is_unavailable(&self, item: &str) -> bool {
+        let key = chit_protocol::name_key(item);
+        self.unavailable
+            .iter()
+            .any(|u| chit_protocol::name_key(&u.item) == key)
     }
 
     pub fn age(&self, ticket: &Ticket) -> Age {
@@ -184,11 +318,20 @@ impl App {
         (self.now - ticket.created).max(0)
     }
 
-    /// Quantity of each item across open tickets, largest first: the all-day view.
+    /// Quantity of each item across open tickets, largest first: the all-day view. A
+    /// station counts its own items that are not done yet; held orders are not counted.
     pub fn all_day_counts(&self) -> Vec<(String, u32)> {
         let mut counts: BTreeMap<String, u32> = BTreeMap::new();
-        for t in self.tickets.values() {
-            for item in &t.order.items {
+        for t in self.tickets.values().filter(|t| !t.order.is_held()) {
+            let at: Vec<usize> = match &self.screen {
+                Screen::Station(s) => stations::items_at(&t.order, s, self.menu.as_ref())
+                    .into_iter()
+                    .filter(|&i| t.order.items[i].state != ItemState::Done)
+                    .collect(),
+                _ => (0..t.order.items.len()).collect(),
+            };
+            for i in at {
+                let item = &t.order.items[i];
                 *counts.entry(item.name.clone()).or_default() += item.qty;
             }
         }
@@ -197,9 +340,12 @@ impl App {
         counts
     }
 
-    /// Requests waiting to be answered (sent or queued).
+    /// Changes waiting to be answered (sent or queued); loading the menu is none.
     pub fn queued_count(&self) -> usize {
-        self.pending.len()
+        self.pending
+            .values()
+            .filter(|p| p.change != Change::Menu)
+            .count()
     }
 }
 

@@ -1,9 +1,14 @@
 //! `update(&mut App, Msg) -> Vec<Effect>`: every change to the kitchen display's state,
 //! as a pure function. The main loop carries out the effects (send, play, quit).
 
-use chit_protocol::{Analytics, ClientMsg, ErrorCode, EventKind, ServerMsg, Status};
+use chit_protocol::{
+    Analytics, ClientMsg, ErrorCode, EventKind, ItemState, ServerMsg, Status, name_key,
+};
 
-use super::app::{App, KITCHEN_STATUSES, Overlay, Pending, Ticket, group};
+use super::app::{
+    App, Change, Choice, KITCHEN_STATUSES, LastBump, Overlay, Pending, Ticket, group,
+};
+use super::stations::{self, Screen};
 pub use crate::display::Effect;
 use crate::sound::Sound;
 use chit_client::{LinkState, Request, ServerError, Update};
@@ -37,13 +42,15 @@ pub enum Action {
     Close,
     /// Open or close the chat pane.
     Chat,
+    /// Show or leave the upcoming view (orders held for later).
+    Upcoming,
+    /// 86 an item of the selected ticket, or restore one.
+    EightySix,
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut effects = Vec::new();
-    let was_at = app
-        .selected
-        .and_then(|id| app.visible().iter().position(|t| t.order.id == id));
+    let was_at = app.selected_index();
     match msg {
         Msg::Tick(now) => {
             app.now = now;
@@ -82,6 +89,10 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
     match &event {
         Update::State(LinkState::Online { welcome, .. }) => {
             effects.extend(app.chat.online(&welcome.name));
+            let msg = ClientMsg::GetMenu {
+                restaurant: app.restaurant.clone(),
+            };
+            send(app, 0, 0, Change::Menu, msg, effects);
         }
         Update::State(LinkState::Reconnecting { .. }) => app.chat.offline(),
         Update::Event(e)
@@ -107,7 +118,10 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
                 if group(order.status) >= KITCHEN_STATUSES.len() {
                     continue;
                 }
-                let new = order.status == Status::Pending && (first || !known.contains(&order.id));
+                let new = order.status == Status::Pending
+                    && !order.is_held()
+                    && app.concerns(&order)
+                    && (first || !known.contains(&order.id));
                 if new && app.unacked.insert(order.id) {
                     fresh = true;
                 }
@@ -115,9 +129,11 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
                     .pending
                     .values()
                     .filter(|p| p.order_id == order.id)
-                    .map(|p| p.to)
+                    .filter_map(Pending::status_to)
                     .last();
-                app.tickets.insert(order.id, Ticket::new(order, queued));
+                let mut ticket = Ticket::new(order, queued);
+                ticket.items_queued = items_queued(app, ticket.order.id);
+                app.tickets.insert(ticket.order.id, ticket);
             }
             app.unacked.retain(|id| app.tickets.contains_key(id));
             if fresh {
@@ -126,22 +142,37 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
             }
         }
         Update::Event(event) => match event.kind {
-            EventKind::NewOrder | EventKind::OrderUpdate => {
+            EventKind::NewOrder
+            | EventKind::OrderUpdate
+            | EventKind::ItemUpdate
+            | EventKind::OrderFired => {
                 let Some(change) = event.order_event() else {
                     return;
                 };
                 let order = change.order;
                 let id = order.id;
                 let open = group(order.status) < KITCHEN_STATUSES.len();
-                if event.kind == EventKind::NewOrder && !app.tickets.contains_key(&id) && open {
+                // A new order beeps when it reaches the kitchen: at once, or when fired.
+                let arrives = match event.kind {
+                    EventKind::NewOrder => !app.tickets.contains_key(&id),
+                    EventKind::OrderFired => true,
+                    _ => false,
+                };
+                if arrives && open && !order.is_held() && app.concerns(&order) {
                     app.unacked.insert(id);
                     app.last_alert = Some(now);
                     effects.push(Effect::Play(Sound::NewOrder));
+                    if event.kind == EventKind::OrderFired {
+                        flash(
+                            app,
+                            format!("order #{} fired: it is due soon", order.number),
+                        );
+                    }
                 }
                 let ours = app
                     .pending
                     .values()
-                    .any(|p| p.order_id == id && p.to == order.status);
+                    .any(|p| p.order_id == id && p.status_to() == Some(order.status));
                 if matches!(order.status, Status::Cancelled | Status::Rejected)
                     && app.tickets.contains_key(&id)
                     && !ours
@@ -155,7 +186,12 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
                 }
                 if open {
                     let queued = app.tickets.get(&id).and_then(|t| t.queued);
-                    app.tickets.insert(id, Ticket::new(order, queued));
+                    let mut ticket = Ticket::new(order, queued);
+                    ticket.items_queued = items_queued(app, id);
+                    if !app.concerns(&ticket.order) {
+                        app.unacked.remove(&id);
+                    }
+                    app.tickets.insert(id, ticket);
                 } else {
                     app.tickets.remove(&id);
                     app.unacked.remove(&id);
@@ -166,29 +202,83 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
                     app.analytics = Some(figures);
                 }
             }
+            EventKind::MenuUpdate => {
+                let Some(update) = event.menu_update() else {
+                    return;
+                };
+                app.unavailable = update.unavailable;
+                let item = update.item.unwrap_or_default();
+                match update.change {
+                    chit_protocol::MenuChange::Loaded => {
+                        app.menu = update.menu;
+                        flash(app, "the menu was loaded: stations follow it");
+                    }
+                    chit_protocol::MenuChange::Unavailable => {
+                        let until = app
+                            .unavailable
+                            .iter()
+                            .find(|u| name_key(&u.item) == name_key(&item))
+                            .map(|u| until_text(&u.until))
+                            .unwrap_or_default();
+                        flash(app, format!("86: {item} is unavailable{until}"));
+                    }
+                    chit_protocol::MenuChange::Restored => {
+                        flash(app, format!("{item} is available again"));
+                    }
+                }
+            }
             _ => {}
         },
         Update::Reply { id, result } => {
             let Some(p) = app.pending.remove(&id) else {
                 return;
             };
-            if let Some(t) = app.tickets.get_mut(&p.order_id)
-                && t.queued == Some(p.to)
-                && !app.pending.values().any(|q| q.order_id == p.order_id)
-            {
-                t.queued = None;
+            let still_status = app
+                .pending
+                .values()
+                .any(|q| q.order_id == p.order_id && q.status_to().is_some());
+            if let Some(t) = app.tickets.get_mut(&p.order_id) {
+                if p.status_to().is_some() && t.queued == p.status_to() && !still_status {
+                    t.queued = None;
+                }
+                if let Change::Item { n, .. } = p.change {
+                    t.items_queued.remove(&n);
+                }
             }
-            match result {
-                Ok(ServerMsg::Order { .. }) | Ok(_) => {}
+            match (result, &p.change) {
+                (
+                    Ok(ServerMsg::Menu {
+                        menu, unavailable, ..
+                    }),
+                    _,
+                ) => {
+                    app.menu = menu;
+                    app.unavailable = unavailable;
+                }
+                (Ok(ServerMsg::Unavailable { items, .. }), _) => app.unavailable = items,
+                (Ok(_), _) => {}
                 // Sent before a disconnect and applied then: the order is already there.
-                Err(ServerError {
-                    code: ErrorCode::InvalidTransition,
-                    ..
-                }) if app
+                (
+                    Err(ServerError {
+                        code: ErrorCode::InvalidTransition,
+                        ..
+                    }),
+                    Change::Status { to, .. },
+                ) if app
                     .tickets
                     .get(&p.order_id)
-                    .is_some_and(|t| t.order.status == p.to) => {}
-                Err(e) => flash(app, format!("order #{}: {}", p.number, e.message)),
+                    .is_some_and(|t| t.order.status == *to) => {}
+                (
+                    Err(ServerError {
+                        code: ErrorCode::InvalidTransition,
+                        ..
+                    }),
+                    Change::Item { n, to },
+                ) if app.tickets.get(&p.order_id).is_some_and(|t| {
+                    t.order.items.get(*n as usize - 1).map(|i| i.state) == Some(*to)
+                }) => {}
+                (Err(e), Change::Menu | Change::EightySix) => flash(app, e.message),
+                (Err(e), _) => flash(app, format!("order #{}: {}", p.number, e.message)),
             }
         }
         Update::State(LinkState::Refused { refusal, .. }) => {
@@ -199,7 +289,7 @@ fn link(app: &mut App, event: Update, effects: &mut Vec<Effect>) {
 }
 
 fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
-    match app.overlay {
+    match app.overlay.clone() {
         Overlay::Help | Overlay::Details(_) => {
             if matches!(
                 action,
@@ -241,12 +331,75 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
             }
             return;
         }
+        Overlay::ConfirmForce(id) => {
+            match action {
+                Action::Yes => {
+                    app.overlay = Overlay::None;
+                    send_out(app, id, true, effects);
+                }
+                Action::No | Action::Close => app.overlay = Overlay::None,
+                _ => {}
+            }
+            return;
+        }
+        Overlay::EightySix { choices, at } => {
+            match action {
+                Action::Up => {
+                    app.overlay = Overlay::EightySix {
+                        at: at.saturating_sub(1),
+                        choices,
+                    }
+                }
+                Action::Down => {
+                    app.overlay = Overlay::EightySix {
+                        at: (at + 1).min(choices.len().saturating_sub(1)),
+                        choices,
+                    }
+                }
+                Action::Bump => match choices.get(at) {
+                    Some(choice) => app.overlay = Overlay::ConfirmEightySix(choice.clone()),
+                    None => app.overlay = Overlay::None,
+                },
+                Action::BumpNth(n) => {
+                    if let Some(choice) = n.checked_sub(1).and_then(|i| choices.get(i)) {
+                        app.overlay = Overlay::ConfirmEightySix(choice.clone());
+                    }
+                }
+                Action::Close | Action::EightySix | Action::Quit | Action::No => {
+                    app.overlay = Overlay::None
+                }
+                _ => {}
+            }
+            return;
+        }
+        Overlay::ConfirmEightySix(choice) => {
+            match action {
+                Action::Yes => {
+                    app.overlay = Overlay::None;
+                    let restaurant = app.restaurant.clone();
+                    let msg = if choice.restore {
+                        ClientMsg::MarkAvailable {
+                            restaurant,
+                            item: choice.item,
+                        }
+                    } else {
+                        ClientMsg::MarkUnavailable {
+                            restaurant,
+                            item: choice.item,
+                            until: None,
+                        }
+                    };
+                    send(app, 0, 0, Change::EightySix, msg, effects);
+                }
+                Action::No | Action::Close => app.overlay = Overlay::None,
+                _ => {}
+            }
+            return;
+        }
         Overlay::None => {}
     }
     let visible: Vec<i64> = app.visible().iter().map(|t| t.order.id).collect();
-    let index = app
-        .selected
-        .and_then(|id| visible.iter().position(|v| *v == id));
+    let index = app.selected_index();
     match action {
         Action::Up | Action::Down => {
             if let Some(i) = index {
@@ -284,7 +437,7 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
             }
         }
         Action::Bump => {
-            if let Some(id) = app.selected {
+            if let Some(id) = app.selected.filter(|id| visible.contains(id)) {
                 bump(app, id, effects);
             }
         }
@@ -295,7 +448,7 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
             }
         }
         Action::Recall => match app.last_bump.take() {
-            Some((id, back_to)) => {
+            Some(LastBump::Status(id, back_to)) => {
                 let from = app
                     .tickets
                     .get(&id)
@@ -304,19 +457,44 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
                 let from = from.unwrap_or(Status::Delivered);
                 request(app, id, from, back_to, true, effects);
             }
+            Some(LastBump::Items(id, items)) => {
+                for (n, back_to) in items {
+                    item_request(app, id, n, back_to, true, effects);
+                }
+            }
             None => flash(app, "nothing to recall"),
         },
         Action::Cancel => {
-            if let Some(id) = app.selected {
-                app.overlay = Overlay::ConfirmCancel(id);
+            if app.upcoming || app.screen.station().is_none() {
+                if let Some(id) = app.selected.filter(|id| visible.contains(id)) {
+                    app.overlay = Overlay::ConfirmCancel(id);
+                }
+            } else {
+                flash(
+                    app,
+                    "orders are cancelled from the expo or a whole-ticket display",
+                );
             }
         }
         Action::AckAll => {
             app.unacked.clear();
         }
         Action::ToggleAllDay => app.all_day = !app.all_day,
+        Action::Upcoming => {
+            app.upcoming = !app.upcoming;
+            app.all_day = false;
+            app.selected = app.visible().first().map(|t| t.order.id);
+        }
+        Action::EightySix => {
+            let choices = eighty_six_choices(app);
+            if choices.is_empty() {
+                flash(app, "select a ticket to 86 one of its items");
+            } else {
+                app.overlay = Overlay::EightySix { choices, at: 0 };
+            }
+        }
         Action::Details => {
-            if let Some(id) = app.selected {
+            if let Some(id) = app.selected.filter(|id| visible.contains(id)) {
                 app.overlay = Overlay::Details(id);
             }
         }
@@ -335,12 +513,145 @@ fn key(app: &mut App, action: Action, effects: &mut Vec<Effect>) {
         Action::Help => app.overlay = Overlay::Help,
         Action::Quit => app.overlay = Overlay::ConfirmQuit,
         Action::Chat => app.chat.toggle(),
-        Action::Yes | Action::No | Action::Close => {}
+        Action::Close => {
+            if app.upcoming {
+                app.upcoming = false;
+                app.selected = app.visible().first().map(|t| t.order.id);
+            } else if app.all_day {
+                app.all_day = false;
+            }
+        }
+        Action::Yes | Action::No => {}
+    }
+}
+
+/// What the 86 overlay offers: the selected ticket's items that can still be ordered,
+/// then everything unavailable now (to restore).
+fn eighty_six_choices(app: &App) -> Vec<Choice> {
+    let mut choices: Vec<Choice> = Vec::new();
+    let out = |name: &str| {
+        app.unavailable
+            .iter()
+            .any(|u| name_key(&u.item) == name_key(name))
+    };
+    if let Some(t) = app.selected_ticket().filter(|t| app.shows(t)) {
+        let station = app.screen.station();
+        for (i, item) in t.order.items.iter().enumerate() {
+            let here = station.is_none_or(|s| {
+                stations::item_station(&t.order.items[i], app.menu.as_ref()) == Some(s)
+            });
+            if here
+                && !out(&item.name)
+                && !choices
+                    .iter()
+                    .any(|c| name_key(&c.item) == name_key(&item.name))
+            {
+                choices.push(Choice {
+                    item: item.name.clone(),
+                    restore: false,
+                });
+            }
+        }
+    }
+    choices.extend(app.unavailable.iter().map(|u| Choice {
+        item: u.item.clone(),
+        restore: true,
+    }));
+    choices
+}
+
+/// Bumps a ticket as this screen bumps: the station's items, the expo's send-out, or the
+/// next status.
+fn bump(app: &mut App, id: i64, effects: &mut Vec<Effect>) {
+    let Some(t) = app.tickets.get(&id) else {
+        return;
+    };
+    if app.upcoming {
+        let number = t.order.number;
+        flash(
+            app,
+            format!("order #{number} is held until it fires (s returns to the tickets)"),
+        );
+        return;
+    }
+    match app.screen.clone() {
+        Screen::Station(station) => {
+            let moves = stations::station_bump(&t.order, &station, app.menu.as_ref());
+            let moves: Vec<(u32, ItemState, ItemState)> = moves
+                .into_iter()
+                .filter(|(n, _, _)| !t.items_queued.contains_key(n))
+                .collect();
+            if moves.is_empty() {
+                return;
+            }
+            app.unacked.remove(&id);
+            app.last_bump = Some(LastBump::Items(
+                id,
+                moves.iter().map(|(n, from, _)| (*n, *from)).collect(),
+            ));
+            for (n, _, to) in moves {
+                item_request(app, id, n, to, false, effects);
+            }
+        }
+        Screen::Expo if t.order.has_stations() => {
+            let from = t.queued.unwrap_or(t.order.status);
+            match from {
+                Status::Pending => {
+                    app.unacked.remove(&id);
+                    app.last_bump = Some(LastBump::Status(id, from));
+                    request(app, id, from, Status::Confirmed, false, effects);
+                }
+                Status::Confirmed | Status::Preparing if stations::all_done(&t.order) => {
+                    send_out(app, id, false, effects);
+                }
+                Status::Confirmed | Status::Preparing => {
+                    app.overlay = Overlay::ConfirmForce(id);
+                }
+                _ => status_bump(app, id, effects),
+            }
+        }
+        Screen::Expo | Screen::Tickets => status_bump(app, id, effects),
+    }
+}
+
+/// The expo sends an order out: ready, forced when its items are not all done (a
+/// confirmed order goes through preparing, as the status machine has it).
+fn send_out(app: &mut App, id: i64, force: bool, effects: &mut Vec<Effect>) {
+    let Some(t) = app.tickets.get(&id) else {
+        return;
+    };
+    let from = t.queued.unwrap_or(t.order.status);
+    app.unacked.remove(&id);
+    if from == Status::Confirmed {
+        request(app, id, from, Status::Preparing, false, effects);
+    }
+    app.last_bump = Some(LastBump::Status(id, Status::Preparing));
+    let number = app.tickets.get(&id).map_or(0, |t| t.order.number);
+    send(
+        app,
+        id,
+        number,
+        Change::Status {
+            from: Status::Preparing,
+            to: Status::Ready,
+            recall: false,
+        },
+        ClientMsg::UpdateStatus {
+            order_id: id,
+            status: Status::Ready,
+            reason: None,
+            recall: false,
+            force,
+        },
+        effects,
+    );
+    if let Some(t) = app.tickets.get_mut(&id) {
+        t.queued = Some(Status::Ready);
     }
 }
 
 /// Moves a ticket to its next kitchen status.
-fn bump(app: &mut App, id: i64, effects: &mut Vec<Effect>) {
+fn status_bump(app: &mut App, id: i64, effects: &mut Vec<Effect>) {
     let Some(t) = app.tickets.get(&id) else {
         return;
     };
@@ -353,7 +664,7 @@ fn bump(app: &mut App, id: i64, effects: &mut Vec<Effect>) {
         return;
     };
     app.unacked.remove(&id);
-    app.last_bump = Some((id, from));
+    app.last_bump = Some(LastBump::Status(id, from));
     request(app, id, from, to, false, effects);
 }
 
@@ -366,36 +677,96 @@ fn request(
     effects: &mut Vec<Effect>,
 ) {
     let number = app.tickets.get(&id).map(|t| t.order.number).unwrap_or(0);
-    let req = app.next_request;
-    app.next_request += 1;
-    app.pending.insert(
-        req,
-        Pending {
-            order_id: id,
-            number,
-            from,
-            to,
-            recall,
-        },
-    );
     if let Some(t) = app.tickets.get_mut(&id) {
         t.queued = Some(to);
     }
-    effects.push(Effect::Send(Request {
-        id: req,
-        msg: ClientMsg::UpdateStatus {
+    send(
+        app,
+        id,
+        number,
+        Change::Status { from, to, recall },
+        ClientMsg::UpdateStatus {
             order_id: id,
             status: to,
             reason: None,
             recall,
             force: false,
         },
-    }));
+        effects,
+    );
 }
 
-/// Keeps a ticket selected whenever there is one, at the place the old one had.
+fn item_request(
+    app: &mut App,
+    id: i64,
+    n: u32,
+    to: ItemState,
+    recall: bool,
+    effects: &mut Vec<Effect>,
+) {
+    let number = app.tickets.get(&id).map(|t| t.order.number).unwrap_or(0);
+    if let Some(t) = app.tickets.get_mut(&id) {
+        t.items_queued.insert(n, to);
+    }
+    send(
+        app,
+        id,
+        number,
+        Change::Item { n, to },
+        ClientMsg::UpdateItem {
+            order_id: id,
+            item: n,
+            state: to,
+            recall,
+        },
+        effects,
+    );
+}
+
+/// Sends `msg` and remembers what it asked for until the answer comes.
+fn send(
+    app: &mut App,
+    order_id: i64,
+    number: u32,
+    change: Change,
+    msg: ClientMsg,
+    effects: &mut Vec<Effect>,
+) {
+    let id = app.next_request;
+    app.next_request += 1;
+    app.pending.insert(
+        id,
+        Pending {
+            order_id,
+            number,
+            change,
+        },
+    );
+    effects.push(Effect::Send(Request { id, msg }));
+}
+
+/// The item changes still unanswered for an order.
+fn items_queued(app: &App, order_id: i64) -> std::collections::BTreeMap<u32, ItemState> {
+    app.pending
+        .values()
+        .filter(|p| p.order_id == order_id)
+        .filter_map(|p| match p.change {
+            Change::Item { n, to } => Some((n, to)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// ` until 23:59` for an 86's end (RFC 3339), in local time.
+pub fn until_text(until: &str) -> String {
+    chit_protocol::parse_time(until)
+        .map(|ms| format!(" until {}", crate::widgets::local_hm(ms)))
+        .unwrap_or_default()
+}
+
+/// Keeps a ticket selected whenever one is on screen, at the place the old one had.
 fn fix_selection(app: &mut App, was_at: Option<usize>) {
-    if app.selected.is_some_and(|id| app.tickets.contains_key(&id)) {
+    if app.selected_ticket().is_some_and(|t| app.shows(t)) {
         return;
     }
     let visible = app.visible();
@@ -407,9 +778,7 @@ fn fix_selection(app: &mut App, was_at: Option<usize>) {
 mod tests {
     use super::*;
     use crate::kitchen::app::Settings;
-    use chit_protocol::{
-        Customer, Event, Fulfilment, Item, Order, OrderEvent, Welcome, format_time,
-    };
+    use chit_protocol::{Customer, Event, Fulfilment, Item, Order, OrderEvent, format_time};
     use std::time::Duration;
 
     const T0: i64 = 1_800_000_000_000;
@@ -460,17 +829,7 @@ mod tests {
     }
 
     fn welcome() -> Msg {
-        Msg::Link(crate::conn::fixtures::online(Welcome {
-            session: 1,
-            role: chit_protocol::Role::Kitchen,
-            server: "test".into(),
-            protocol: 1,
-            heartbeat: 30,
-            name: "kitchen r1".into(),
-            restaurant: Some("r1".into()),
-            rider: None,
-            customer: None,
-        }))
+        Msg::Link(crate::conn::fixtures::kitchen_online())
     }
 
     /// A display that is online with `orders` loaded.

@@ -1,15 +1,21 @@
 //! Pure rendering of the kitchen display: header, connection banner, tickets (cards
-//! when there is room, a compact list when narrow), the all-day view, overlays, footer.
+//! when there is room, a compact list when narrow) as the screen has them (whole
+//! tickets, one station's items, or the expo's progress), the upcoming and all-day
+//! views, overlays (overlays.rs), footer.
 
-use chit_protocol::{Fulfilment, money};
+mod overlays;
+
+use chit_protocol::{Fulfilment, Order, money};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
-use super::app::{Age, App, Overlay, Ticket, format_age, group_label};
-use crate::widgets::{self, Theme, fit, local_clock};
+use super::app::{Age, App, Ticket, format_age, group_label};
+use super::stations::{self, Screen, state_mark};
+use super::update::Action;
+use crate::widgets::{self, Theme, fit, local_hm};
 
 /// Cards narrower than this do not fit a ticket; below it the list is used.
 const CARD_MIN_WIDTH: u16 = 30;
@@ -21,7 +27,9 @@ impl Widget for &App {
             color: self.settings.color,
         };
         let banner = widgets::conn_banner(&self.conn, self.now, self.queued_count());
-        let header_lines = if area.width < 120 { 2 } else { 1 };
+        // Stations' figures and the 86 list need the second line.
+        let busy = self.screen != Screen::Tickets || !self.unavailable.is_empty();
+        let header_lines = if area.width < 120 || busy { 2 } else { 1 };
         let [header, banner_area, body, flash_area, footer] = Layout::vertical([
             Constraint::Length(header_lines),
             Constraint::Length(u16::from(banner.is_some())),
@@ -52,16 +60,30 @@ impl Widget for &App {
         } else {
             (body, None)
         };
-        if self.all_day {
+        if self.upcoming {
+            render_upcoming(self, body, buf, theme);
+        } else if self.all_day {
             render_all_day(self, body, buf, theme);
         } else if !self.loaded && self.tickets.is_empty() {
             Paragraph::new("loading orders…")
                 .style(theme.dim())
                 .render(body, buf);
-        } else if self.tickets.is_empty() {
-            Paragraph::new(" no open orders")
-                .style(theme.dim())
-                .render(body, buf);
+        } else if self.visible().is_empty() {
+            let text = match (&self.screen, &self.menu) {
+                (Screen::Station(s), None) if self.loaded => format!(
+                    " {} has no menu loaded, so nothing is routed to {s} \
+                     (chit-server menu load --restaurant {} FILE)",
+                    self.restaurant, self.restaurant
+                ),
+                (Screen::Station(s), Some(m)) if !m.stations.contains(s) => format!(
+                    " {s} is not a station of {}'s menu: its stations are {}",
+                    self.restaurant,
+                    m.stations.join(", ")
+                ),
+                (Screen::Station(s), _) => format!(" nothing for {s} right now"),
+                _ => " no open orders".into(),
+            };
+            Paragraph::new(text).style(theme.dim()).render(body, buf);
         } else if body.width < NARROW || body.height < 8 {
             render_list(self, body, buf, theme);
         } else {
@@ -75,48 +97,78 @@ impl Widget for &App {
                 .style(theme.flash())
                 .render(flash_area, buf);
         }
-        let keys: &[(&str, &str)] = if area.width < 100 {
-            &[
-                ("↑↓←→", "move"),
-                ("⏎", "bump"),
-                ("u", "recall"),
-                ("x", "cancel"),
-                ("a", "ack"),
-                ("?", "help"),
-                ("q", "quit"),
-            ]
-        } else {
-            &[
-                ("↑↓←→", "move"),
-                ("⏎/1-9", "bump"),
-                ("u", "recall"),
-                ("x", "reject/cancel"),
-                ("a", "ack all"),
-                ("Tab", "all-day"),
-                ("c", "chat"),
-                ("d", "details"),
-                ("m", "mute"),
-                ("?", "help"),
-                ("q", "quit"),
-            ]
-        };
-        Paragraph::new(widgets::footer(keys, theme)).render(footer, buf);
-        render_overlay(self, area, buf, theme);
+        let keys = footer_keys(self, area.width < 100);
+        let keys: Vec<(&str, &str)> = keys.iter().map(|(k, a)| (k.as_str(), *a)).collect();
+        Paragraph::new(widgets::footer(&keys, theme)).render(footer, buf);
+        overlays::render(self, area, buf, theme);
     }
 }
 
+/// The footer's keys for this screen, as the key map has them.
+fn footer_keys(app: &App, narrow: bool) -> Vec<(String, &'static str)> {
+    // The first key of each action: the footer is one line.
+    let k = |a: Action| {
+        let keys = app.keys.keys_of(a);
+        keys.split('/').next().unwrap_or_default().to_string()
+    };
+    let moves = format!("{}{}", k(Action::Up), k(Action::Down));
+    let bump = match &app.screen {
+        Screen::Station(_) => "start/done",
+        Screen::Expo => "send out",
+        Screen::Tickets => "bump",
+    };
+    let mut keys = vec![(moves, "move")];
+    if !app.upcoming {
+        keys.push((k(Action::Bump), bump));
+    }
+    if app.upcoming {
+        keys.push((k(Action::Upcoming), "back"));
+        keys.push((k(Action::Help), "help"));
+        return keys;
+    }
+    keys.push((k(Action::Recall), "recall"));
+    if app.screen.station().is_none() {
+        keys.push((
+            k(Action::Cancel),
+            if narrow { "cancel" } else { "reject/cancel" },
+        ));
+    }
+    if !narrow {
+        keys.push((k(Action::AckAll), "ack all"));
+        keys.push((k(Action::ToggleAllDay), "all-day"));
+        keys.push((k(Action::Upcoming), "upcoming"));
+        keys.push((k(Action::EightySix), "86"));
+        keys.push((k(Action::Chat), "chat"));
+        keys.push((k(Action::Details), "details"));
+        keys.push((k(Action::Mute), "mute"));
+    }
+    keys.push((k(Action::Help), "help"));
+    keys.push((k(Action::Quit), "quit"));
+    keys.retain(|(key, _)| !key.is_empty());
+    keys
+}
+
 fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let title = match &app.screen {
+        Screen::Tickets => format!(" chit kitchen · {} ", app.restaurant),
+        Screen::Station(s) => format!(" chit kitchen · {} · {s} ", app.restaurant),
+        Screen::Expo => format!(" chit expo · {} ", app.restaurant),
+    };
     let mut spans = vec![
-        Span::raw(format!(" chit kitchen · {} ", app.restaurant)),
+        Span::raw(title),
         Span::raw("│ "),
         widgets::conn_span(&app.conn, app.now, theme),
-        Span::raw(format!(" │ {} │ ", local_clock(app.now))),
+        Span::raw(format!(" │ {} │ ", widgets::local_clock(app.now))),
     ];
     let new = app.unacked.len();
     if new > 0 {
         spans.push(Span::styled(format!(" NEW {new} "), theme.new_order()));
     } else {
         spans.push(Span::raw("NEW 0"));
+    }
+    let upcoming = app.upcoming_count();
+    if upcoming > 0 || app.upcoming {
+        spans.push(Span::raw(format!(" │ upcoming {upcoming}")));
     }
     if app.chat.unread > 0 {
         spans.push(Span::raw(" │ "));
@@ -129,14 +181,11 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         " │ {}",
         if app.muted { "muted" } else { app.alert_mode }
     )));
-    let stats = match &app.analytics {
+    let mut stats = match &app.analytics {
         Some(a) => {
-            let avg = a
-                .avg_ready_minutes
-                .map(|m| format!(" · avg ticket {m:.1} min"))
-                .unwrap_or_default();
+            let speed = speed_text(app, a);
             format!(
-                " today {} orders · {} · {} pending{avg}",
+                " today {} orders · {} · {} pending{speed}",
                 a.total_orders,
                 money::format(a.total_revenue),
                 a.pending_orders
@@ -144,6 +193,10 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         }
         None => " today: waiting for figures".into(),
     };
+    if !app.unavailable.is_empty() {
+        let items: Vec<&str> = app.unavailable.iter().map(|u| u.item.as_str()).collect();
+        stats.push_str(&format!(" · 86: {}", items.join(", ")));
+    }
     let lines = if area.height > 1 {
         vec![Line::from(spans), Line::raw(stats)]
     } else {
@@ -155,25 +208,147 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         .render(area, buf);
 }
 
-/// The lines inside a ticket card (or after the number in the list).
-fn card_lines(app: &App, t: &Ticket, width: usize, theme: Theme) -> Vec<Line<'static>> {
+/// Speed of service for the header: a station's own items; the expo's orders (fired →
+/// ready) and each station's median; whole tickets, the average as before.
+fn speed_text(app: &App, a: &chit_protocol::Analytics) -> String {
+    let minutes = |m: Option<f64>| m.map_or("–".into(), |m| format!("{m:.1}"));
+    match &app.screen {
+        Screen::Station(s) => a
+            .speed
+            .stations
+            .iter()
+            .find(|t| &t.station == s)
+            .filter(|t| t.items.count > 0)
+            .map(|t| {
+                format!(
+                    " · {s} p50 {} p90 {} min",
+                    minutes(t.items.median_minutes),
+                    minutes(t.items.p90_minutes)
+                )
+            })
+            .unwrap_or_default(),
+        Screen::Expo => {
+            let mut text = String::new();
+            if a.speed.orders.count > 0 {
+                text.push_str(&format!(
+                    " · out p50 {} p90 {} min",
+                    minutes(a.speed.orders.median_minutes),
+                    minutes(a.speed.orders.p90_minutes)
+                ));
+            }
+            for t in a.speed.stations.iter().filter(|t| t.items.count > 0) {
+                text.push_str(&format!(
+                    " · {} {}",
+                    t.station,
+                    minutes(t.items.median_minutes)
+                ));
+            }
+            text
+        }
+        Screen::Tickets => a
+            .avg_ready_minutes
+            .map(|m| format!(" · avg ticket {m:.1} min"))
+            .unwrap_or_default(),
+    }
+}
+
+/// `due 12:30 · in 8m` (or `· 3m late`) for an order placed for a time.
+pub(super) fn due_text(app: &App, o: &Order) -> Option<String> {
+    let due = o.due_ms()?;
+    let mins = (due - app.now) / 60_000;
+    let when = if due >= app.now {
+        format!("in {}m", minutes_up(due - app.now))
+    } else {
+        format!("{}m late", -mins)
+    };
+    Some(format!("due {} · {when}", local_hm(due)))
+}
+
+/// Whole minutes in `ms`, rounded up (0 for none or less).
+fn minutes_up(ms: i64) -> i64 {
+    (ms.max(0) + 59_999) / 60_000
+}
+
+/// The ticket's first line: customer, how it leaves, where it came from.
+fn who_line(t: &Ticket, width: usize) -> Line<'static> {
     let o = &t.order;
     let how = match o.fulfilment {
         Fulfilment::Delivery => "delivery",
         Fulfilment::Pickup => "PICKUP",
     };
-    let mut lines = vec![Line::from(vec![
+    let source = o
+        .source
+        .as_deref()
+        .map(|s| format!(" · {s}"))
+        .unwrap_or_default();
+    let tail = format!(" · {how}{source}");
+    Line::from(vec![
         Span::styled(
-            fit(&o.customer.name, width.saturating_sub(11)),
+            fit(
+                &o.customer.name,
+                width.saturating_sub(chit_text::width(&tail)),
+            ),
             Style::new().add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!(" · {how}")),
-    ])];
-    for item in &o.items {
-        lines.push(Line::raw(fit(
-            &format!("{} x {}", item.qty, item.name),
-            width,
-        )));
+        Span::raw(tail),
+    ])
+}
+
+/// The lines inside a ticket card (or after the number in the list), as this screen
+/// shows a ticket: whole; one station's items with the others' progress; or the expo's
+/// progress and every item with its station.
+fn card_lines(app: &App, t: &Ticket, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let o = &t.order;
+    let menu = app.menu.as_ref();
+    let mut lines = vec![who_line(t, width)];
+    if let Some(due) = due_text(app, o) {
+        let style = if o.due_ms().is_some_and(|d| d < app.now) {
+            theme.late()
+        } else {
+            theme.warning()
+        };
+        lines.push(Line::styled(fit(&due, width), style));
+    }
+    let station = app.screen.station();
+    if app.screen == Screen::Expo && o.has_stations() {
+        let progress = stations::progress_line(o, menu, None);
+        let style = if stations::all_done(o) {
+            theme.good().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        };
+        lines.push(Line::styled(fit(&progress, width), style));
+    }
+    for (i, item) in o.items.iter().enumerate() {
+        let here = stations::item_station(item, menu);
+        if station.is_some() && here != station {
+            continue;
+        }
+        let n = i as u32 + 1;
+        let marks = o.has_stations() || station.is_some();
+        let mut text = if marks {
+            let mark = match t.items_queued.get(&n) {
+                Some(to) => format!("{}…", state_mark(*to)),
+                None => format!("{} ", state_mark(item.state)),
+            };
+            format!("{mark}{} x {}", item.qty, item.name)
+        } else {
+            format!("{} x {}", item.qty, item.name)
+        };
+        if app.screen == Screen::Expo
+            && let Some(s) = here.filter(|_| o.has_stations())
+        {
+            text.push_str(&format!("  ({s})"));
+        }
+        if app.is_unavailable(&item.name) {
+            text.push_str("  [86]");
+        }
+        let style = if item.state == chit_protocol::ItemState::Done && marks {
+            theme.dim()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(fit(&text, width), style));
         if let Some(note) = &item.note {
             lines.push(Line::styled(
                 fit(&format!("  ↳ {note}"), width),
@@ -187,21 +362,65 @@ fn card_lines(app: &App, t: &Ticket, width: usize, theme: Theme) -> Vec<Line<'st
             theme.warning(),
         ));
     }
+    if let Some(s) = station {
+        let others = stations::progress_line(o, menu, Some(s));
+        if !others.is_empty() {
+            lines.push(Line::styled(
+                fit(&format!("also: {others}"), width),
+                theme.dim(),
+            ));
+        }
+    }
+    let sending = if app.conn.is_online() {
+        "sending"
+    } else {
+        "queued"
+    };
     if let Some(to) = t.queued {
-        let how = if app.conn.is_online() {
-            "sending"
-        } else {
-            "queued"
-        };
         lines.push(Line::styled(
-            fit(&format!("→ {} ({how})", group_label(to)), width),
+            fit(&format!("→ {} ({sending})", group_label(to)), width),
+            theme.selected(),
+        ));
+    } else if !t.items_queued.is_empty() {
+        lines.push(Line::styled(
+            fit(&format!("→ items ({sending})"), width),
             theme.selected(),
         ));
     }
     lines
 }
 
-/// The card's title: digit, number, status, NEW marker; and its age with a marker.
+/// How many lines [`card_lines`] gives a ticket, without building them: every card's
+/// height is needed to scroll, only the cards on screen are drawn.
+fn card_line_count(app: &App, t: &Ticket) -> usize {
+    let o = &t.order;
+    let menu = app.menu.as_ref();
+    let station = app.screen.station();
+    let items = o
+        .items
+        .iter()
+        .filter(|i| station.is_none() || stations::item_station(i, menu) == station);
+    let (mut here, mut notes) = (0, 0);
+    for item in items {
+        here += 1;
+        notes += usize::from(item.note.is_some());
+    }
+    let also = station.is_some_and(|s| {
+        o.items
+            .iter()
+            .any(|i| stations::item_station(i, menu).is_some_and(|at| at != s))
+    });
+    1 + usize::from(o.due_ms().is_some())
+        + usize::from(app.screen == Screen::Expo && o.has_stations())
+        + here
+        + notes
+        + usize::from(o.note.is_some())
+        + usize::from(also)
+        + usize::from(t.queued.is_some() || !t.items_queued.is_empty())
+}
+
+/// The card's title: digit, number, status (or the expo's "all done"), rush and NEW
+/// markers; and its age with a marker.
 fn card_title(app: &App, t: &Ticket, index: usize, theme: Theme) -> (Line<'static>, Line<'static>) {
     let o = &t.order;
     let mut left = Vec::new();
@@ -212,13 +431,23 @@ fn card_title(app: &App, t: &Ticket, index: usize, theme: Theme) -> (Line<'stati
         format!("#{} ", o.number),
         Style::new().add_modifier(Modifier::BOLD),
     ));
-    if app.unacked.contains(&o.id) {
-        left.push(Span::styled(
-            format!(" {} ★ ", group_label(o.status)),
-            theme.new_order(),
-        ));
+    if t.rush() {
+        left.push(Span::styled("RUSH ", theme.late()));
+    }
+    let label = if app.screen == Screen::Expo
+        && stations::all_done(o)
+        && o.status != chit_protocol::Status::Ready
+    {
+        "ALL DONE ✓"
     } else {
-        left.push(Span::raw(format!("{} ", group_label(o.status))));
+        group_label(o.status)
+    };
+    if app.unacked.contains(&o.id) {
+        left.push(Span::styled(format!(" {label} ★ "), theme.new_order()));
+    } else if label == "ALL DONE ✓" {
+        left.push(Span::styled(format!(" {label} "), theme.good()));
+    } else {
+        left.push(Span::raw(format!("{label} ")));
     }
     let age = format_age(app.age_ms(t));
     let right = match app.age(t) {
@@ -229,25 +458,22 @@ fn card_title(app: &App, t: &Ticket, index: usize, theme: Theme) -> (Line<'stati
     (Line::from(left), Line::from(right))
 }
 
-/// How many lines `card_lines` gives a ticket, without building them.
-fn card_line_count(t: &Ticket) -> usize {
-    1 + t.order.items.len()
-        + t.order.items.iter().filter(|i| i.note.is_some()).count()
-        + usize::from(t.order.note.is_some())
-        + usize::from(t.queued.is_some())
-}
-
 fn render_cards(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
     let tickets = app.visible();
     let cols = (area.width / CARD_MIN_WIDTH).max(1) as usize;
     let card_width = area.width / cols as u16;
     let inner = card_width.saturating_sub(2) as usize;
-    // Lay the cards out in rows; a row is as tall as its tallest card.
+    // Lay the cards out in rows; a row is as tall as its tallest card. Only the cards
+    // on screen are built.
     let heights: Vec<u16> = tickets
         .chunks(cols)
         .map(|row| {
-            let lines = row.iter().map(|t| card_line_count(t)).max().unwrap_or(0) as u16;
-            (lines + 2).min(area.height.max(4))
+            let tallest = row
+                .iter()
+                .map(|t| card_line_count(app, t))
+                .max()
+                .unwrap_or(0);
+            (tallest as u16 + 2).min(area.height.max(4))
         })
         .collect();
     let selected_row = tickets
@@ -315,6 +541,7 @@ fn render_card(
     let selected = app.selected == Some(t.order.id);
     let (left, right) = card_title(app, t, index, theme);
     let mut border = match app.age(t) {
+        _ if app.screen == Screen::Expo && stations::all_done(&t.order) => theme.good(),
         Age::Late => theme.late(),
         Age::Warning => theme.warning(),
         Age::Fresh => Style::new(),
@@ -378,10 +605,21 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
             Age::Warning => (format!("{}!", format_age(app.age_ms(t))), theme.warning()),
             Age::Late => (format!("{} LATE", format_age(app.age_ms(t))), theme.late()),
         };
+        let station = app.screen.station();
         let items: Vec<String> = o
             .items
             .iter()
-            .map(|it| format!("{}x {}", it.qty, it.name))
+            .filter(|it| {
+                station.is_none_or(|s| stations::item_station(it, app.menu.as_ref()) == Some(s))
+            })
+            .map(|it| {
+                let mark = if o.has_stations() {
+                    state_mark(it.state)
+                } else {
+                    ""
+                };
+                format!("{mark}{}x {}", it.qty, it.name)
+            })
             .collect();
         let mut spans = vec![
             Span::raw(format!("{mark}{digit} ")),
@@ -393,6 +631,12 @@ fn render_list(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
         ];
         if app.unacked.contains(&o.id) {
             spans.push(Span::styled("★ ", theme.new_order()));
+        }
+        if t.rush() {
+            spans.push(Span::styled("RUSH ", theme.late()));
+        }
+        if app.screen == Screen::Expo && stations::all_done(o) {
+            spans.push(Span::styled("✓ ", theme.good()));
         }
         spans.push(Span::styled(format!("{age_text:<11}"), age_style));
         if let Some(to) = t.queued {
@@ -432,10 +676,17 @@ fn short_status(status: chit_protocol::Status) -> &'static str {
 
 fn render_all_day(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
     let counts = app.all_day_counts();
+    let whose = match &app.screen {
+        Screen::Station(s) => format!("{s}'s items still to make"),
+        _ => format!(
+            "items across {} open tickets",
+            app.tickets.values().filter(|t| !t.order.is_held()).count()
+        ),
+    };
     let block = Block::bordered().title(Span::styled(
         format!(
-            " ALL DAY · items across {} open tickets · Tab returns ",
-            app.tickets.len()
+            " ALL DAY · {whose} · {} returns ",
+            app.keys.keys_of(Action::ToggleAllDay)
         ),
         theme.selected(),
     ));
@@ -473,112 +724,71 @@ fn render_all_day(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
     }
 }
 
-fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
-    match app.overlay {
-        Overlay::None => {}
-        Overlay::Help => {
-            let keys = [
-                ("↑ ↓ / k j", "select the previous / next ticket"),
-                ("← → / h l", "jump to the previous / next status group"),
-                (
-                    "Enter, Space",
-                    "bump to the next status (a ready pickup: delivered)",
-                ),
-                ("1 … 9", "bump the n-th ticket on screen"),
-                ("u", "recall the last bump (one step back)"),
-                ("x", "reject a new order, or cancel one (asks first)"),
-                (
-                    "a",
-                    "acknowledge all new orders (stops the repeating alert)",
-                ),
-                ("Tab", "all-day view: quantities across open tickets"),
-                ("d", "details of the selected ticket"),
-                ("m", "mute / unmute alerts"),
-                (
-                    "c",
-                    "chat with staff (Esc closes; keys type while it is open)",
-                ),
-                ("q", "quit (asks first)"),
-                ("Esc", "close this"),
-            ];
-            widgets::help_popup(buf, area, &keys, 14, theme);
-        }
-        Overlay::Details(id) => {
-            let Some(t) = app.tickets.get(&id) else {
-                return;
-            };
-            let o = &t.order;
-            let mut lines = vec![
-                Line::raw(format!(
-                    "order {} · #{} · {} · {}",
-                    o.id,
-                    o.number,
-                    o.status,
-                    match o.fulfilment {
-                        Fulfilment::Delivery => "delivery",
-                        Fulfilment::Pickup => "pickup",
-                    }
-                )),
-                Line::raw(format!(
-                    "customer {} · {}",
-                    o.customer.name, o.customer.phone
-                )),
-            ];
-            if let Some(a) = &o.customer.address {
-                lines.push(Line::raw(format!("address  {a}")));
-            }
-            lines.push(Line::raw(""));
-            for item in &o.items {
-                lines.push(Line::raw(format!(
-                    "{:>3} x {}  @ {}",
-                    item.qty,
-                    item.name,
-                    money::format(item.unit_price)
-                )));
-                if let Some(n) = &item.note {
-                    lines.push(Line::styled(format!("      ↳ {n}"), theme.warning()));
-                }
-            }
-            if let Some(n) = &o.note {
-                lines.push(Line::styled(format!("note: {n}"), theme.warning()));
-            }
-            lines.push(Line::raw(""));
-            lines.push(Line::raw(format!("total {}", money::format(o.total))));
-            lines.push(Line::raw(format!(
-                "placed {} · age {}",
-                local_clock(t.created),
-                format_age(app.age_ms(t))
-            )));
-            if let Some(r) = &o.rider {
-                lines.push(Line::raw(format!("rider {r}")));
-            }
-            widgets::popup(buf, area, &format!("order #{}", o.number), lines, theme);
-        }
-        Overlay::ConfirmCancel(id) => {
-            let Some(t) = app.tickets.get(&id) else {
-                return;
-            };
-            let verb = if t.order.status == chit_protocol::Status::Pending {
-                "Reject"
+/// Orders placed for later, soonest to fire first: when each fires and is due, and
+/// what it holds.
+fn render_upcoming(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let tickets = app.visible();
+    let block = Block::bordered().title(Span::styled(
+        format!(
+            " UPCOMING · {} placed for later, shown when they fire · {} returns ",
+            tickets.len(),
+            app.keys.keys_of(Action::Upcoming)
+        ),
+        theme.selected(),
+    ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if tickets.is_empty() {
+        Paragraph::new("no orders placed for later")
+            .style(theme.dim())
+            .render(inner, buf);
+        return;
+    }
+    let height = inner.height as usize;
+    let selected = app.selected_index().unwrap_or(0);
+    let first = selected.saturating_sub(height.saturating_sub(1));
+    for (row, t) in tickets.iter().skip(first).take(height).enumerate() {
+        let o = &t.order;
+        let fires = o.fire_ms().map_or_else(String::new, |f| {
+            let mins = minutes_up(f - app.now);
+            format!("fires {} (in {mins}m)", local_hm(f))
+        });
+        let due = o
+            .due_ms()
+            .map_or_else(String::new, |d| format!("due {}", local_hm(d)));
+        let items: Vec<String> = o
+            .items
+            .iter()
+            .map(|it| format!("{} x {}", it.qty, it.name))
+            .collect();
+        let rush = if t.rush() { " RUSH" } else { "" };
+        let head = format!(
+            "{} #{:<4}{rush} {fires:<20} {due:<10} ",
+            if Some(o.id) == app.selected {
+                "▶"
             } else {
-                "Cancel"
-            };
-            let lines = vec![
-                Line::raw(format!(
-                    "{verb} order #{} ({}, {})?",
-                    t.order.number, t.order.customer.name, t.order.status
-                )),
-                Line::styled("y: yes   n / Esc: no", theme.selected()),
-            ];
-            widgets::popup(buf, area, &format!("{verb} order"), lines, theme);
+                " "
+            },
+            o.number
+        );
+        let used = chit_text::width(&head);
+        let mut line = Line::from(vec![
+            Span::styled(head, Style::new().add_modifier(Modifier::BOLD)),
+            Span::raw(fit(
+                &format!("{} · {}", o.customer.name, items.join(", ")),
+                (inner.width as usize).saturating_sub(used),
+            )),
+        ]);
+        if Some(o.id) == app.selected {
+            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
         }
-        Overlay::ConfirmQuit => {
-            let lines = vec![
-                Line::raw("Quit the kitchen display? New orders will not show here."),
-                Line::styled("y: quit   n / Esc: stay", theme.selected()),
-            ];
-            widgets::popup(buf, area, "quit", lines, theme);
-        }
+        let rect = Rect {
+            x: inner.x,
+            y: inner.y + row as u16,
+            width: inner.width,
+            height: 1,
+        };
+        Paragraph::new(line).render(rect, buf);
     }
 }
 

@@ -88,6 +88,7 @@ pub struct App {
     pub selected_mine: Option<i64>,
     pub selected_offer: Option<i64>,
     pub overlay: Overlay,
+    pub keys: crate::keys::KeyMap<super::update::Action>,
     pub pending: HashMap<u64, Pending>,
     /// A short message and when it stops being shown (Unix ms).
     pub flash: Option<(String, i64)>,
@@ -117,6 +118,7 @@ impl App {
             selected_mine: None,
             selected_offer: None,
             overlay: Overlay::None,
+            keys: crate::keys::KeyMap::new(super::keymap::ACTIONS),
             pending: HashMap::new(),
             flash: None,
             muted: false,

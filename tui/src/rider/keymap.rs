@@ -1,46 +1,102 @@
-//! Keys to actions. One hand on a phone: Enter claims, p/d/r act on the selected
+//! The rider console's actions and their default keys. One hand on a phone: Enter claims, p/d/r act on the selected
 //! delivery, arrows or j/k move through both lists, Tab jumps between them.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::app::{App, Overlay};
 use super::update::Action;
+use crate::keys::{self, Action as Named, named};
+
+/// Every action, its name in the config file (`[chit-rider.keys]` or the shared
+/// `[keys]`), its default keys and its help line, in the order help lists them.
+pub const ACTIONS: &[Named<Action>] = &[
+    named(
+        Action::Up,
+        "up",
+        &["Up", "k"],
+        "move up; goes on into the other list",
+    ),
+    named(
+        Action::Down,
+        "down",
+        &["Down", "j"],
+        "move down; goes on into the other list",
+    ),
+    named(
+        Action::Switch,
+        "switch",
+        &["Tab", "BackTab"],
+        "my deliveries ⇄ offers",
+    ),
+    named(
+        Action::Select,
+        "claim",
+        &["Enter"],
+        "claim the offer (or show a delivery)",
+    ),
+    named(
+        Action::PickUp,
+        "pick_up",
+        &["p"],
+        "picked up (once it is ready)",
+    ),
+    named(
+        Action::Deliver,
+        "deliver",
+        &["d"],
+        "delivered (once picked up)",
+    ),
+    named(
+        Action::Release,
+        "release",
+        &["r"],
+        "release a delivery not picked up",
+    ),
+    named(
+        Action::Details,
+        "details",
+        &["i", "Space"],
+        "details of the selected order",
+    ),
+    named(Action::Mute, "mute", &["m"], "mute / unmute alerts"),
+    named(Action::Help, "help", &["?"], "this help"),
+    named(
+        Action::Chat,
+        "chat",
+        &["c"],
+        "chat about the selected delivery (Esc closes)",
+    ),
+    named(Action::Quit, "quit", &["q"], "quit"),
+    named(Action::Close, "close", &["Esc"], "close this"),
+];
+
+/// The action names, which the kitchen display accepts in the shared `[keys]` table.
+pub fn names() -> Vec<&'static str> {
+    ACTIONS.iter().map(|a| a.name).collect()
+}
 
 pub fn key_to_action(app: &App, key: KeyEvent) -> Option<Action> {
-    if key.kind == KeyEventKind::Release {
-        return None;
-    }
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+    if keys::is_interrupt(&key) {
         return Some(Action::Quit);
     }
     let confirming = matches!(
         app.overlay,
         Overlay::ConfirmRelease(_) | Overlay::ConfirmQuit
     );
-    let action = match key.code {
-        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter if confirming => Action::Yes,
-        KeyCode::Char('n') | KeyCode::Char('N') if confirming => Action::No,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::Tab | KeyCode::BackTab => Action::Switch,
-        KeyCode::Enter => Action::Select,
-        KeyCode::Char('p') => Action::PickUp,
-        KeyCode::Char('d') => Action::Deliver,
-        KeyCode::Char('r') => Action::Release,
-        KeyCode::Char('i') | KeyCode::Char(' ') => Action::Details,
-        KeyCode::Char('m') => Action::Mute,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Char('c') => Action::Chat,
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Esc => Action::Close,
-        _ => return None,
-    };
-    Some(action)
+    if confirming {
+        return app.keys.answer(
+            &key,
+            [Action::Select, Action::Close, Action::Yes, Action::No],
+        );
+    }
+    app.keys.action(&key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
     fn press(app: &App, code: KeyCode, modifiers: KeyModifiers) -> Option<Action> {
         key_to_action(app, KeyEvent::new(code, modifiers))

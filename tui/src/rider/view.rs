@@ -371,20 +371,14 @@ fn render_overlay(app: &App, area: Rect, buf: &mut Buffer, theme: Theme) {
     match app.overlay {
         Overlay::None => {}
         Overlay::Help => {
-            let keys = [
-                ("↑ ↓  k j", "move; goes on into the other list"),
-                ("Tab", "my deliveries ⇄ offers"),
-                ("Enter", "claim the offer (or show a delivery)"),
-                ("p", "picked up (once it is ready)"),
-                ("d", "delivered (once picked up)"),
-                ("r", "release a delivery not picked up"),
-                ("i, Space", "details of the selected order"),
-                ("m", "mute / unmute alerts"),
-                ("c", "chat about the selected delivery (Esc closes)"),
-                ("q", "quit"),
-                ("Esc", "close this"),
-            ];
-            widgets::help_popup(buf, area, &keys, 9, theme);
+            let rows = app.keys.help(|a| a == super::update::Action::Help);
+            let width = rows
+                .iter()
+                .map(|(k, _)| chit_text::width(k))
+                .max()
+                .unwrap_or(0);
+            let rows: Vec<(&str, &str)> = rows.iter().map(|(k, h)| (k.as_str(), *h)).collect();
+            widgets::help_popup(buf, area, &rows, width, theme);
         }
         Overlay::Details(id) => {
             let Some(o) = app.orders.get(&id) else {

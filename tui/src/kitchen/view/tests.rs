@@ -1,6 +1,6 @@
 use super::*;
 use crate::conn::Conn;
-use crate::kitchen::app::Settings;
+use crate::kitchen::app::{Overlay, Settings};
 use chit_protocol::{Analytics, Customer, Item, Order, Status, format_time};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -83,7 +83,11 @@ fn screen(app: &App, width: u16, height: u16) -> String {
 fn snapshot(name: &str, app: &App) {
     for (w, h) in [(80, 24), (160, 48)] {
         let text = screen(app, w, h);
-        insta::with_settings!({filters => vec![(r"\d\d:\d\d:\d\d", "[clock]")]}, {
+        // Clock times are local: the machine's time zone must not change a snapshot.
+        insta::with_settings!({filters => vec![
+            (r"\d\d:\d\d:\d\d", "[clock]"),
+            (r"(due|fires|until) \d\d:\d\d", "$1 [hh:mm]"),
+        ]}, {
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), text);
         });
     }
@@ -127,7 +131,16 @@ fn help_lists_the_keys() {
     let mut app = kitchen();
     app.overlay = Overlay::Help;
     let text = screen(&app, 80, 24);
-    for key in ["Enter, Space", "1 … 9", "recall", "all-day", "mute", "quit"] {
+    for key in [
+        "Enter/Space",
+        "1 … 9",
+        "recall",
+        "all-day",
+        "upcoming",
+        "86 an item",
+        "mute",
+        "quit",
+    ] {
         assert!(text.contains(key), "help mentions {key}");
     }
     snapshot("help", &app);
@@ -146,9 +159,11 @@ fn offline_banner_says_since_when_and_what_is_queued() {
         crate::kitchen::app::Pending {
             order_id: 3,
             number: 3,
-            from: Status::Confirmed,
-            to: Status::Preparing,
-            recall: false,
+            change: crate::kitchen::app::Change::Status {
+                from: Status::Confirmed,
+                to: Status::Preparing,
+                recall: false,
+            },
         },
     );
     app.tickets.get_mut(&3).unwrap().queued = Some(Status::Preparing);
@@ -264,4 +279,181 @@ fn thai_and_cjk_names_are_cut_by_columns_and_keep_their_lines() {
         insta::assert_snapshot!("wide_names_80x24", text);
         insta::assert_snapshot!("wide_names_50x20", screen(&app, 50, 20));
     });
+}
+
+/// A kitchen with a menu of three stations and orders at every stage, as the station
+/// and expo screens see it.
+fn stations_kitchen(screen: crate::kitchen::stations::Screen) -> App {
+    use chit_protocol::{ItemState::*, Menu, Priority};
+    let item = |name: &str, qty: u32, station: &str, state| Item {
+        name: name.into(),
+        qty,
+        unit_price: 9000,
+        station: Some(station.into()),
+        state,
+        ..Default::default()
+    };
+    let mut one = order(1, Status::Preparing, 460, 0);
+    one.items = vec![
+        item("Cheeseburger", 2, "grill", Started),
+        item("Fries", 2, "fry", Done),
+        item("Onion rings", 1, "fry", Queued),
+        item("Cola", 2, "bar", Done),
+    ];
+    one.items[0].note = Some("one without onion".into());
+    one.source = Some("uber".into());
+    let mut two = order(2, Status::Preparing, 300, 0);
+    two.items = vec![
+        item("Ribeye", 1, "grill", Done),
+        item("Fries", 1, "fry", Done),
+        item("Iced tea", 1, "bar", Done),
+    ];
+    two.source = Some("pos".into());
+    let mut three = order(3, Status::Pending, 40, 0);
+    three.items = vec![
+        item("Chicken wings", 12, "fry", Queued),
+        item("Beer", 2, "bar", Queued),
+    ];
+    three.priority = Priority::Rush;
+    three.source = Some("web".into());
+    let mut four = order(4, Status::Confirmed, 120, 0);
+    four.items = vec![
+        item("Burger", 1, "grill", Queued),
+        item("Sweet potato fries", 1, "fry", Queued),
+    ];
+    four.due_at = Some(format_time(NOW + 14 * 60_000));
+    four.fired_at = Some(format_time(NOW - 2 * 60_000));
+    four.fire_at = Some(format_time(NOW - 2 * 60_000));
+    let mut held = order(5, Status::Pending, 60, 0);
+    held.items = vec![
+        item("Ribeye", 2, "grill", Queued),
+        item("Fries", 2, "fry", Queued),
+    ];
+    held.due_at = Some(format_time(NOW + 90 * 60_000));
+    held.fire_at = Some(format_time(NOW + 72 * 60_000));
+    let mut app = app(vec![one, two, three, four, held]);
+    app.screen = screen;
+    app.menu = Some(Menu {
+        restaurant: "r1".into(),
+        stations: vec!["grill".into(), "fry".into(), "bar".into()],
+        default_station: "grill".into(),
+        ..Default::default()
+    });
+    app.unavailable = vec![chit_protocol::UnavailableItem {
+        item: "Onion rings".into(),
+        until: format_time(NOW + 6 * 3_600_000),
+        since: format_time(NOW),
+        by: None,
+    }];
+    if let Some(a) = app.analytics.as_mut() {
+        a.speed.orders = chit_protocol::Timing {
+            count: 30,
+            median_minutes: Some(12.5),
+            p90_minutes: Some(21.0),
+        };
+        a.speed.stations = vec![chit_protocol::StationTiming {
+            station: "grill".into(),
+            items: chit_protocol::Timing {
+                count: 40,
+                median_minutes: Some(8.0),
+                p90_minutes: Some(14.5),
+            },
+        }];
+    }
+    app.unacked.insert(3);
+    app.selected = app.visible().first().map(|t| t.order.id);
+    app
+}
+
+#[test]
+fn a_station_screen_shows_its_items_and_what_the_others_have() {
+    let app = stations_kitchen(crate::kitchen::stations::Screen::Station("fry".into()));
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("chit kitchen · r1 · fry"), "{text}");
+    assert!(text.contains("12 x Chicken wings"));
+    assert!(text.contains("RUSH"), "a rush ticket is marked");
+    assert!(text.contains("also: grill 0/1▸ · bar ✓"), "{text}");
+    assert!(
+        !text.contains("Ribeye"),
+        "#2 is done here and the held order waits"
+    );
+    assert!(
+        !text.contains("Cheeseburger"),
+        "other stations' items are left out"
+    );
+    assert!(text.contains("due ") && text.contains("in 14m"));
+    assert!(text.contains("Onion rings  [86]"));
+    assert!(text.contains("upcoming 1"));
+    snapshot("station", &app);
+}
+
+#[test]
+fn the_expo_screen_shows_each_stations_progress_and_what_can_go_out() {
+    let app = stations_kitchen(crate::kitchen::stations::Screen::Expo);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("chit expo · r1"));
+    assert!(text.contains("grill 0/1▸ · fry 1/2 · bar ✓"), "{text}");
+    assert!(
+        text.contains("ALL DONE ✓"),
+        "an order with every item done stands out"
+    );
+    assert!(
+        text.contains("out p50 12.5 p90 21.0 min"),
+        "speed of service"
+    );
+    assert!(text.contains("86: Onion rings"));
+    snapshot("expo", &app);
+}
+
+#[test]
+fn the_upcoming_view_lists_orders_placed_for_later() {
+    let mut app = stations_kitchen(crate::kitchen::stations::Screen::Expo);
+    app.upcoming = true;
+    app.selected = Some(5);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("UPCOMING · 1 placed for later"), "{text}");
+    assert!(text.contains("#5") && text.contains("(in 72m)") && text.contains("2 x Ribeye"));
+    snapshot("upcoming", &app);
+}
+
+#[test]
+fn a_station_that_is_not_on_the_menu_says_so() {
+    let mut app = stations_kitchen(crate::kitchen::stations::Screen::Station("wok".into()));
+    assert!(
+        screen(&app, 80, 24)
+            .contains("wok is not a station of r1's menu: its stations are grill, fry, bar")
+    );
+    app.menu = None;
+    assert!(screen(&app, 160, 48).contains("r1 has no menu loaded"));
+}
+
+#[test]
+fn a_cards_height_is_counted_as_its_lines_are_built() {
+    use crate::kitchen::stations::Screen;
+    let theme = Theme { color: true };
+    let mut apps = vec![kitchen()];
+    for screen in [
+        Screen::Tickets,
+        Screen::Expo,
+        Screen::Station("grill".into()),
+        Screen::Station("fry".into()),
+        Screen::Station("bar".into()),
+    ] {
+        let mut app = stations_kitchen(screen);
+        if let Some(t) = app.tickets.get_mut(&1) {
+            t.items_queued.insert(1, chit_protocol::ItemState::Done);
+        }
+        apps.push(app);
+    }
+    for app in &apps {
+        for t in app.tickets.values() {
+            assert_eq!(
+                card_line_count(app, t),
+                card_lines(app, t, 30, theme).len(),
+                "#{} on {:?}",
+                t.order.number,
+                app.screen
+            );
+        }
+    }
 }

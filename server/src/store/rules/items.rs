@@ -9,10 +9,11 @@ use std::sync::Arc;
 use chit_protocol::{EventKind, ItemState, Room};
 use rusqlite::Connection;
 
-use super::{Batch, Written, change, emit, fire, load, order_event_data};
+use super::{Batch, Written, change, fire, load};
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::kitchen::{items, speed};
+use crate::store::events::{emit, item_event_data};
 use crate::store::queries;
 
 pub(super) fn update_item(
@@ -66,41 +67,5 @@ pub(super) fn update_item(
             duplicate: false,
             json: Some(json),
         }),
-    }
-}
-
-/// The data of `item_update`, as `ItemEvent` serializes it, around the order's JSON.
-fn item_event_data(order_json: &str, n: u32, previous: ItemState) -> String {
-    let fields = order_event_data(order_json, None, None);
-    let fields = fields.strip_suffix('}').expect("an object");
-    format!(r#"{fields},"item":{n},"previous_state":"{previous}"}}"#)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chit_protocol::{Item, ItemEvent, Order};
-
-    #[test]
-    fn item_event_data_made_around_the_order_json_is_what_serde_makes() {
-        let order = Order {
-            id: 4,
-            items: vec![Item {
-                name: "Tea \"hot\"".into(),
-                qty: 1,
-                state: ItemState::Done,
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let json = serde_json::to_string(&order).unwrap();
-        let made = item_event_data(&json, 1, ItemState::Started);
-        let serde = serde_json::to_string(&ItemEvent {
-            order,
-            item: 1,
-            previous_state: ItemState::Started,
-        })
-        .unwrap();
-        assert_eq!(made, serde);
     }
 }

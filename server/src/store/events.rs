@@ -1,0 +1,143 @@
+//! Event building: an event's rows in the log (one seq per room, the data stored once)
+//! and the frames published after the commit, and the data of order events made
+//! around the order's JSON (made once per change, reused by the reply).
+
+use chit_protocol::{EventKind, ItemState, Order, Room, Status};
+use rusqlite::Connection;
+
+use super::queries;
+use super::rules::Batch;
+use crate::frames::{Published, event_frame};
+
+/// Appends one event for `rooms` (one seq each, the data stored once) and queues its
+/// frames for publishing after the commit. An order's event is stored for its rooms
+/// (the restaurant's first) and sent to `order:ID` and `customer:ID` with the restaurant
+/// row's seq: that row names the order, and replaying either room reads it.
+pub(super) fn emit(
+    conn: &Connection,
+    batch: &mut Batch,
+    rooms: &[Room],
+    kind: EventKind,
+    data: &str,
+    order: Option<&Order>,
+) -> rusqlite::Result<()> {
+    debug_assert!(
+        order.is_none() || matches!(rooms.first(), Some(Room::Restaurant(_))),
+        "an order's event is stored first for its restaurant"
+    );
+    let first = batch.next_seq;
+    let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
+    let order_id = order.map(|o| o.id);
+    queries::insert_event(
+        conn,
+        first,
+        &names,
+        kind.as_str(),
+        batch.now,
+        data,
+        order_id,
+    )?;
+    batch.next_seq += names.len() as u64;
+    let mut frames: Vec<(u64, String)> = (first..).zip(names).collect();
+    if let Some(order) = order {
+        // Beside the restaurant's row they are read from, in seq order.
+        let derived = [
+            Room::Order(order.id),
+            Room::Customer(order.customer.id.clone()),
+        ];
+        frames.splice(1..1, derived.map(|room| (first, room.to_string())));
+    }
+    for (seq, room) in frames {
+        let frame = event_frame(&room, Some(seq), kind.as_str(), batch.now, data);
+        batch.events.push(Published {
+            room: room.into(),
+            seq: Some(seq),
+            frame: frame.into(),
+        });
+    }
+    Ok(())
+}
+
+/// The data of an order's event, as `OrderEvent` serializes it (the order's fields, then
+/// the status it had and the reason, if any), around the order's JSON made once.
+pub(super) fn order_event_data(
+    order_json: &str,
+    previous: Option<Status>,
+    reason: Option<&str>,
+) -> String {
+    let fields = order_json
+        .strip_suffix('}')
+        .expect("an order serializes to a JSON object");
+    let mut data = String::with_capacity(order_json.len() + 64);
+    data.push_str(fields);
+    if let Some(previous) = previous {
+        data.push_str(r#","previous":"#);
+        data.push_str(&serde_json::to_string(&previous).expect("serializable"));
+    }
+    if let Some(reason) = reason {
+        data.push_str(r#","reason":"#);
+        data.push_str(&serde_json::to_string(reason).expect("serializable"));
+    }
+    data.push('}');
+    data
+}
+
+/// The data of `item_update`, as `ItemEvent` serializes it, around the order's JSON.
+pub(super) fn item_event_data(order_json: &str, n: u32, previous: ItemState) -> String {
+    let fields = order_event_data(order_json, None, None);
+    let fields = fields.strip_suffix('}').expect("an object");
+    format!(r#"{fields},"item":{n},"previous_state":"{previous}"}}"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use chit_protocol::{Item, ItemEvent, OrderEvent};
+
+    use super::*;
+
+    #[test]
+    fn an_order_event_made_around_the_order_json_is_what_serde_makes() {
+        let text = r#"{"id":4,"number":2,"restaurant":"r1","customer":{"id":"c1","name":"Ana","phone":"555","address":"1 \"Road\""},"items":[{"name":"Tea","qty":1,"unit_price":250,"note":"hot"}],"total":250,"note":null,"fulfilment":"delivery","status":"ready","rider":null,"created_at":"2026-11-22T14:00:00.000Z","updated_at":"2026-11-22T14:05:00.000Z"}"#;
+        let order: Order = serde_json::from_str(text).unwrap();
+        let json = serde_json::to_string(&order).unwrap();
+        let cases = [
+            (None, None),
+            (Some(Status::Preparing), None),
+            (Some(Status::Pending), Some("out of \"tea\"\n")),
+            (None, Some("")),
+        ];
+        for (previous, reason) in cases {
+            let made = order_event_data(&json, previous, reason);
+            let serde = serde_json::to_string(&OrderEvent {
+                order: order.clone(),
+                previous,
+                reason: reason.map(str::to_string),
+            })
+            .unwrap();
+            assert_eq!(made, serde);
+        }
+    }
+
+    #[test]
+    fn item_event_data_made_around_the_order_json_is_what_serde_makes() {
+        let order = Order {
+            id: 4,
+            items: vec![Item {
+                name: "Tea \"hot\"".into(),
+                qty: 1,
+                state: ItemState::Done,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&order).unwrap();
+        let made = item_event_data(&json, 1, ItemState::Started);
+        let serde = serde_json::to_string(&ItemEvent {
+            order,
+            item: 1,
+            previous_state: ItemState::Started,
+        })
+        .unwrap();
+        assert_eq!(made, serde);
+    }
+}

@@ -1,0 +1,438 @@
+//! The order rules: what each change a client asks for does in the writer's
+//! transaction (who may make it, whether the order can move so, what is saved, which
+//! events are logged), and what the clock makes due. The kitchen's changes (item bumps,
+//! firing held orders, menus and 86) are in its submodules. The machine that groups
+//! changes into commits is `writer`'s; today's figures are `today`'s.
+
+mod fire;
+mod items;
+mod menus;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chit_protocol::{ChatMessage, ErrorCode, EventKind, Fulfilment, Order, Role, Room, Status};
+use rusqlite::Connection;
+
+use super::events::{emit, order_event_data};
+use super::queries;
+use super::today::Group;
+use super::validate::ValidOrder;
+use super::{Write, WriteResult, Written};
+use crate::auth::{self, Principal};
+use crate::error::Refusal;
+use crate::frames::Published;
+pub(super) use menus::Kitchen;
+
+/// What one transaction has produced so far.
+pub(super) struct Batch {
+    pub next_seq: u64,
+    pub events: Vec<Published>,
+    pub now: i64,
+    /// `now` as the protocol writes times, made once for the group.
+    pub at: String,
+    /// Whether each token seen in this batch is still live (checked once per batch).
+    live_tokens: HashMap<i64, bool>,
+    /// The last short number given today per restaurant, saved once before the commit.
+    numbers: HashMap<String, u32>,
+    /// Today's figures, as this group's changes have moved them so far.
+    pub today: Group,
+    /// Menus and 86s, taken for the group and put back only if it commits (else they
+    /// are read again).
+    pub kitchen: Kitchen,
+    /// Whether this group scheduled something for the clock (a held order, an 86).
+    pub schedule_changed: bool,
+}
+
+impl Batch {
+    /// A group's start: its first seq, its time, today's sums and the kitchen's state
+    /// as of the last commit.
+    pub fn new(next_seq: u64, now: i64, today: Group, kitchen: Kitchen) -> Batch {
+        Batch {
+            next_seq,
+            events: Vec::new(),
+            now,
+            at: chit_protocol::format_time(now),
+            live_tokens: HashMap::new(),
+            numbers: HashMap::new(),
+            today,
+            kitchen,
+            schedule_changed: false,
+        }
+    }
+}
+
+/// Makes `op` for `who` in the group's transaction, or refuses it before it writes
+/// anything (a storage error after writing fails the whole group).
+pub(super) fn apply(
+    conn: &Connection,
+    batch: &mut Batch,
+    who: &Principal,
+    op: Write,
+) -> WriteResult {
+    let live = match batch.live_tokens.get(&who.token_id) {
+        Some(live) => *live,
+        None => {
+            let live = queries::token_is_live(conn, who.token_id)?;
+            batch.live_tokens.insert(who.token_id, live);
+            live
+        }
+    };
+    if !live {
+        return Err(Refusal::new(
+            ErrorCode::Unauthorized,
+            "this token has been revoked",
+        ));
+    }
+    match op {
+        Write::PlaceOrder { order } => place_order(conn, batch, who, order),
+        Write::UpdateStatus {
+            order_id,
+            status,
+            reason,
+            recall,
+            force,
+        } => {
+            let mut order = load(conn, order_id)?;
+            if recall {
+                if !matches!(who.role, Role::Admin | Role::Kitchen) {
+                    return Err(Refusal::forbidden("only a kitchen can recall a bump"));
+                }
+                auth::check_update(who, &order, status)?;
+                if order.status.recall_to(order.fulfilment) != Some(status) {
+                    return Err(invalid(
+                        &order,
+                        status,
+                        "a recall goes back exactly one step",
+                    ));
+                }
+            } else {
+                auth::check_update(who, &order, status)?;
+                if !order.status.can_become(status, order.fulfilment) {
+                    return Err(invalid(&order, status, ""));
+                }
+            }
+            if status == Status::Ready && !recall {
+                crate::kitchen::items::check_ready(&order, force)?;
+            }
+            batch.today.load(conn, &order.restaurant)?;
+            fire::before_change(conn, batch, &mut order, Some(status))?;
+            let previous = (order.status, order.rider.clone());
+            order.status = status;
+            change(conn, batch, order, previous, reason)
+        }
+        Write::UpdateItem {
+            order_id,
+            item,
+            state,
+            recall,
+        } => items::update_item(conn, batch, who, (order_id, item), state, recall),
+        Write::MarkUnavailable {
+            restaurant,
+            item,
+            until,
+        } => menus::mark_unavailable(conn, batch, who, &restaurant, &item, until),
+        Write::MarkAvailable { restaurant, item } => {
+            menus::mark_available(conn, batch, who, &restaurant, &item)
+        }
+        Write::Claim { order_id } => {
+            let Some(me) = who.rider.clone().filter(|_| who.role == Role::Rider) else {
+                return Err(Refusal::forbidden(
+                    "only riders claim orders (an admin assigns them)",
+                ));
+            };
+            let mut order = load(conn, order_id)?;
+            if order.fulfilment == Fulfilment::Pickup {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!("order {order_id} is for pickup: there is nothing to deliver"),
+                ));
+            }
+            match order.rider.as_deref() {
+                Some(r) if r == me => {
+                    return Ok(Written::Order {
+                        order,
+                        duplicate: false,
+                        json: None,
+                    });
+                }
+                Some(_) => {
+                    return Err(Refusal::new(
+                        ErrorCode::Conflict,
+                        format!("order {order_id} was already claimed by another rider"),
+                    ));
+                }
+                None => {}
+            }
+            if !matches!(order.status, Status::Preparing | Status::Ready) {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "order {order_id} is {}: it is not offered to riders",
+                        order.status
+                    ),
+                ));
+            }
+            let previous = (order.status, order.rider.take());
+            order.rider = Some(me);
+            change(conn, batch, order, previous, None)
+        }
+        Write::Release { order_id } => {
+            let mut order = load(conn, order_id)?;
+            let mine = who.role == Role::Rider && order.rider == who.rider;
+            if !(mine || who.role == Role::Admin) {
+                return Err(Refusal::forbidden(format!(
+                    "order {order_id} is not claimed by this rider"
+                )));
+            }
+            if order.rider.is_none()
+                || order.status.is_terminal()
+                || order.status == Status::PickedUp
+            {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "order {order_id} cannot be released: it is {}{}",
+                        order.status,
+                        if order.rider.is_none() {
+                            " and unclaimed"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            let previous = (order.status, order.rider.take());
+            change(conn, batch, order, previous, None)
+        }
+        Write::Assign { order_id, rider } => {
+            if who.role != Role::Admin {
+                return Err(Refusal::forbidden("only an admin assigns orders to riders"));
+            }
+            let mut order = load(conn, order_id)?;
+            if order.fulfilment == Fulfilment::Pickup
+                || order.status.is_terminal()
+                || order.status == Status::PickedUp
+            {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "order {order_id} is {} ({:?}): it cannot be assigned",
+                        order.status, order.fulfilment
+                    ),
+                ));
+            }
+            let previous = (order.status, order.rider.take());
+            order.rider = Some(rider);
+            change(conn, batch, order, previous, None)
+        }
+        Write::Chat { room, text } => chat(conn, batch, who, room, text),
+    }
+}
+
+/// What a `Due` job does, in the group's transaction.
+pub(super) fn run_due(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
+    fire::fire_due(conn, batch)?;
+    menus::expire(conn, batch)?;
+    menus::take_up_loads(conn, batch)
+}
+
+fn invalid(order: &Order, to: Status, why: &str) -> Refusal {
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({why})")
+    };
+    Refusal::new(
+        ErrorCode::InvalidTransition,
+        format!(
+            "order {} is {}: it cannot become {to}{why}",
+            order.id, order.status
+        ),
+    )
+}
+
+fn load(conn: &Connection, order_id: i64) -> Result<Order, Refusal> {
+    queries::get_order(conn, order_id)?
+        .ok_or_else(|| Refusal::not_found(format!("order {order_id} does not exist")))
+}
+
+fn place_order(
+    conn: &Connection,
+    batch: &mut Batch,
+    who: &Principal,
+    v: ValidOrder,
+) -> WriteResult {
+    let restaurant = v.order.restaurant.clone();
+    auth::check_place(who, &restaurant, &v.customer_id)?;
+    if let Some(key) = &v.key
+        && let Some(id) = queries::find_key(conn, &restaurant, key)?
+    {
+        let order = queries::get_order(conn, id)?
+            .ok_or_else(|| Refusal::internal(format!("order {id} for key '{key}' is missing")))?;
+        return Ok(Written::Order {
+            order,
+            duplicate: true,
+            json: None,
+        });
+    }
+    // Refused (an item run out of, a due time too far ahead) before anything is written,
+    // and before it is given a number.
+    let items = menus::route(conn, batch, &restaurant, queries::plain_items(&v))?;
+    let times = fire::times(batch, v.due_at, &items)?;
+    let number = match batch.numbers.get_mut(&restaurant) {
+        Some(last) => {
+            *last += 1;
+            *last
+        }
+        None => {
+            let number = queries::last_number(conn, &restaurant, &batch.today.date)? + 1;
+            batch.numbers.insert(restaurant.clone(), number);
+            number
+        }
+    };
+    batch.today.load(conn, &restaurant)?;
+    let order = queries::insert_order(conn, &v, number, items, times, (batch.now, &batch.at))?;
+    if let Some(key) = &v.key {
+        queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
+    }
+    let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
+    let data = order_event_data(&json, None, None);
+    emit(
+        conn,
+        batch,
+        &[Room::Restaurant(order.restaurant.clone())],
+        EventKind::NewOrder,
+        &data,
+        Some(&order),
+    )?;
+    fire::placed(conn, batch, &order, times, &json)?;
+    let share = queries::Share {
+        total: order.total,
+        status: order.status,
+        created_at: batch.now,
+        ready_at: None,
+    };
+    batch.today.count(&order.restaurant, None, Some(share));
+    Ok(Written::Order {
+        order,
+        duplicate: false,
+        json: Some(json),
+    })
+}
+
+/// Saves an order's new status or rider and tells every room that follows it.
+fn change(
+    conn: &Connection,
+    batch: &mut Batch,
+    mut order: Order,
+    (previous, previous_rider): (Status, Option<String>),
+    reason: Option<String>,
+) -> WriteResult {
+    let shares = if order.status != previous {
+        batch.today.load(conn, &order.restaurant)?;
+        let (created_at, ready_at) = queries::order_times(conn, order.id)?;
+        let before = queries::Share {
+            total: order.total,
+            status: previous,
+            created_at,
+            ready_at,
+        };
+        let ready_now = (order.status == Status::Ready).then_some(batch.now);
+        let after = queries::Share {
+            status: order.status,
+            ready_at: ready_at.or(ready_now),
+            ..before
+        };
+        Some((before, after))
+    } else {
+        None
+    };
+    queries::save_order_state(conn, &order, batch.now)?;
+    order.updated_at = batch.at.clone();
+    let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
+    let data = order_event_data(&json, Some(previous), reason.as_deref());
+    let mut rooms = vec![Room::Restaurant(order.restaurant.clone())];
+    let offered = |s: Status| matches!(s, Status::Preparing | Status::Ready);
+    if order.fulfilment == Fulfilment::Delivery
+        && (offered(order.status) || offered(previous) || order.rider != previous_rider)
+    {
+        rooms.push(Room::Riders);
+    }
+    if let Some(rider) = &order.rider {
+        rooms.push(Room::Rider(rider.clone()));
+    }
+    if let Some(rider) = previous_rider.filter(|r| Some(r) != order.rider.as_ref()) {
+        rooms.push(Room::Rider(rider));
+    }
+    emit(
+        conn,
+        batch,
+        &rooms,
+        EventKind::OrderUpdate,
+        &data,
+        Some(&order),
+    )?;
+    if let Some((before, after)) = shares {
+        batch
+            .today
+            .count(&order.restaurant, Some(before), Some(after));
+        // Speed of service counts an order's first ready, as the average does.
+        if let (None, Some(ready)) = (before.ready_at, after.ready_at) {
+            let ms = (ready - crate::kitchen::speed::kitchen_start(&order)).max(0);
+            batch
+                .today
+                .count_ready(&order.restaurant, before.created_at, ms);
+        }
+    }
+    Ok(Written::Order {
+        order,
+        duplicate: false,
+        json: Some(json),
+    })
+}
+
+fn chat(
+    conn: &Connection,
+    batch: &mut Batch,
+    who: &Principal,
+    room: Room,
+    text: String,
+) -> WriteResult {
+    let order = match &room {
+        Room::Order(id) => Some(load(conn, *id)?),
+        _ => None,
+    };
+    if !matches!(room, Room::Chat(_) | Room::Order(_)) {
+        return Err(Refusal::bad_request(format!(
+            "'{room}' is not a chat room (use chat:NAME or order:ID)"
+        )));
+    }
+    if !auth::can_join(who, &room, order.as_ref()) {
+        return Err(Refusal::forbidden(format!(
+            "this token may not talk in '{room}'"
+        )));
+    }
+    let room_name = room.to_string();
+    let mut message = ChatMessage {
+        id: 0,
+        room: room_name.clone(),
+        seq: Some(batch.next_seq),
+        author: who.name(),
+        role: who.role,
+        text,
+        at: batch.at.clone(),
+    };
+    message.id = queries::insert_chat(conn, &message, batch.now)?;
+    let data = serde_json::to_string(&message).expect("serializable");
+    emit(conn, batch, &[room], EventKind::ChatMessage, &data, None)?;
+    Ok(Written::Chat(message))
+}
+
+/// Saves the last order number given today per restaurant, once per group.
+pub(super) fn save_numbers(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+    for (restaurant, last) in &batch.numbers {
+        queries::save_number(conn, restaurant, &batch.today.date, *last)?;
+    }
+    Ok(())
+}
