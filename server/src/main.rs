@@ -1,7 +1,7 @@
 //! chit-server: parses flags (under the environment and the config file, as every chit
 //! binary does), sets up logging, binds, and runs the server until SIGINT or SIGTERM;
-//! `token`, `webhook` and `hook` subcommands manage the database directly, `backup` and
-//! `export` (in `chit_server::ops`) read it beside a running server.
+//! `token`, `webhook` and `hook` subcommands manage the database directly, `backup`,
+//! `export` and `migrate` (in `chit_server::ops`) read it beside a running server.
 
 mod admin;
 
@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::ops::logging::{self, LogFormat};
-use chit_server::ops::{backup, export, menu};
+use chit_server::ops::{backup, export, menu, to_postgres};
 use chit_server::store::{self, queries};
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
@@ -76,6 +76,9 @@ enum Command {
     /// Load or show a restaurant's menu: its stations, categories, items, prep minutes.
     #[command(subcommand)]
     Menu(menu::MenuCommand),
+    /// Copy the SQLite database into a new PostgreSQL database: every table, seqs,
+    /// tokens, keys and chat included.
+    Migrate(to_postgres::MigrateArgs),
     /// `completions` and `man`, which chit_config answers.
     #[command(flatten)]
     Docs(chit_config::DocsCommand),
@@ -132,7 +135,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let reads_only = matches!(
         cli.command,
         Some(
-            Command::Backup(_) | Command::Export(_) | Command::Menu(menu::MenuCommand::Show { .. })
+            Command::Backup(_)
+                | Command::Export(_)
+                | Command::Migrate(_)
+                | Command::Menu(menu::MenuCommand::Show { .. })
         )
     );
     if let Some(dir) = db
@@ -156,6 +162,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = export::run(&db, args)
                 .with_context(|| format!("exporting from '{}'", db.display()))?;
             logging::notice(cli.log_format, &summary.to_string());
+            Ok(())
+        }
+        Some(Command::Migrate(args)) => {
+            let from = args.from.clone().unwrap_or(db);
+            let copied = to_postgres::run(&from, args)
+                .with_context(|| format!("migrating '{}'", from.display()))?;
+            chit_server::ops::say(format_args!("{copied}"))?;
             Ok(())
         }
         Some(Command::Menu(cmd)) => {

@@ -1,12 +1,14 @@
 //! What an operator runs beside the server: the log's format, `chit-server backup`
 //! (a consistent copy of the live database), `chit-server export` (orders for
-//! accounting) and `chit-server menu` (a restaurant's menu). Only a menu load writes,
-//! and only what the running server takes up itself.
+//! accounting), `chit-server menu` (a restaurant's menu) and `chit-server migrate` (the
+//! database copied into PostgreSQL). Only a menu load writes to the database, and only
+//! what the running server takes up itself.
 
 pub mod backup;
 pub mod export;
 pub mod logging;
 pub mod menu;
+pub mod to_postgres;
 
 use std::io::Write;
 use std::path::Path;

@@ -2,9 +2,12 @@
 //! progress) behind one interface, [`Backend`], which the rest of the server calls
 //! through [`Store`]: changes submitted to the backend's group-commit writer and
 //! answered once durable, the log's head and replay, and the reads. SQLite (`sqlite`)
-//! is the backend; nothing outside this module names its connection.
+//! is the backend; nothing outside this module names its connection. `postgres` has
+//! the PostgreSQL schema and the copy of a SQLite database into it.
 
 mod events;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod kitchen_sql;
 pub(crate) mod migrate;
 pub mod queries;

@@ -12,6 +12,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_stations.sql"),
 ];
 
+/// The schema version a database has once [`migrate`] has run.
+pub(crate) const VERSION: usize = MIGRATIONS.len();
+
 /// Brings the schema up to date; refuses a database written by a newer chit.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -1,0 +1,122 @@
+//! Throwaway PostgreSQL databases: [`PgDb::create`] makes `chit_test_<random>` on the
+//! server that `CHIT_TEST_PG` names (by default the local one, over its Unix socket
+//! with peer authentication, as `scripts/deps.sh` sets it up) and drops it on drop.
+
+use std::process::Command;
+
+/// A database of its own for one test, dropped (with any connections still open to it)
+/// when this is.
+pub struct PgDb {
+    name: String,
+    /// How to reach the server's `postgres` database, to create and drop this one.
+    admin: postgres::Config,
+    url: String,
+}
+
+impl PgDb {
+    /// Creates a new, empty database; panics saying what to run if the server cannot be
+    /// reached.
+    pub fn create() -> PgDb {
+        let admin = admin_config();
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("random bytes");
+        let name = format!("chit_test_{:016x}", u64::from_le_bytes(bytes));
+        let mut client = admin.connect(postgres::NoTls).unwrap_or_else(|e| {
+            panic!("cannot reach PostgreSQL ({e}): run scripts/deps.sh, or set CHIT_TEST_PG")
+        });
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create the test database");
+        let url = url_of(&admin, &name);
+        PgDb { name, admin, url }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The database as a `postgres://` URL, as `chit-server --to/--store` take it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A new connection to the database.
+    pub fn connect(&self) -> postgres::Client {
+        let mut config = self.admin.clone();
+        config.dbname(&self.name);
+        config.connect(postgres::NoTls).expect("connect to the test database")
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let dropped = self.admin.connect(postgres::NoTls).and_then(|mut c| {
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+        });
+        if let Err(e) = dropped {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// `CHIT_TEST_PG`, or the local server's socket as the current user.
+fn admin_config() -> postgres::Config {
+    let text = std::env::var("CHIT_TEST_PG").unwrap_or_else(|_| {
+        format!(
+            "host=/var/run/postgresql user={} dbname=postgres",
+            current_user()
+        )
+    });
+    let mut config: postgres::Config = text
+        .parse()
+        .unwrap_or_else(|e| panic!("CHIT_TEST_PG '{text}': {e}"));
+    if config.get_user().is_none() {
+        config.user(current_user());
+    }
+    config
+}
+
+/// The user this process runs as (peer authentication compares it with the role).
+/// `USER` may be unset (cron, CI), so `id -un` has the last word.
+pub fn current_user() -> String {
+    let out = Command::new("id").arg("-un").output();
+    match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        _ => std::env::var("USER").expect("the current user's name"),
+    }
+}
+
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME`, the host percent-encoded (a socket
+/// directory's slashes as %2F), which both libpq and the `postgres` crate read.
+fn url_of(admin: &postgres::Config, dbname: &str) -> String {
+    let user = admin.get_user().expect("a user");
+    let password = admin
+        .get_password()
+        .map(|p| format!(":{}", encode(&String::from_utf8_lossy(p))))
+        .unwrap_or_default();
+    let host = match admin.get_hosts().first() {
+        Some(postgres::config::Host::Unix(path)) => encode(&path.display().to_string()),
+        Some(postgres::config::Host::Tcp(name)) => encode(name),
+        None => "localhost".to_string(),
+    };
+    let port = match admin.get_ports().first() {
+        Some(port) => format!(":{port}"),
+        None => String::new(),
+    };
+    format!(
+        "postgres://{}{password}@{host}{port}/{dbname}",
+        encode(user)
+    )
+}
+
+/// Percent-encodes all but URL-safe characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
