@@ -58,6 +58,7 @@ fn every_binary_prints_its_man_page_and_writes_one_per_command() {
     }
     run("chit-server", &["man", dir.path().to_str().unwrap()]);
     assert!(dir.path().join("chit-server-token-issue.1").is_file());
+    assert!(dir.path().join("chit-server-migrate.1").is_file());
 }
 
 #[test]

@@ -13,6 +13,7 @@ use chit_e2e::pg::PgDb;
 use chit_e2e::wait_until;
 use chit_server::store::postgres::SCHEMA;
 use postgres::Client;
+use postgres::fallible_iterator::FallibleIterator;
 
 /// Every seq after `last` that a reader sees now, in order.
 fn read_after(reader: &mut Client, table: &str, last: i64) -> Vec<i64> {
@@ -215,7 +216,8 @@ fn many_writers_at_once_and_some_rollbacks_leave_no_gap_and_nothing_skipped() {
         listener
             .notifications()
             .timeout_iter(Duration::from_millis(200))
-            .next();
+            .next()
+            .unwrap();
     }
     let total: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
     reader.poll();

@@ -215,9 +215,19 @@ async fn busy_database() -> tempfile::TempDir {
     server.stop().await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused() {
-    let dir = busy_database().await;
+/// The servers' runtime. The tests themselves are not async: the `postgres` client
+/// runs a runtime of its own and cannot be called from inside another.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused() {
+    let dir = runtime().block_on(busy_database());
     let db = dir.path().join("chit.db");
     let sqlite = rusqlite::Connection::open(&db).unwrap();
     let mut tables: Vec<String> = sqlite
@@ -301,14 +311,18 @@ async fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused()
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_the_server_is_writing_to_is_copied_as_of_one_commit() {
-    let server = TestServer::start().await;
-    let (client, _) = server.admin().await;
-    client.place_order(order("r1"), None).await.unwrap();
+#[test]
+fn a_database_the_server_is_writing_to_is_copied_as_of_one_commit() {
+    let rt = runtime();
     let pg = PgDb::create();
+    let server = rt.block_on(TestServer::start());
+    let client = rt.block_on(async {
+        let (client, _) = server.admin().await;
+        client.place_order(order("r1"), None).await.unwrap();
+        client
+    });
     // Orders keep coming while the copy reads.
-    let placing = tokio::spawn(async move {
+    let placing = rt.spawn(async move {
         for i in 0..150 {
             let (o, _) = client.place_order(order("r1"), None).await.unwrap();
             if i % 2 == 0 {
@@ -320,14 +334,9 @@ async fn a_database_the_server_is_writing_to_is_copied_as_of_one_commit() {
         }
         client
     });
-    let (db, url) = (server.db(), pg.url().to_string());
-    let out = tokio::task::spawn_blocking(move || {
-        migrate(&["--from", db.to_str().unwrap(), "--to", &url])
-    })
-    .await
-    .unwrap();
+    let out = migrate_into(&server.db(), &pg);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let client = placing.await.unwrap();
+    let client = rt.block_on(placing).unwrap();
 
     // One commit's state: the head is the newest seq copied, every copied order has its
     // new_order event and every copied event's order is there, statuses included.
@@ -371,6 +380,7 @@ async fn a_database_the_server_is_writing_to_is_copied_as_of_one_commit() {
     let (_, copied) = pg_table(&mut c, "events");
     assert!(copied.iter().all(|row| lite.contains(row)));
     drop(client);
+    rt.block_on(server.stop());
 }
 
 #[test]

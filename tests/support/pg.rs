@@ -71,7 +71,7 @@ fn admin_config() -> postgres::Config {
         .parse()
         .unwrap_or_else(|e| panic!("CHIT_TEST_PG '{text}': {e}"));
     if config.get_user().is_none() {
-        config.user(current_user());
+        config.user(&current_user());
     }
     config
 }

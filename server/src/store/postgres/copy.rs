@@ -28,7 +28,7 @@ impl std::fmt::Display for Copied {
         let rows: u64 = self.tables.iter().map(|(_, n)| n).sum();
         writeln!(
             f,
-            "copied {rows} rows in {} tables, events through seq {}, in {:.2} s:",
+            "{rows} rows in {} tables, events through seq {}, in {:.2} s:",
             self.tables.len(),
             self.head,
             self.took.as_secs_f64()
