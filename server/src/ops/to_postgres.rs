@@ -37,16 +37,18 @@ pub enum MigrateError {
     #[error("opening the database: {0}")]
     Open(rusqlite::Error),
     #[cfg(feature = "postgres")]
-    #[error("connecting to {target}: {source}")]
+    // The underlying errors are in the message, not `source`s, so that a chain of
+    // them (anyhow's `{:#}`) says each once.
+    #[error("connecting to {target}: {}", crate::store::postgres::explain(.error))]
     Connect {
         target: String,
-        source: ::postgres::Error,
+        error: ::postgres::Error,
     },
     #[cfg(feature = "postgres")]
-    #[error("into {target}: {source}")]
+    #[error("into {target}: {error}")]
     Copy {
         target: String,
-        source: crate::store::postgres::copy::CopyError,
+        error: crate::store::postgres::copy::CopyError,
     },
     #[cfg(not(feature = "postgres"))]
     #[error("this chit-server was built without PostgreSQL (cargo feature 'postgres')")]
@@ -61,18 +63,18 @@ pub fn run(db: &Path, args: &MigrateArgs) -> Result<String, MigrateError> {
         return Err(MigrateError::NoDatabase(db.to_path_buf()));
     }
     let sqlite = open_read_only(db).map_err(MigrateError::Open)?;
-    let config: ::postgres::Config = args.to.parse().map_err(|source| MigrateError::Connect {
+    let config: ::postgres::Config = args.to.parse().map_err(|error| MigrateError::Connect {
         target: "the database".into(),
-        source,
+        error,
     })?;
     let target = postgres::describe(&config);
-    let mut pg = postgres::connect(&args.to).map_err(|source| MigrateError::Connect {
+    let mut pg = postgres::connect(&args.to).map_err(|error| MigrateError::Connect {
         target: target.clone(),
-        source,
+        error,
     })?;
-    let copied = postgres::copy::copy(&sqlite, &mut pg).map_err(|source| MigrateError::Copy {
+    let copied = postgres::copy::copy(&sqlite, &mut pg).map_err(|error| MigrateError::Copy {
         target: target.clone(),
-        source,
+        error,
     })?;
     Ok(format!(
         "copied '{}' into {target}: {copied}",

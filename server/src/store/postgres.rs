@@ -36,6 +36,18 @@ pub fn connect(url: &str) -> Result<::postgres::Client, ::postgres::Error> {
     ::postgres::Client::connect(url, ::postgres::NoTls)
 }
 
+/// A PostgreSQL error with what it carries: its own text is only the kind (`db error`),
+/// and the server's message is its source.
+pub fn explain(error: &::postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text += &format!(": {cause}");
+        source = cause.source();
+    }
+    text
+}
+
 /// Where a URL points, without its password: `database 'chit' on /var/run/postgresql`.
 pub fn describe(config: &::postgres::Config) -> String {
     let hosts: Vec<String> = config

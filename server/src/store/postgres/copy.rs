@@ -65,15 +65,17 @@ pub enum CopyError {
         column: String,
         reason: String,
     },
-    #[error("{what}: {source}")]
+    // The underlying errors are in the message, not `source`s: printed as a chain
+    // (anyhow's `{:#}`) they would be said twice.
+    #[error("{what}: {error}")]
     Sqlite {
         what: String,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", super::explain(.error))]
     Postgres {
         what: String,
-        source: ::postgres::Error,
+        error: ::postgres::Error,
     },
 }
 
@@ -89,7 +91,7 @@ pub fn copy(sqlite: &Connection, pg: &mut ::postgres::Client) -> Result<Copied, 
     let started = Instant::now();
     let lite = |what: &str| {
         let what = what.to_string();
-        move |source| CopyError::Sqlite { what, source }
+        move |error| CopyError::Sqlite { what, error }
     };
     // One snapshot: a deferred transaction's first read fixes what every later one sees.
     sqlite
@@ -107,7 +109,7 @@ fn copy_in_snapshot(
 ) -> Result<Copied, CopyError> {
     let lite = |what: &str| {
         let what = what.to_string();
-        move |source| CopyError::Sqlite { what, source }
+        move |error| CopyError::Sqlite { what, error }
     };
     let found: usize = sqlite
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -171,7 +173,7 @@ fn copy_table(
         .iter()
         .map(|c| (c.name().to_string(), c.type_().clone()))
         .collect::<Vec<_>>();
-    let lite = |what: String| move |source| CopyError::Sqlite { what, source };
+    let lite = |what: String| move |error| CopyError::Sqlite { what, error };
     let sqlite_columns: Vec<String> = sqlite
         .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
         .and_then(|mut s| {
@@ -266,5 +268,5 @@ fn restart_identities(tx: &mut Transaction<'_>) -> Result<(), CopyError> {
 
 fn pg_err(what: impl Into<String>) -> impl FnOnce(::postgres::Error) -> CopyError {
     let what = what.into();
-    move |source| CopyError::Postgres { what, source }
+    move |error| CopyError::Postgres { what, error }
 }
