@@ -8,7 +8,11 @@ use chit_e2e::nats::Nats;
 #[test]
 fn a_test_nats_server_answers_ping_with_pong_and_stops_when_dropped() {
     let nats = Nats::start();
-    assert!(nats.info.contains(&format!("\"port\":{}", nats.port)), "{}", nats.info);
+    assert!(
+        nats.info.contains(&format!("\"port\":{}", nats.port)),
+        "{}",
+        nats.info
+    );
     assert_eq!(nats.ping(), "PONG");
     // Two at once get two ports and two directories.
     let other = Nats::start();
@@ -22,6 +26,9 @@ fn a_test_nats_server_answers_ping_with_pong_and_stops_when_dropped() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "nats-server {pid} was reaped"
     );
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing listens on {port}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing listens on {port}"
+    );
     assert_eq!(other.ping(), "PONG");
 }

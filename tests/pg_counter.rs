@@ -75,7 +75,10 @@ fn take_seqs(tx: &mut impl postgres::GenericClient, n: i64) -> Vec<i64> {
 }
 
 fn backend_pid(client: &mut Client) -> i32 {
-    client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
+    client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0)
 }
 
 #[test]
@@ -101,7 +104,11 @@ fn with_a_sequence_a_tailing_reader_skips_a_row_that_commits_late() {
     // The reader sees T2's row and moves past T1's seq.
     assert_eq!(reader.poll(), [s2]);
     t1.commit().unwrap();
-    assert_eq!(reader.poll(), Vec::<i64>::new(), "T1's row is behind the reader");
+    assert_eq!(
+        reader.poll(),
+        Vec::<i64>::new(),
+        "T1's row is behind the reader"
+    );
 
     let stored = read_after(&mut db.connect(), "log", 0);
     assert_eq!(stored, [s1, s2]);
@@ -226,7 +233,10 @@ fn many_writers_at_once_and_some_rollbacks_leave_no_gap_and_nothing_skipped() {
         reader.seen, expected,
         "every committed seq once, in order, with no gap where writers rolled back"
     );
-    assert!(reads > 1, "the reader read while writers wrote ({reads} reads)");
+    assert!(
+        reads > 1,
+        "the reader read while writers wrote ({reads} reads)"
+    );
     let head: i64 = db
         .connect()
         .query_one("SELECT seq FROM log_head", &[])

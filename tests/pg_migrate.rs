@@ -74,7 +74,11 @@ fn sqlite_table(conn: &rusqlite::Connection, table: &str) -> Rows {
 
 fn pg_table(client: &mut postgres::Client, table: &str) -> Rows {
     let stmt = client.prepare(&format!("SELECT * FROM {table}")).unwrap();
-    let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
+    let columns: Vec<String> = stmt
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
     let mut rows: Vec<Vec<Cell>> = client
         .query(&stmt, &[])
         .unwrap()
@@ -127,7 +131,12 @@ async fn busy_database() -> tempfile::TempDir {
         .await;
     thai.subscribe("restaurant:thai-1", None).await.unwrap();
     kitchen::load_menu(&db, "thai-1", &kitchen::thai_menu());
-    next_of(&mut thai_events, EventKind::MenuUpdate, Duration::from_secs(30)).await;
+    next_of(
+        &mut thai_events,
+        EventKind::MenuUpdate,
+        Duration::from_secs(30),
+    )
+    .await;
 
     // A webhook out that gets deliveries (its cursor moves), and a hook in.
     let out = Command::new(bin("chit-server"))
@@ -183,7 +192,9 @@ async fn busy_database() -> tempfile::TempDir {
         .unwrap();
     assert!(duplicate && again.id == ids[0]);
     for status in [Status::Confirmed, Status::Preparing] {
-        cook.update_status(ids[0], status, None, false).await.unwrap();
+        cook.update_status(ids[0], status, None, false)
+            .await
+            .unwrap();
     }
     rider.claim_order(ids[0]).await.unwrap();
     cook.update_status(ids[0], Status::Ready, None, false)
@@ -206,7 +217,9 @@ async fn busy_database() -> tempfile::TempDir {
         .chat_send(&format!("order:{}", ids[0]), "at the door, \"blue\" gate")
         .await
         .unwrap();
-    mark_unavailable(&cook, "r1", "Iced tea", None).await.unwrap();
+    mark_unavailable(&cook, "r1", "Iced tea", None)
+        .await
+        .unwrap();
     // The webhook has delivered some events.
     receiver
         .wait_for(Duration::from_secs(30), |got| got.len() >= 2)
@@ -263,8 +276,14 @@ fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused() {
     let out = migrate_into(&db, &pg);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stdout);
-    assert!(said.contains(&format!("into database '{}'", pg.name())), "{said}");
-    assert!(said.contains(&format!("events through seq {max_seq}")), "{said}");
+    assert!(
+        said.contains(&format!("into database '{}'", pg.name())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("events through seq {max_seq}")),
+        "{said}"
+    );
     for (table, (_, rows)) in &before {
         let line = format!("{table} {}", rows.len());
         assert!(
@@ -281,7 +300,11 @@ fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused() {
         assert_eq!(lite.1, pg_rows.1, "the rows of '{table}'");
     }
     assert_eq!(log_head(&pg), max_seq, "log_head is the newest seq");
-    assert_eq!(std::fs::read(&db).unwrap(), file_before, "the SQLite file is untouched");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        file_before,
+        "the SQLite file is untouched"
+    );
 
     // Again into the same database: refused, exit 1, and nothing changes.
     let out = migrate_into(&db, &pg);
@@ -365,9 +388,15 @@ fn a_database_the_server_is_writing_to_is_copied_as_of_one_commit() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(unmatched, 0, "orders and their new_order events, both or neither");
+    assert_eq!(
+        unmatched, 0,
+        "orders and their new_order events, both or neither"
+    );
     let confirmed: i64 = c
-        .query_one("SELECT count(*) FROM orders WHERE status = 'confirmed'", &[])
+        .query_one(
+            "SELECT count(*) FROM orders WHERE status = 'confirmed'",
+            &[],
+        )
         .unwrap()
         .get(0);
     let confirmations: i64 = c
@@ -394,7 +423,11 @@ fn a_missing_database_or_a_target_that_is_not_postgres_is_an_error() {
     let pg = PgDb::create();
     let out = migrate_into(&missing, &pg);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("there is no such database"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("there is no such database"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!missing.exists(), "nothing is created");
     let tables: i64 = pg
         .connect()
@@ -408,7 +441,11 @@ fn a_missing_database_or_a_target_that_is_not_postgres_is_an_error() {
 
     let out = migrate(&["--from", missing.to_str().unwrap(), "--to", "chit.db"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
-    assert!(text(&out.stderr).contains("postgres://"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("postgres://"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -474,5 +511,8 @@ fn a_copy_that_fails_part_way_leaves_the_target_as_it_was() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(tables, 0, "tokens and the rest were copied, then rolled back");
+    assert_eq!(
+        tables, 0,
+        "tokens and the rest were copied, then rolled back"
+    );
 }

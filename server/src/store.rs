@@ -6,10 +6,10 @@
 //! the PostgreSQL schema and the copy of a SQLite database into it.
 
 mod events;
-#[cfg(feature = "postgres")]
-pub mod postgres;
 pub mod kitchen_sql;
 pub(crate) mod migrate;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod queries;
 mod reads;
 mod rules;

@@ -85,7 +85,10 @@ impl Nats {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("read timeout");
         let info = read_line(&stream);
-        assert!(info.starts_with("INFO "), "nats-server greeted with {info:?}");
+        assert!(
+            info.starts_with("INFO "),
+            "nats-server greeted with {info:?}"
+        );
         (stream, info)
     }
 

@@ -44,14 +44,19 @@ impl PgDb {
     pub fn connect(&self) -> postgres::Client {
         let mut config = self.admin.clone();
         config.dbname(&self.name);
-        config.connect(postgres::NoTls).expect("connect to the test database")
+        config
+            .connect(postgres::NoTls)
+            .expect("connect to the test database")
     }
 }
 
 impl Drop for PgDb {
     fn drop(&mut self) {
         let dropped = self.admin.connect(postgres::NoTls).and_then(|mut c| {
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
         });
         if let Err(e) = dropped {
             eprintln!("could not drop the test database {}: {e}", self.name);

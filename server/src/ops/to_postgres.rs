@@ -76,10 +76,7 @@ pub fn run(db: &Path, args: &MigrateArgs) -> Result<String, MigrateError> {
         target: target.clone(),
         error,
     })?;
-    Ok(format!(
-        "copied '{}' into {target}: {copied}",
-        db.display()
-    ))
+    Ok(format!("copied '{}' into {target}: {copied}", db.display()))
 }
 
 #[cfg(not(feature = "postgres"))]

@@ -130,7 +130,9 @@ mod tests {
                 continue;
             }
             let sqlite: Vec<String> = conn
-                .prepare(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"))
+                .prepare(&format!(
+                    "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+                ))
                 .unwrap()
                 .query_map([], |r| r.get(0))
                 .unwrap()
@@ -145,7 +147,10 @@ mod tests {
         let config: ::postgres::Config = "postgres://chit:s3cret@db.example:6432/orders"
             .parse()
             .unwrap();
-        assert_eq!(describe(&config), "database 'orders' on db.example port 6432");
+        assert_eq!(
+            describe(&config),
+            "database 'orders' on db.example port 6432"
+        );
         let config: ::postgres::Config = "postgresql://chit@%2Fvar%2Frun%2Fpostgresql/chit"
             .parse()
             .unwrap();

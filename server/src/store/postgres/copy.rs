@@ -122,7 +122,9 @@ fn copy_in_snapshot(
     }
     let head = queries::head(sqlite).map_err(lite("reading the log's head"))?;
 
-    let mut tx = pg.transaction().map_err(pg_err("starting the transaction"))?;
+    let mut tx = pg
+        .transaction()
+        .map_err(pg_err("starting the transaction"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&COPY_LOCK])
         .map_err(pg_err("waiting for another copy into the database"))?;
     let present: Vec<String> = tx
