@@ -2,10 +2,9 @@
 //! and the frames published after the commit, and the data of order events made
 //! around the order's JSON (made once per change, reused by the reply).
 
+use super::tx::{Tx, TxResult};
 use chit_protocol::{EventKind, ItemState, Order, Room, Status};
-use rusqlite::Connection;
 
-use super::queries;
 use super::rules::Batch;
 use crate::frames::{Published, event_frame};
 
@@ -14,13 +13,13 @@ use crate::frames::{Published, event_frame};
 /// (the restaurant's first) and sent to `order:ID` and `customer:ID` with the restaurant
 /// row's seq: that row names the order, and replaying either room reads it.
 pub(super) fn emit(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     rooms: &[Room],
     kind: EventKind,
     data: &str,
     order: Option<&Order>,
-) -> rusqlite::Result<()> {
+) -> TxResult<()> {
     debug_assert!(
         order.is_none() || matches!(rooms.first(), Some(Room::Restaurant(_))),
         "an order's event is stored first for its restaurant"
@@ -28,15 +27,7 @@ pub(super) fn emit(
     let first = batch.next_seq;
     let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
     let order_id = order.map(|o| o.id);
-    queries::insert_event(
-        conn,
-        first,
-        &names,
-        kind.as_str(),
-        batch.now,
-        data,
-        order_id,
-    )?;
+    tx.insert_event(first, &names, kind.as_str(), batch.now, data, order_id)?;
     batch.next_seq += names.len() as u64;
     let mut frames: Vec<(u64, String)> = (first..).zip(names).collect();
     if let Some(order) = order {

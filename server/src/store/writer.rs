@@ -14,6 +14,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::queries;
 use super::rules::{self, Batch, Kitchen};
 use super::today::{Figures, Today};
+use super::tx::{Tx, TxResult};
 use super::{Change, Write, WriteResult};
 use crate::auth::Principal;
 use crate::clock::Clock;
@@ -48,12 +49,10 @@ pub(super) enum Job {
 }
 
 impl Change {
-    fn make(self, conn: &Connection) -> rusqlite::Result<()> {
+    fn make(self, tx: &dyn Tx) -> TxResult<()> {
         match self {
-            Change::WebhookProgress { id, progress } => {
-                crate::webhooks::queries::save_progress(conn, id, &progress)
-            }
-            Change::Probe => conn.execute_batch("DELETE FROM meta WHERE 0"),
+            Change::WebhookProgress { id, progress } => tx.save_webhook_progress(id, &progress),
+            Change::Probe => tx.probe(),
         }
     }
 }
@@ -144,10 +143,11 @@ impl Writer {
         let mut failure: Option<String> = None;
         let committed = match self.conn.transaction() {
             Err(e) => Err(e.to_string()),
-            Ok(tx) => {
+            Ok(sql_tx) => {
+                let tx: &dyn Tx = &*sql_tx;
                 // What is due goes first: it came due before the requests queued with it.
                 if !due.is_empty()
-                    && let Err(e) = rules::run_due(&tx, &mut batch)
+                    && let Err(e) = rules::run_due(tx, &mut batch)
                 {
                     failure = Some(format!("firing held orders and ending 86s failed: {e}"));
                 }
@@ -157,13 +157,13 @@ impl Writer {
                         continue;
                     }
                     let (seq_before, events_before) = (batch.next_seq, batch.events.len());
-                    let changes_before = tx.total_changes();
-                    let result = rules::apply(&tx, &mut batch, &who, op);
+                    let changes_before = tx.changes();
+                    let result = rules::apply(tx, &mut batch, &who, op);
                     if let Err(r) = &result {
                         // SQLite may have rolled the transaction back by itself.
-                        if tx.total_changes() != changes_before
+                        if tx.changes() != changes_before
                             || r.code == ErrorCode::Internal
-                            || tx.is_autocommit()
+                            || tx.aborted()
                         {
                             failure = Some(format!("a change failed: {}", r.message));
                         }
@@ -173,13 +173,13 @@ impl Writer {
                     results.push((result, reply));
                 }
                 if failure.is_none()
-                    && let Err(e) = rules::save_numbers(&tx, &batch)
+                    && let Err(e) = rules::save_numbers(tx, &batch)
                 {
                     failure = Some(format!("saving order numbers failed: {e}"));
                 }
                 for (change, reply) in changes {
                     if failure.is_none()
-                        && let Err(e) = change.make(&tx)
+                        && let Err(e) = change.make(tx)
                     {
                         failure = Some(format!("a server change failed: {e}"));
                     }
@@ -189,7 +189,7 @@ impl Writer {
                     Some(e) => Err(e),
                     None => {
                         let applied = Instant::now();
-                        let r = tx.commit().map_err(|e| e.to_string());
+                        let r = sql_tx.commit().map_err(|e| e.to_string());
                         tracing::debug!(
                             "committed {n_jobs} changes: applied in {:?}, committed in {:?}",
                             applied - t0,
