@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::tx::{Tx, TxResult};
 use chit_protocol::{ChatMessage, ErrorCode, EventKind, Fulfilment, Order, Role, Room, Status};
 
-use super::events::{emit, order_event_data};
+use super::events::{Data, Pending, emit, order_event_data};
 use super::queries;
 use super::today::Group;
 use super::validate::ValidOrder;
@@ -26,7 +26,11 @@ pub(super) use menus::Kitchen;
 
 /// What one transaction has produced so far.
 pub(super) struct Batch {
-    pub next_seq: u64,
+    /// How many seqs the events logged so far take.
+    pub seqs: u64,
+    /// The events logged so far, numbered when the group is written.
+    pub pending: Vec<Pending>,
+    /// The frames of the group's events, once numbered.
     pub events: Vec<Published>,
     pub now: i64,
     /// `now` as the protocol writes times, made once for the group.
@@ -45,11 +49,12 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// A group's start: its first seq, its time, today's sums and the kitchen's state
-    /// as of the last commit.
-    pub fn new(next_seq: u64, now: i64, today: Group, kitchen: Kitchen) -> Batch {
+    /// A group's start: its time, today's sums and the kitchen's state as of the last
+    /// commit.
+    pub fn new(now: i64, today: Group, kitchen: Kitchen) -> Batch {
         Batch {
-            next_seq,
+            seqs: 0,
+            pending: Vec::new(),
             events: Vec::new(),
             now,
             at: chit_protocol::format_time(now),
@@ -290,13 +295,12 @@ fn place_order(tx: &dyn Tx, batch: &mut Batch, who: &Principal, v: ValidOrder) -
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = order_event_data(&json, None, None);
     emit(
-        tx,
         batch,
         &[Room::Restaurant(order.restaurant.clone())],
         EventKind::NewOrder,
-        &data,
+        Data::Json(data),
         Some(&order),
-    )?;
+    );
     fire::placed(tx, batch, &order, times, &json)?;
     let share = queries::Share {
         total: order.total,
@@ -357,13 +361,12 @@ fn change(
         rooms.push(Room::Rider(rider));
     }
     emit(
-        tx,
         batch,
         &rooms,
         EventKind::OrderUpdate,
-        &data,
+        Data::Json(data),
         Some(&order),
-    )?;
+    );
     if let Some((before, after)) = shares {
         batch
             .today
@@ -398,19 +401,24 @@ fn chat(tx: &dyn Tx, batch: &mut Batch, who: &Principal, room: Room, text: Strin
             "this token may not talk in '{room}'"
         )));
     }
-    let room_name = room.to_string();
-    let mut message = ChatMessage {
+    // Stored, with its id and seq, when the group's events are written; the writer
+    // answers with the message as stored.
+    let message = ChatMessage {
         id: 0,
-        room: room_name.clone(),
-        seq: Some(batch.next_seq),
+        room: room.to_string(),
+        seq: None,
         author: who.name(),
         role: who.role,
         text,
         at: batch.at.clone(),
     };
-    message.id = tx.insert_chat(&message, batch.now)?;
-    let data = serde_json::to_string(&message).expect("serializable");
-    emit(tx, batch, &[room], EventKind::ChatMessage, &data, None)?;
+    emit(
+        batch,
+        &[room],
+        EventKind::ChatMessage,
+        Data::Chat(message.clone()),
+        None,
+    );
     Ok(Written::Chat(message))
 }
 

@@ -63,6 +63,10 @@ pub(crate) trait Tx {
     fn save_number(&self, restaurant: &str, day: &str, last: u32) -> TxResult<()>;
 
     // ---- the log and chat ----
+    /// The first of `n` seqs for the group's events, taken as the transaction's last
+    /// step but writing them: seqs then follow commit order. `head` is the newest seq
+    /// the writer committed.
+    fn take_seqs(&self, n: u64, head: u64) -> TxResult<u64>;
     /// One event for `rooms`, seqs `first`, `first + 1`, … (the data stored once).
     fn insert_event(
         &self,
@@ -161,6 +165,10 @@ impl Tx for rusqlite::Connection {
         Ok(queries::save_number(self, restaurant, day, last)?)
     }
 
+    fn take_seqs(&self, _n: u64, head: u64) -> TxResult<u64> {
+        // The writer is the only one that appends to a SQLite file's log.
+        Ok(head + 1)
+    }
     fn insert_event(
         &self,
         first: u64,

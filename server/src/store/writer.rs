@@ -11,11 +11,12 @@ use chit_protocol::ErrorCode;
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::events;
 use super::queries;
 use super::rules::{self, Batch, Kitchen};
 use super::today::{Figures, Today};
 use super::tx::{Tx, TxResult};
-use super::{Change, Write, WriteResult};
+use super::{Change, Write, WriteResult, Written};
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::error::Refusal;
@@ -130,8 +131,10 @@ impl Writer {
         let n_jobs = writes.len() + changes.len() + due.len();
         let mut change_replies = Vec::with_capacity(changes.len());
         let now = self.clock.now_ms();
+        let head = self.head.load(Ordering::Acquire);
+        let mut new_head = head;
+        let mut chats = Vec::new();
         let mut batch = Batch::new(
-            self.head.load(Ordering::Acquire) + 1,
             now,
             self.today.begin(&self.conn, now),
             std::mem::take(&mut self.kitchen),
@@ -156,7 +159,7 @@ impl Writer {
                         results.push((Err(storage_refusal()), reply));
                         continue;
                     }
-                    let (seq_before, events_before) = (batch.next_seq, batch.events.len());
+                    let (seqs_before, events_before) = (batch.seqs, batch.pending.len());
                     let changes_before = tx.changes();
                     let result = rules::apply(tx, &mut batch, &who, op);
                     if let Err(r) = &result {
@@ -167,8 +170,8 @@ impl Writer {
                         {
                             failure = Some(format!("a change failed: {}", r.message));
                         }
-                        batch.next_seq = seq_before;
-                        batch.events.truncate(events_before);
+                        batch.seqs = seqs_before;
+                        batch.pending.truncate(events_before);
                     }
                     results.push((result, reply));
                 }
@@ -184,6 +187,17 @@ impl Writer {
                         failure = Some(format!("a server change failed: {e}"));
                     }
                     change_replies.push(reply);
+                }
+                // The events go last, numbered only now (see `events::Pending`).
+                if failure.is_none() && batch.seqs > 0 {
+                    let n = batch.seqs;
+                    match tx.take_seqs(n, head).and_then(|first| {
+                        new_head = first + n - 1;
+                        events::write(tx, &mut batch, first)
+                    }) {
+                        Ok(stored) => chats = stored,
+                        Err(e) => failure = Some(format!("writing the events failed: {e}")),
+                    }
                 }
                 match failure.take() {
                     Some(e) => Err(e),
@@ -202,7 +216,16 @@ impl Writer {
         };
         match committed {
             Ok(()) => {
-                self.head.store(batch.next_seq - 1, Ordering::Release);
+                self.head.store(new_head, Ordering::Release);
+                // A chat message is answered as stored, with its id and seq.
+                let mut chats = chats.into_iter();
+                for (result, _) in &mut results {
+                    if let Ok(Written::Chat(message)) = result
+                        && let Some(stored) = chats.next()
+                    {
+                        *message = stored;
+                    }
+                }
                 let kitchen = batch.kitchen;
                 let figures = self.today.commit(batch.today, |r| kitchen.stations(r));
                 self.kitchen = kitchen;

@@ -7,7 +7,7 @@
 use crate::store::tx::Tx;
 use chit_protocol::{EventKind, Item, Order, Room, Status};
 
-use super::{Batch, emit};
+use super::{Batch, Data, emit};
 use crate::error::Refusal;
 use crate::kitchen::schedule;
 use crate::store::queries::Times;
@@ -55,14 +55,16 @@ pub(super) fn placed(
             batch.schedule_changed = true;
             Ok(())
         }
-        Some(_) => Ok(emit(
-            tx,
-            batch,
-            &[Room::Restaurant(order.restaurant.clone())],
-            EventKind::OrderFired,
-            json,
-            Some(order),
-        )?),
+        Some(_) => {
+            emit(
+                batch,
+                &[Room::Restaurant(order.restaurant.clone())],
+                EventKind::OrderFired,
+                Data::Json(json.to_string()),
+                Some(order),
+            );
+            Ok(())
+        }
     }
 }
 
@@ -106,12 +108,11 @@ fn fire(tx: &dyn Tx, batch: &mut Batch, order: &mut Order) -> Result<(), Refusal
     order.updated_at = batch.at.clone();
     let json = serde_json::to_string(&*order).expect("serializable");
     emit(
-        tx,
         batch,
         &[Room::Restaurant(order.restaurant.clone())],
         EventKind::OrderFired,
-        &json,
+        Data::Json(json),
         Some(order),
-    )?;
+    );
     Ok(())
 }

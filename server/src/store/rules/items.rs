@@ -13,7 +13,7 @@ use super::{Batch, Written, change, fire, load};
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::kitchen::{items, speed};
-use crate::store::events::{emit, item_event_data};
+use crate::store::events::{Data, emit, item_event_data};
 
 pub(super) fn update_item(
     tx: &dyn Tx,
@@ -49,13 +49,12 @@ pub(super) fn update_item(
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = item_event_data(&json, n, bumped.previous);
     emit(
-        tx,
         batch,
         &[Room::Restaurant(order.restaurant.clone())],
         EventKind::ItemUpdate,
-        &data,
+        Data::Json(data),
         Some(&order),
-    )?;
+    );
     match bumped.status_before {
         Some(before) => {
             let rider = order.rider.clone();

@@ -20,7 +20,7 @@ use crate::store::tx::{Tx, TxResult};
 use chit_protocol::menu::name_key;
 use chit_protocol::{ErrorCode, EventKind, Item, MenuChange, MenuUpdate, Room};
 
-use super::{Batch, Written, emit};
+use super::{Batch, Data, Written, emit};
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::kitchen::routing::Routing;
@@ -303,13 +303,12 @@ fn announce(
     };
     let data = serde_json::to_string(&update).expect("serializable");
     emit(
-        tx,
         batch,
         &[Room::Restaurant(restaurant.to_string())],
         EventKind::MenuUpdate,
-        &data,
+        Data::Json(data),
         None,
-    )?;
+    );
     Ok(Written::Unavailable {
         restaurant: restaurant.to_string(),
         items: update.unavailable,
