@@ -15,6 +15,7 @@ mod reads;
 mod rules;
 mod sqlite;
 mod today;
+mod tx;
 pub mod validate;
 #[allow(unsafe_code)] // a SQLite VFS is a table of C callbacks; see the module's notes
 mod wal_vfs;
@@ -137,6 +138,7 @@ pub enum Written {
 }
 
 pub type WriteResult = Result<Written, Refusal>;
+pub use tx::StoreError;
 
 /// A change of the server's own, made in the writer's next transaction beside the
 /// clients' changes of that group (it adds no commit of its own).
