@@ -13,6 +13,7 @@ pub(crate) mod migrate;
 pub mod queries;
 mod reads;
 mod rules;
+mod snapshot;
 mod sqlite;
 mod today;
 mod tx;
