@@ -2,8 +2,11 @@
 //! progress) behind one interface, [`Backend`], which the rest of the server calls
 //! through [`Store`]: changes submitted to the backend's group-commit writer and
 //! answered once durable, the log's head and replay, and the reads. SQLite (`sqlite`)
-//! is the backend; nothing outside this module names its connection. `postgres` has
-//! the PostgreSQL schema and the copy of a SQLite database into it.
+//! is the backend; nothing outside this module names its connection. The order rules
+//! (`rules`) and the group-commit machine (`writer`) reach the database only through
+//! `tx` (the queries a group's transaction makes, and the writer's connection), so
+//! another backend's writer reuses both. `postgres` has the PostgreSQL schema and the
+//! copy of a SQLite database into it.
 
 mod events;
 pub mod kitchen_sql;
@@ -13,6 +16,7 @@ pub mod postgres;
 pub mod queries;
 mod reads;
 mod rules;
+mod snapshot;
 mod sqlite;
 mod today;
 mod tx;

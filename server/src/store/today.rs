@@ -42,10 +42,11 @@ pub(super) struct Group {
 impl Today {
     /// Starts a group at `now` (Unix ms). The day is the day of the group's time, so
     /// that its orders count for it even if midnight passes meanwhile; the sums are
-    /// taken for the group and put back only if it commits.
-    pub fn begin(&mut self, tx: &dyn Tx, now: i64) -> Group {
+    /// taken for the group and put back only if it commits. `tx` is the group's
+    /// transaction, if it could begin.
+    pub fn begin(&mut self, tx: Option<&dyn Tx>, now: i64) -> Group {
         if !self.day.as_ref().is_some_and(|d| d.contains(now)) {
-            let day = tx.day_of(now).ok();
+            let day = tx.and_then(|tx| tx.day_of(now).ok());
             if day.as_ref().map(|d| d.start) != self.day.as_ref().map(|d| d.start) {
                 self.tallies.clear();
                 self.speeds.clear();

@@ -30,6 +30,47 @@ pub enum StoreError {
 
 pub type TxResult<T> = Result<T, StoreError>;
 
+/// The connection a backend's writer owns: it begins the group transactions, and
+/// does the upkeep between them.
+pub(crate) trait WriteConn: Send + 'static {
+    type Begun<'a>: Begun
+    where
+        Self: 'a;
+    fn begin(&mut self) -> TxResult<Self::Begun<'_>>;
+    /// Removes the events logged before `before` (Unix ms); how many.
+    fn prune_events(&mut self, before: i64) -> TxResult<usize>;
+    /// What the writer does last, before it stops.
+    fn at_shutdown(&mut self) -> TxResult<()>;
+}
+
+/// A group's open transaction.
+pub(crate) trait Begun {
+    fn tx(&self) -> &dyn Tx;
+    fn commit(self) -> TxResult<()>;
+}
+
+impl WriteConn for rusqlite::Connection {
+    type Begun<'a> = rusqlite::Transaction<'a>;
+    fn begin(&mut self) -> TxResult<rusqlite::Transaction<'_>> {
+        Ok(self.transaction()?)
+    }
+    fn prune_events(&mut self, before: i64) -> TxResult<usize> {
+        Ok(queries::prune_events(self, before)?)
+    }
+    fn at_shutdown(&mut self) -> TxResult<()> {
+        Ok(self.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?)
+    }
+}
+
+impl Begun for rusqlite::Transaction<'_> {
+    fn tx(&self) -> &dyn Tx {
+        &**self
+    }
+    fn commit(self) -> TxResult<()> {
+        Ok(rusqlite::Transaction::commit(self)?)
+    }
+}
+
 /// The queries the order rules make inside the writer's transaction.
 pub(crate) trait Tx {
     /// How many rows this transaction has changed so far (a refused change must not

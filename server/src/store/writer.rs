@@ -8,14 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chit_protocol::ErrorCode;
-use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::events;
-use super::queries;
 use super::rules::{self, Batch, Kitchen};
 use super::today::{Figures, Today};
-use super::tx::{Tx, TxResult};
+use super::tx::{Begun, Tx, TxResult, WriteConn};
 use super::{Change, Write, WriteResult, Written};
 use crate::auth::Principal;
 use crate::clock::Clock;
@@ -58,8 +56,8 @@ impl Change {
     }
 }
 
-pub(super) struct Writer {
-    pub conn: Connection,
+pub(super) struct Writer<C> {
+    pub conn: C,
     pub jobs: mpsc::Receiver<Job>,
     pub publish: Box<dyn FnMut(Vec<Published>, Vec<Figures>) + Send>,
     pub today: Today,
@@ -78,7 +76,7 @@ pub(super) struct Writer {
     pub due_changed: Arc<Notify>,
 }
 
-impl Writer {
+impl<C: WriteConn> Writer<C> {
     pub fn run(mut self) {
         let mut last_prune = Instant::now() - PRUNE_EVERY;
         let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -115,7 +113,7 @@ impl Writer {
                 self.prune();
             }
         }
-        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        if let Err(e) = self.conn.at_shutdown() {
             tracing::warn!("checkpoint at shutdown failed: {e}");
         }
         tracing::debug!("writer stopped");
@@ -134,9 +132,10 @@ impl Writer {
         let head = self.head.load(Ordering::Acquire);
         let mut new_head = head;
         let mut chats = Vec::new();
+        let begun = self.conn.begin();
         let mut batch = Batch::new(
             now,
-            self.today.begin(&self.conn, now),
+            self.today.begin(begun.as_ref().ok().map(C::Begun::tx), now),
             std::mem::take(&mut self.kitchen),
         );
         let mut results = Vec::with_capacity(writes.len());
@@ -144,10 +143,10 @@ impl Writer {
         // needs no savepoint; a job that fails after writing (a storage error) fails
         // the whole transaction, and every job in it is refused.
         let mut failure: Option<String> = None;
-        let committed = match self.conn.transaction() {
+        let committed = match begun {
             Err(e) => Err(e.to_string()),
-            Ok(sql_tx) => {
-                let tx: &dyn Tx = &*sql_tx;
+            Ok(begun) => {
+                let tx = begun.tx();
                 // What is due goes first: it came due before the requests queued with it.
                 if !due.is_empty()
                     && let Err(e) = rules::run_due(tx, &mut batch)
@@ -203,7 +202,7 @@ impl Writer {
                     Some(e) => Err(e),
                     None => {
                         let applied = Instant::now();
-                        let r = sql_tx.commit().map_err(|e| e.to_string());
+                        let r = begun.commit().map_err(|e| e.to_string());
                         tracing::debug!(
                             "committed {n_jobs} changes: applied in {:?}, committed in {:?}",
                             applied - t0,
@@ -267,7 +266,7 @@ impl Writer {
 
     fn prune(&mut self) {
         let before = self.clock.now_ms() - self.retention.as_millis() as i64;
-        match queries::prune_events(&self.conn, before) {
+        match self.conn.prune_events(before) {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 "retention removed {n} events older than {:?}",
