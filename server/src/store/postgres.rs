@@ -4,6 +4,8 @@
 //! PostgreSQL is not here yet.
 
 pub mod copy;
+#[cfg(test)]
+mod test_db;
 
 /// chit's tables in PostgreSQL, created in the connection's current schema.
 pub const SCHEMA: &str = include_str!("postgres/schema.sql");

@@ -23,6 +23,10 @@ use crate::webhooks::queries::Progress;
 pub enum StoreError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL's, with the server's own message (its text alone is only the kind).
+    #[cfg(feature = "postgres")]
+    #[error("{}", super::postgres::explain(.0))]
+    Postgres(#[from] ::postgres::Error),
     /// Any other backend's failure, as it described it.
     #[error("{0}")]
     Backend(String),
