@@ -1,11 +1,18 @@
 //! PostgreSQL, for chit-server nodes that share one database: its schema (SQLite's
 //! tables, column for column, and the event log's counter) and [`copy`], which fills a
-//! new PostgreSQL database from a SQLite one (`chit-server migrate`). Serving from
+//! new PostgreSQL database from a SQLite one (`chit-server migrate`), and the queries
+//! a PostgreSQL backend makes (`kitchen`, `today`). Serving from
 //! PostgreSQL is not here yet.
 
 pub mod copy;
+// The query functions of the PostgreSQL backend, which its Tx and Snapshot will call
+// (until then, only their tests do).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod kitchen;
 #[cfg(test)]
 mod test_db;
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod today;
 
 /// chit's tables in PostgreSQL, created in the connection's current schema.
 pub const SCHEMA: &str = include_str!("postgres/schema.sql");
