@@ -1,7 +1,7 @@
 //! PostgreSQL, for chit-server nodes that share one database: its schema (SQLite's
 //! tables, column for column, and the event log's counter) and [`copy`], which fills a
 //! new PostgreSQL database from a SQLite one (`chit-server migrate`), and the queries
-//! a PostgreSQL backend makes (`kitchen`, `today`). Serving from
+//! a PostgreSQL backend makes (`kitchen`, `today`, `webhooks`). Serving from
 //! PostgreSQL is not here yet.
 
 pub mod copy;
@@ -13,6 +13,8 @@ pub(crate) mod kitchen;
 mod test_db;
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod today;
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod webhooks;
 
 /// chit's tables in PostgreSQL, created in the connection's current schema.
 pub const SCHEMA: &str = include_str!("postgres/schema.sql");
