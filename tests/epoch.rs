@@ -145,7 +145,11 @@ async fn welcome_and_subscribed_carry_the_epoch_a_restart_keeps_and_each_restore
     // A backup's copy, restored, is another log; restoring it again, yet another.
     let copy = dir.path().join("backup.db");
     backup(&db, &copy);
-    assert_eq!(stored(&db).0, first, "the backup leaves the database's epoch");
+    assert_eq!(
+        stored(&db).0,
+        first,
+        "the backup leaves the database's epoch"
+    );
     let restored_db = dir.path().join("restored.db");
     let mut seen = vec![first];
     for _ in 0..2 {
@@ -246,7 +250,11 @@ async fn after_a_restore_rewound_the_log_a_resuming_client_reloads_instead_of_mi
 
     // The seq with its epoch: another log's, so no replay but resync_required.
     let (client, mut events) = connect(&server.url, &token).await;
-    assert_eq!(client.welcome().epoch, Some(new_epoch), "kept across the restart");
+    assert_eq!(
+        client.welcome().epoch,
+        Some(new_epoch),
+        "kept across the restart"
+    );
     match client.resume(ROOM, Some(last), Some(old_epoch)).await {
         Err(ClientError::Server { code, message }) => {
             assert_eq!(code, ErrorCode::ResyncRequired, "{message}");
@@ -298,7 +306,10 @@ async fn after_a_restore_rewound_the_log_a_resuming_client_reloads_instead_of_mi
     let shown: Vec<String> = orders.into_iter().map(|o| o.customer.name).collect();
     assert_eq!(shown, expected);
     assert_eq!(head, joined.head);
-    let resumed = until(&mut updates, &mut back, |u| matches!(u, Update::Resumed { .. })).await;
+    let resumed = until(&mut updates, &mut back, |u| {
+        matches!(u, Update::Resumed { .. })
+    })
+    .await;
     assert_eq!(
         resumed,
         Update::Resumed {
@@ -361,15 +372,20 @@ async fn server_sent_events_take_the_epoch_as_subscribe_does() {
     };
 
     // A long poll tells the epoch, and resumes within it.
-    let res = get(format!("room={ROOM}&since=0&wait=0"), None).await.unwrap();
+    let res = get(format!("room={ROOM}&since=0&wait=0"), None)
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["epoch"], ours);
     assert_eq!(answer["events"].as_array().unwrap().len(), 2);
     let first = answer["events"][0]["seq"].as_u64().unwrap();
-    let res = get(format!("room={ROOM}&since={first}&epoch={ours}&wait=0"), None)
-        .await
-        .unwrap();
+    let res = get(
+        format!("room={ROOM}&since={first}&epoch={ours}&wait=0"),
+        None,
+    )
+    .await
+    .unwrap();
     let answer: Value = res.json().await.unwrap();
     let events = answer["events"].as_array().unwrap();
     assert_eq!(events.len(), 1);
@@ -378,7 +394,10 @@ async fn server_sent_events_take_the_epoch_as_subscribe_does() {
     // Another log's epoch: 410 resync_required, for a poll and for a stream resumed
     // with Last-Event-ID alike.
     for (query, last) in [
-        (format!("room={ROOM}&since={first}&epoch={theirs}&wait=0"), None),
+        (
+            format!("room={ROOM}&since={first}&epoch={theirs}&wait=0"),
+            None,
+        ),
         (format!("room={ROOM}&epoch={theirs}"), Some(first)),
     ] {
         let res = get(query.clone(), last).await.unwrap();
@@ -387,11 +406,15 @@ async fn server_sent_events_take_the_epoch_as_subscribe_does() {
         assert_eq!(body["error"]["code"], "resync_required", "{body}");
     }
     // An epoch is a number from 1 to 2^53 - 1.
-    let res = get(format!("room={ROOM}&since=1&epoch=0"), None).await.unwrap();
+    let res = get(format!("room={ROOM}&since=1&epoch=0"), None)
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     // A stream's first event tells the epoch too.
-    let res = get(format!("room={ROOM}&epoch={ours}"), Some(first)).await.unwrap();
+    let res = get(format!("room={ROOM}&epoch={ours}"), Some(first))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let mut body = res.bytes_stream();
     let mut text = String::new();

@@ -183,7 +183,11 @@ impl Store {
     /// than the log's (a backup restored since, another database): its seqs may stand
     /// for other events here, so a replay could leave a gap. Without `since` (nothing
     /// to resume) or without `epoch` (a client from before epochs), nothing to check.
-    pub(crate) fn check_epoch(&self, since: Option<u64>, epoch: Option<u64>) -> Result<(), Refusal> {
+    pub(crate) fn check_epoch(
+        &self,
+        since: Option<u64>,
+        epoch: Option<u64>,
+    ) -> Result<(), Refusal> {
         let ours = self.epoch();
         match (since, epoch) {
             (Some(since), Some(theirs)) if theirs != ours => Err(resync(format!(

@@ -67,7 +67,10 @@ mod tests {
         renew_at_next_open(&conn).unwrap();
         assert_eq!(read(&conn).unwrap(), 0);
         let after = choose(&conn).unwrap();
-        assert!((1..=MAX).contains(&after) && after != before, "{before} {after}");
+        assert!(
+            (1..=MAX).contains(&after) && after != before,
+            "{before} {after}"
+        );
         assert_eq!(choose(&conn).unwrap(), after);
         // Marked again (a second restore of the same copy): yet another.
         renew_at_next_open(&conn).unwrap();
@@ -84,5 +87,4 @@ mod tests {
             assert!((1..=MAX).contains(&epoch), "{epoch}");
         }
     }
-
 }

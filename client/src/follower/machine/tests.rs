@@ -151,11 +151,17 @@ fn online_kitchen(urls: &[&str]) -> Machine {
                 &["snapshot at 10", "subscribe restaurant:r1 from 10"],
             ),
             (
-                Input::Subscribed { head: 10, epoch: None },
+                Input::Subscribed {
+                    head: 10,
+                    epoch: None,
+                },
                 &["resumed restaurant:r1 from 10", "subscribe chat:r1 from 10"],
             ),
             (
-                Input::Subscribed { head: 12, epoch: None },
+                Input::Subscribed {
+                    head: 12,
+                    epoch: None,
+                },
                 &["resumed chat:r1 from 10", "online ws://a:7787"],
             ),
         ],
@@ -209,7 +215,10 @@ fn fails_over_at_once_and_backs_off_after_each_round() {
             ),
             (Input::Connected(welcome()), &["subscribe riders from head"]),
             (
-                Input::Subscribed { head: 7, epoch: None },
+                Input::Subscribed {
+                    head: 7,
+                    epoch: None,
+                },
                 &["resumed riders from 7", "online ws://b:7787"],
             ),
             // Losing B goes straight to A (B counts as tried), and waits once A fails.
@@ -328,7 +337,10 @@ fn a_command_gives_up_when_nothing_answers_at_first_or_a_person_must_act() {
     let mut m = machine(&[A], &cmd);
     m.step(Input::Start);
     m.step(Input::Connected(welcome()));
-    m.step(Input::Subscribed { head: 3, epoch: None });
+    m.step(Input::Subscribed {
+        head: 3,
+        epoch: None,
+    });
     run(
         &mut m,
         &[

@@ -145,7 +145,10 @@ fn a_restored_log_is_answered_by_reloading_then_resuming_in_its_epoch() {
 
 #[test]
 fn without_a_snapshot_another_log_goes_on_from_its_head_and_says_so() {
-    let mut m = machine(&[A], &spec(&[("restaurant:r1", None)], false, Policy::DISPLAY));
+    let mut m = machine(
+        &[A],
+        &spec(&[("restaurant:r1", None)], false, Policy::DISPLAY),
+    );
     m.step(Input::Start);
     m.step(Input::Connected(welcome_at(7)));
     m.step(Input::Subscribed {
