@@ -97,6 +97,40 @@ async fn history_pages_backwards_newest_page_first() {
     assert_eq!(err.code(), Some(ErrorCode::BadRequest), "{err}");
 }
 
+/// The events of a group are numbered when it is written, after the rules ran; the
+/// reply must still carry the id and seq the message was stored and sent with, also
+/// when several messages and orders share a commit.
+#[tokio::test]
+async fn a_sent_message_is_answered_as_stored_and_sent() {
+    let server = TestServer::start().await;
+    let (admin, mut events) = server.admin().await;
+    admin.subscribe("chat:staff", None).await.unwrap();
+    let sends = (0..8).map(|i| {
+        let admin = &admin;
+        async move {
+            admin
+                .chat_send("chat:staff", &format!("m{i}"))
+                .await
+                .unwrap()
+        }
+    });
+    let mut replies = futures_util::future::join_all(sends).await;
+    replies.sort_by_key(|m| m.seq);
+    let mut sent = Vec::new();
+    for _ in 0..8 {
+        sent.push(next_message(&mut events).await);
+    }
+    assert_eq!(replies, sent);
+    let stored = admin
+        .chat_history("chat:staff", None, Some(8))
+        .await
+        .unwrap();
+    assert_eq!(stored, sent);
+    let ids: std::collections::BTreeSet<_> = sent.iter().map(|m| m.id).collect();
+    assert_eq!(ids.len(), 8, "each message has an id of its own");
+    assert!(sent.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
 #[tokio::test]
 async fn resume_after_disconnect_gets_each_missed_message_once() {
     let server = TestServer::start().await;

@@ -37,6 +37,12 @@ impl Refusal {
 
 impl From<rusqlite::Error> for Refusal {
     fn from(e: rusqlite::Error) -> Refusal {
+        Refusal::from(crate::store::StoreError::from(e))
+    }
+}
+
+impl From<crate::store::StoreError> for Refusal {
+    fn from(e: crate::store::StoreError) -> Refusal {
         tracing::error!("database error: {e}");
         Refusal::internal(
             "the server could not complete this request (storage error); nothing was changed",

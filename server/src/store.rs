@@ -2,7 +2,10 @@
 //! progress) behind one interface, [`Backend`], which the rest of the server calls
 //! through [`Store`]: changes submitted to the backend's group-commit writer and
 //! answered once durable, the log's head and replay, and the reads. SQLite (`sqlite`)
-//! is the backend; nothing outside this module names its connection.
+//! is the backend; nothing outside this module names its connection. The order rules
+//! (`rules`) and the group-commit machine (`writer`) reach the database only through
+//! `tx` (the queries a group's transaction makes, and the writer's connection), so
+//! another backend's writer reuses both.
 
 pub mod epoch;
 mod events;
@@ -11,8 +14,10 @@ pub(crate) mod migrate;
 pub mod queries;
 mod reads;
 mod rules;
+mod snapshot;
 mod sqlite;
 mod today;
+mod tx;
 pub mod validate;
 #[allow(unsafe_code)] // a SQLite VFS is a table of C callbacks; see the module's notes
 mod wal_vfs;
@@ -135,6 +140,7 @@ pub enum Written {
 }
 
 pub type WriteResult = Result<Written, Refusal>;
+pub use tx::StoreError;
 
 /// A change of the server's own, made in the writer's next transaction beside the
 /// clients' changes of that group (it adds no commit of its own).

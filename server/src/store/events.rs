@@ -2,60 +2,100 @@
 //! and the frames published after the commit, and the data of order events made
 //! around the order's JSON (made once per change, reused by the reply).
 
-use chit_protocol::{EventKind, ItemState, Order, Room, Status};
-use rusqlite::Connection;
+use super::tx::{Tx, TxResult};
+use chit_protocol::{ChatMessage, EventKind, ItemState, Order, Room, Status};
 
-use super::queries;
 use super::rules::Batch;
 use crate::frames::{Published, event_frame};
 
-/// Appends one event for `rooms` (one seq each, the data stored once) and queues its
-/// frames for publishing after the commit. An order's event is stored for its rooms
-/// (the restaurant's first) and sent to `order:ID` and `customer:ID` with the restaurant
+/// An event the rules logged in this group, numbered and written only at the group's
+/// end ([`write`]), as the last thing before its commit: so that on every backend the
+/// log's seqs follow the order of commits (PostgreSQL takes a group's seqs from a
+/// counter row that stays locked until the commit; a number taken earlier could commit
+/// after a greater one, and a reader of `seq > last` would skip it).
+pub(super) struct Pending {
+    rooms: Vec<String>,
+    kind: EventKind,
+    data: Data,
+    /// The order the event is of: its id, and the rooms sent its restaurant row's seq.
+    order: Option<(i64, [String; 2])>,
+}
+
+pub(super) enum Data {
+    Json(String),
+    /// A chat message, stored and made JSON once its seq is known.
+    Chat(ChatMessage),
+}
+
+/// Logs one event for `rooms` (one seq each, the data stored once), to be numbered and
+/// written at the group's end. An order's event is stored for its rooms (the
+/// restaurant's first) and sent to `order:ID` and `customer:ID` with the restaurant
 /// row's seq: that row names the order, and replaying either room reads it.
 pub(super) fn emit(
-    conn: &Connection,
     batch: &mut Batch,
     rooms: &[Room],
     kind: EventKind,
-    data: &str,
+    data: Data,
     order: Option<&Order>,
-) -> rusqlite::Result<()> {
+) {
     debug_assert!(
         order.is_none() || matches!(rooms.first(), Some(Room::Restaurant(_))),
         "an order's event is stored first for its restaurant"
     );
-    let first = batch.next_seq;
-    let names: Vec<String> = rooms.iter().map(Room::to_string).collect();
-    let order_id = order.map(|o| o.id);
-    queries::insert_event(
-        conn,
-        first,
-        &names,
-        kind.as_str(),
-        batch.now,
+    let rooms: Vec<String> = rooms.iter().map(Room::to_string).collect();
+    batch.seqs += rooms.len() as u64;
+    batch.pending.push(Pending {
+        rooms,
+        kind,
         data,
-        order_id,
-    )?;
-    batch.next_seq += names.len() as u64;
-    let mut frames: Vec<(u64, String)> = (first..).zip(names).collect();
-    if let Some(order) = order {
-        // Beside the restaurant's row they are read from, in seq order.
-        let derived = [
-            Room::Order(order.id),
-            Room::Customer(order.customer.id.clone()),
-        ];
-        frames.splice(1..1, derived.map(|room| (first, room.to_string())));
+        order: order.map(|o| {
+            let derived = [
+                Room::Order(o.id).to_string(),
+                Room::Customer(o.customer.id.clone()).to_string(),
+            ];
+            (o.id, derived)
+        }),
+    });
+}
+
+/// Numbers the group's events from `first`, writes them (and its chat messages) and
+/// queues their frames for publishing after the commit; the chat messages as stored,
+/// in the order they were logged.
+pub(super) fn write(tx: &dyn Tx, batch: &mut Batch, first: u64) -> TxResult<Vec<ChatMessage>> {
+    let mut chats = Vec::new();
+    let mut next = first;
+    for pending in std::mem::take(&mut batch.pending) {
+        let seq = next;
+        next += pending.rooms.len() as u64;
+        let data = match pending.data {
+            Data::Json(data) => data,
+            Data::Chat(mut message) => {
+                message.seq = Some(seq);
+                message.id = tx.insert_chat(&message, batch.now)?;
+                let data = serde_json::to_string(&message).expect("serializable");
+                chats.push(message);
+                data
+            }
+        };
+        let kind = pending.kind.as_str();
+        let order_id = pending.order.as_ref().map(|(id, _)| *id);
+        tx.insert_event(seq, &pending.rooms, kind, batch.now, &data, order_id)?;
+        let mut frames: Vec<(u64, String)> = (seq..).zip(pending.rooms).collect();
+        if let Some((_, derived)) = pending.order {
+            // Beside the restaurant's row they are read from, in seq order.
+            frames.splice(1..1, derived.map(|room| (seq, room)));
+        }
+        for (seq, room) in frames {
+            let frame = event_frame(&room, Some(seq), kind, batch.now, &data);
+            batch.events.push(Published {
+                room: room.into(),
+                seq: Some(seq),
+                frame: frame.into(),
+            });
+        }
     }
-    for (seq, room) in frames {
-        let frame = event_frame(&room, Some(seq), kind.as_str(), batch.now, data);
-        batch.events.push(Published {
-            room: room.into(),
-            seq: Some(seq),
-            frame: frame.into(),
-        });
-    }
-    Ok(())
+    debug_assert_eq!(next - first, batch.seqs);
+    Ok(chats)
 }
 
 /// The data of an order's event, as `OrderEvent` serializes it (the order's fields, then

@@ -1,11 +1,10 @@
-//! The reads the server makes of the SQLite store, each on one read connection (and
-//! where it says so, in one snapshot): what `Store`'s read methods run off the async
-//! threads. The role rules they apply are `auth`'s.
+//! The reads the server makes of the store, each in one snapshot (`Snapshot`, which
+//! every backend implements): what `Store`'s read methods run off the async threads. The role rules they apply are `auth`'s.
 
 use chit_protocol::{ErrorCode, Menu, Order, Room, ServerStats, Stats, UnavailableItem};
-use rusqlite::Connection;
 
-use super::{kitchen_sql, queries};
+use super::queries;
+use super::snapshot::Snapshot;
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::frames;
@@ -13,28 +12,26 @@ use crate::session::Replay;
 
 /// `restaurant`'s menu (none loaded: none) and what it has run out of at `now`.
 pub fn menu(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     restaurant: &str,
     now: i64,
 ) -> Result<(Option<Menu>, Vec<UnavailableItem>), Refusal> {
-    let tx = conn.unchecked_transaction()?;
-    let menu = kitchen_sql::live_menu(&tx, restaurant)?;
-    let unavailable = kitchen_sql::unavailable(&tx, restaurant, now)?;
-    tx.commit()?;
+    let menu = snap.live_menu(restaurant)?;
+    let unavailable = snap.unavailable(restaurant, now)?;
     Ok((menu, unavailable))
 }
 
 /// What `restaurant` has run out of at `now`, soonest back first.
 pub fn unavailable(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     restaurant: &str,
     now: i64,
 ) -> Result<Vec<UnavailableItem>, Refusal> {
-    Ok(kitchen_sql::unavailable(conn, restaurant, now)?)
+    Ok(snap.unavailable(restaurant, now)?)
 }
 
-pub fn check_live(conn: &Connection, who: &Principal) -> Result<(), Refusal> {
-    if queries::token_is_live(conn, who.token_id)? {
+pub fn check_live(snap: &dyn Snapshot, who: &Principal) -> Result<(), Refusal> {
+    if snap.token_is_live(who.token_id)? {
         Ok(())
     } else {
         Err(Refusal::new(
@@ -45,8 +42,8 @@ pub fn check_live(conn: &Connection, who: &Principal) -> Result<(), Refusal> {
 }
 
 /// One order, if `who` may see it.
-pub fn get_order(conn: &Connection, who: &Principal, order_id: i64) -> Result<Order, Refusal> {
-    match queries::get_order(conn, order_id)? {
+pub fn get_order(snap: &dyn Snapshot, who: &Principal, order_id: i64) -> Result<Order, Refusal> {
+    match snap.get_order(order_id)? {
         Some(order) if auth::can_see(who, &order) => Ok(order),
         Some(_) => Err(Refusal::forbidden(format!(
             "this token may not see order {order_id}"
@@ -69,13 +66,11 @@ pub struct OrdersPage {
 /// The newest `filter.limit` orders below the cursor, oldest first, with the head read
 /// in the same snapshot.
 pub fn list_orders(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     filter: &queries::OrderFilter,
 ) -> Result<OrdersPage, Refusal> {
-    let tx = conn.unchecked_transaction()?;
-    let (orders, more) = queries::list_orders(&tx, filter)?;
-    let head = queries::head(&tx)?;
-    tx.commit()?;
+    let (orders, more) = snap.list_orders(filter)?;
+    let head = snap.head()?;
     let next_cursor = more
         .then(|| orders.first().map(|o| o.id.to_string()))
         .flatten();
@@ -89,20 +84,20 @@ pub fn list_orders(
 /// Today's figures for `restaurant` (all, if none), and the server's own for admins
 /// (`server`, completed here from the database, webhook endpoints included).
 pub fn stats(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     restaurant: Option<String>,
     server: Option<(ServerStats, &crate::webhooks::WebhookConfig)>,
 ) -> Result<Stats, Refusal> {
-    let since = queries::local_day(conn)?.start;
-    let mut today = queries::analytics(conn, restaurant.as_deref(), since)?;
-    today.speed = speed(conn, restaurant.as_deref(), since)?;
+    let since = snap.local_day()?.start;
+    let mut today = snap.analytics(restaurant.as_deref(), since)?;
+    today.speed = speed(snap, restaurant.as_deref(), since)?;
     today.restaurant = restaurant;
     let server = match server {
         None => None,
         Some((mut st, webhooks)) => {
-            st.orders_total = queries::count_orders(conn).unwrap_or(0);
-            st.head = queries::head(conn).unwrap_or(0);
-            st.webhooks = webhook_statuses(conn, webhooks)?;
+            st.orders_total = snap.count_orders().unwrap_or(0);
+            st.head = snap.head().unwrap_or(0);
+            st.webhooks = webhook_statuses(snap, webhooks)?;
             Some(st)
         }
     };
@@ -112,16 +107,14 @@ pub fn stats(
 /// Today's speed of service, as the writer's figures count it: for one restaurant with
 /// its stations in its menu's order; for all, their items and orders together.
 fn speed(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     restaurant: Option<&str>,
     since: i64,
 ) -> Result<chit_protocol::Speed, Refusal> {
-    let mut samples = kitchen_sql::speed_samples(conn, restaurant, since)?;
+    let mut samples = snap.speed_samples(restaurant, since)?;
     Ok(match restaurant {
         Some(r) => {
-            let stations = kitchen_sql::live_menu(conn, r)?
-                .map(|m| m.stations)
-                .unwrap_or_default();
+            let stations = snap.live_menu(r)?.map(|m| m.stations).unwrap_or_default();
             samples.remove(r).unwrap_or_default().speed(&stations)
         }
         None => {
@@ -140,10 +133,11 @@ fn speed(
 
 /// Every webhook endpoint and how its deliveries go.
 pub fn webhook_statuses(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     config: &crate::webhooks::WebhookConfig,
 ) -> Result<Vec<chit_protocol::WebhookStatus>, Refusal> {
-    Ok(crate::webhooks::queries::webhooks(conn)?
+    Ok(snap
+        .webhooks()?
         .into_iter()
         .map(|e| chit_protocol::WebhookStatus {
             id: e.id,
@@ -158,10 +152,10 @@ pub fn webhook_statuses(
 }
 
 /// Whether `who` may follow `room` (order rooms need the order, read here).
-pub fn check_join(conn: &Connection, who: &Principal, room: &Room) -> Result<(), Refusal> {
+pub fn check_join(snap: &dyn Snapshot, who: &Principal, room: &Room) -> Result<(), Refusal> {
     let order = match room {
         Room::Order(id) => Some(
-            queries::get_order(conn, *id)?
+            snap.get_order(*id)?
                 .ok_or_else(|| Refusal::not_found(format!("order {id} does not exist")))?,
         ),
         _ => None,
@@ -180,13 +174,12 @@ pub fn check_join(conn: &Connection, who: &Principal, room: &Room) -> Result<(),
 /// `resync_required` if they are no longer all kept (or `since` is ahead of the log).
 /// No `since`: nothing to replay, only the head.
 pub fn replay(
-    conn: &Connection,
+    snap: &dyn Snapshot,
     room: &str,
     since: Option<u64>,
     limit: u32,
 ) -> Result<(Replay, bool), Refusal> {
-    let tx = conn.unchecked_transaction()?;
-    let head = queries::head(&tx)?;
+    let head = snap.head()?;
     let Some(since) = since else {
         let replay = Replay {
             head,
@@ -194,7 +187,7 @@ pub fn replay(
         };
         return Ok((replay, false));
     };
-    let pruned = queries::meta(&tx, "pruned_through")?;
+    let pruned = snap.meta("pruned_through")?;
     if since < pruned {
         return Err(resync(format!(
             "events up to seq {pruned} are no longer kept: reload the orders and subscribe from the new head"
@@ -205,8 +198,7 @@ pub fn replay(
             "seq {since} is ahead of this server's log (head {head}): reload the orders and subscribe from the new head"
         )));
     }
-    let mut events = queries::events_since(&tx, room, since, limit.saturating_add(1))?;
-    tx.commit()?;
+    let mut events = snap.events_since(room, since, limit.saturating_add(1))?;
     let more = events.len() > limit as usize;
     events.truncate(limit as usize);
     let frames = events

@@ -11,10 +11,10 @@ mod menus;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::tx::{Tx, TxResult};
 use chit_protocol::{ChatMessage, ErrorCode, EventKind, Fulfilment, Order, Role, Room, Status};
-use rusqlite::Connection;
 
-use super::events::{emit, order_event_data};
+use super::events::{Data, Pending, emit, order_event_data};
 use super::queries;
 use super::today::Group;
 use super::validate::ValidOrder;
@@ -26,7 +26,11 @@ pub(super) use menus::Kitchen;
 
 /// What one transaction has produced so far.
 pub(super) struct Batch {
-    pub next_seq: u64,
+    /// How many seqs the events logged so far take.
+    pub seqs: u64,
+    /// The events logged so far, numbered when the group is written.
+    pub pending: Vec<Pending>,
+    /// The frames of the group's events, once numbered.
     pub events: Vec<Published>,
     pub now: i64,
     /// `now` as the protocol writes times, made once for the group.
@@ -45,11 +49,12 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// A group's start: its first seq, its time, today's sums and the kitchen's state
-    /// as of the last commit.
-    pub fn new(next_seq: u64, now: i64, today: Group, kitchen: Kitchen) -> Batch {
+    /// A group's start: its time, today's sums and the kitchen's state as of the last
+    /// commit.
+    pub fn new(now: i64, today: Group, kitchen: Kitchen) -> Batch {
         Batch {
-            next_seq,
+            seqs: 0,
+            pending: Vec::new(),
             events: Vec::new(),
             now,
             at: chit_protocol::format_time(now),
@@ -64,16 +69,11 @@ impl Batch {
 
 /// Makes `op` for `who` in the group's transaction, or refuses it before it writes
 /// anything (a storage error after writing fails the whole group).
-pub(super) fn apply(
-    conn: &Connection,
-    batch: &mut Batch,
-    who: &Principal,
-    op: Write,
-) -> WriteResult {
+pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) -> WriteResult {
     let live = match batch.live_tokens.get(&who.token_id) {
         Some(live) => *live,
         None => {
-            let live = queries::token_is_live(conn, who.token_id)?;
+            let live = tx.token_is_live(who.token_id)?;
             batch.live_tokens.insert(who.token_id, live);
             live
         }
@@ -85,7 +85,7 @@ pub(super) fn apply(
         ));
     }
     match op {
-        Write::PlaceOrder { order } => place_order(conn, batch, who, order),
+        Write::PlaceOrder { order } => place_order(tx, batch, who, order),
         Write::UpdateStatus {
             order_id,
             status,
@@ -93,7 +93,7 @@ pub(super) fn apply(
             recall,
             force,
         } => {
-            let mut order = load(conn, order_id)?;
+            let mut order = load(tx, order_id)?;
             if recall {
                 if !matches!(who.role, Role::Admin | Role::Kitchen) {
                     return Err(Refusal::forbidden("only a kitchen can recall a bump"));
@@ -115,25 +115,25 @@ pub(super) fn apply(
             if status == Status::Ready && !recall {
                 crate::kitchen::items::check_ready(&order, force)?;
             }
-            batch.today.load(conn, &order.restaurant)?;
-            fire::before_change(conn, batch, &mut order, Some(status))?;
+            batch.today.load(tx, &order.restaurant)?;
+            fire::before_change(tx, batch, &mut order, Some(status))?;
             let previous = (order.status, order.rider.clone());
             order.status = status;
-            change(conn, batch, order, previous, reason)
+            change(tx, batch, order, previous, reason)
         }
         Write::UpdateItem {
             order_id,
             item,
             state,
             recall,
-        } => items::update_item(conn, batch, who, (order_id, item), state, recall),
+        } => items::update_item(tx, batch, who, (order_id, item), state, recall),
         Write::MarkUnavailable {
             restaurant,
             item,
             until,
-        } => menus::mark_unavailable(conn, batch, who, &restaurant, &item, until),
+        } => menus::mark_unavailable(tx, batch, who, &restaurant, &item, until),
         Write::MarkAvailable { restaurant, item } => {
-            menus::mark_available(conn, batch, who, &restaurant, &item)
+            menus::mark_available(tx, batch, who, &restaurant, &item)
         }
         Write::Claim { order_id } => {
             let Some(me) = who.rider.clone().filter(|_| who.role == Role::Rider) else {
@@ -141,7 +141,7 @@ pub(super) fn apply(
                     "only riders claim orders (an admin assigns them)",
                 ));
             };
-            let mut order = load(conn, order_id)?;
+            let mut order = load(tx, order_id)?;
             if order.fulfilment == Fulfilment::Pickup {
                 return Err(Refusal::new(
                     ErrorCode::InvalidTransition,
@@ -175,10 +175,10 @@ pub(super) fn apply(
             }
             let previous = (order.status, order.rider.take());
             order.rider = Some(me);
-            change(conn, batch, order, previous, None)
+            change(tx, batch, order, previous, None)
         }
         Write::Release { order_id } => {
-            let mut order = load(conn, order_id)?;
+            let mut order = load(tx, order_id)?;
             let mine = who.role == Role::Rider && order.rider == who.rider;
             if !(mine || who.role == Role::Admin) {
                 return Err(Refusal::forbidden(format!(
@@ -203,13 +203,13 @@ pub(super) fn apply(
                 ));
             }
             let previous = (order.status, order.rider.take());
-            change(conn, batch, order, previous, None)
+            change(tx, batch, order, previous, None)
         }
         Write::Assign { order_id, rider } => {
             if who.role != Role::Admin {
                 return Err(Refusal::forbidden("only an admin assigns orders to riders"));
             }
-            let mut order = load(conn, order_id)?;
+            let mut order = load(tx, order_id)?;
             if order.fulfilment == Fulfilment::Pickup
                 || order.status.is_terminal()
                 || order.status == Status::PickedUp
@@ -224,17 +224,17 @@ pub(super) fn apply(
             }
             let previous = (order.status, order.rider.take());
             order.rider = Some(rider);
-            change(conn, batch, order, previous, None)
+            change(tx, batch, order, previous, None)
         }
-        Write::Chat { room, text } => chat(conn, batch, who, room, text),
+        Write::Chat { room, text } => chat(tx, batch, who, room, text),
     }
 }
 
 /// What a `Due` job does, in the group's transaction.
-pub(super) fn run_due(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
-    fire::fire_due(conn, batch)?;
-    menus::expire(conn, batch)?;
-    menus::take_up_loads(conn, batch)
+pub(super) fn run_due(tx: &dyn Tx, batch: &mut Batch) -> Result<(), Refusal> {
+    fire::fire_due(tx, batch)?;
+    menus::expire(tx, batch)?;
+    menus::take_up_loads(tx, batch)
 }
 
 fn invalid(order: &Order, to: Status, why: &str) -> Refusal {
@@ -252,23 +252,19 @@ fn invalid(order: &Order, to: Status, why: &str) -> Refusal {
     )
 }
 
-fn load(conn: &Connection, order_id: i64) -> Result<Order, Refusal> {
-    queries::get_order(conn, order_id)?
+fn load(tx: &dyn Tx, order_id: i64) -> Result<Order, Refusal> {
+    tx.get_order(order_id)?
         .ok_or_else(|| Refusal::not_found(format!("order {order_id} does not exist")))
 }
 
-fn place_order(
-    conn: &Connection,
-    batch: &mut Batch,
-    who: &Principal,
-    v: ValidOrder,
-) -> WriteResult {
+fn place_order(tx: &dyn Tx, batch: &mut Batch, who: &Principal, v: ValidOrder) -> WriteResult {
     let restaurant = v.order.restaurant.clone();
     auth::check_place(who, &restaurant, &v.customer_id)?;
     if let Some(key) = &v.key
-        && let Some(id) = queries::find_key(conn, &restaurant, key)?
+        && let Some(id) = tx.find_key(&restaurant, key)?
     {
-        let order = queries::get_order(conn, id)?
+        let order = tx
+            .get_order(id)?
             .ok_or_else(|| Refusal::internal(format!("order {id} for key '{key}' is missing")))?;
         return Ok(Written::Order {
             order,
@@ -278,7 +274,7 @@ fn place_order(
     }
     // Refused (an item run out of, a due time too far ahead) before anything is written,
     // and before it is given a number.
-    let items = menus::route(conn, batch, &restaurant, queries::plain_items(&v))?;
+    let items = menus::route(tx, batch, &restaurant, queries::plain_items(&v))?;
     let times = fire::times(batch, v.due_at, &items)?;
     let number = match batch.numbers.get_mut(&restaurant) {
         Some(last) => {
@@ -286,27 +282,26 @@ fn place_order(
             *last
         }
         None => {
-            let number = queries::last_number(conn, &restaurant, &batch.today.date)? + 1;
+            let number = tx.last_number(&restaurant, &batch.today.date)? + 1;
             batch.numbers.insert(restaurant.clone(), number);
             number
         }
     };
-    batch.today.load(conn, &restaurant)?;
-    let order = queries::insert_order(conn, &v, number, items, times, (batch.now, &batch.at))?;
+    batch.today.load(tx, &restaurant)?;
+    let order = tx.insert_order(&v, number, items, times, (batch.now, &batch.at))?;
     if let Some(key) = &v.key {
-        queries::insert_key(conn, &restaurant, key, order.id, batch.now)?;
+        tx.insert_key(&restaurant, key, order.id, batch.now)?;
     }
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = order_event_data(&json, None, None);
     emit(
-        conn,
         batch,
         &[Room::Restaurant(order.restaurant.clone())],
         EventKind::NewOrder,
-        &data,
+        Data::Json(data),
         Some(&order),
-    )?;
-    fire::placed(conn, batch, &order, times, &json)?;
+    );
+    fire::placed(tx, batch, &order, times, &json)?;
     let share = queries::Share {
         total: order.total,
         status: order.status,
@@ -323,15 +318,15 @@ fn place_order(
 
 /// Saves an order's new status or rider and tells every room that follows it.
 fn change(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     mut order: Order,
     (previous, previous_rider): (Status, Option<String>),
     reason: Option<String>,
 ) -> WriteResult {
     let shares = if order.status != previous {
-        batch.today.load(conn, &order.restaurant)?;
-        let (created_at, ready_at) = queries::order_times(conn, order.id)?;
+        batch.today.load(tx, &order.restaurant)?;
+        let (created_at, ready_at) = tx.order_times(order.id)?;
         let before = queries::Share {
             total: order.total,
             status: previous,
@@ -348,7 +343,7 @@ fn change(
     } else {
         None
     };
-    queries::save_order_state(conn, &order, batch.now)?;
+    tx.save_order_state(&order, batch.now)?;
     order.updated_at = batch.at.clone();
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = order_event_data(&json, Some(previous), reason.as_deref());
@@ -366,13 +361,12 @@ fn change(
         rooms.push(Room::Rider(rider));
     }
     emit(
-        conn,
         batch,
         &rooms,
         EventKind::OrderUpdate,
-        &data,
+        Data::Json(data),
         Some(&order),
-    )?;
+    );
     if let Some((before, after)) = shares {
         batch
             .today
@@ -392,15 +386,9 @@ fn change(
     })
 }
 
-fn chat(
-    conn: &Connection,
-    batch: &mut Batch,
-    who: &Principal,
-    room: Room,
-    text: String,
-) -> WriteResult {
+fn chat(tx: &dyn Tx, batch: &mut Batch, who: &Principal, room: Room, text: String) -> WriteResult {
     let order = match &room {
-        Room::Order(id) => Some(load(conn, *id)?),
+        Room::Order(id) => Some(load(tx, *id)?),
         _ => None,
     };
     if !matches!(room, Room::Chat(_) | Room::Order(_)) {
@@ -413,26 +401,31 @@ fn chat(
             "this token may not talk in '{room}'"
         )));
     }
-    let room_name = room.to_string();
-    let mut message = ChatMessage {
+    // Stored, with its id and seq, when the group's events are written; the writer
+    // answers with the message as stored.
+    let message = ChatMessage {
         id: 0,
-        room: room_name.clone(),
-        seq: Some(batch.next_seq),
+        room: room.to_string(),
+        seq: None,
         author: who.name(),
         role: who.role,
         text,
         at: batch.at.clone(),
     };
-    message.id = queries::insert_chat(conn, &message, batch.now)?;
-    let data = serde_json::to_string(&message).expect("serializable");
-    emit(conn, batch, &[room], EventKind::ChatMessage, &data, None)?;
+    emit(
+        batch,
+        &[room],
+        EventKind::ChatMessage,
+        Data::Chat(message.clone()),
+        None,
+    );
     Ok(Written::Chat(message))
 }
 
 /// Saves the last order number given today per restaurant, once per group.
-pub(super) fn save_numbers(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+pub(super) fn save_numbers(tx: &dyn Tx, batch: &Batch) -> TxResult<()> {
     for (restaurant, last) in &batch.numbers {
-        queries::save_number(conn, restaurant, &batch.today.date, *last)?;
+        tx.save_number(restaurant, &batch.today.date, *last)?;
     }
     Ok(())
 }

@@ -13,9 +13,10 @@ use chit_protocol::{
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::snapshot::Snapshot;
 use super::{
-    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, epoch, kitchen_sql,
-    migrate, queries, reads, rules, today, wal_vfs, writer,
+    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, epoch, migrate,
+    queries, reads, rules, today, wal_vfs, writer,
 };
 use crate::auth::Principal;
 use crate::error::Refusal;
@@ -173,11 +174,12 @@ impl Sqlite {
         })
     }
 
-    /// Runs `f` on a read connection, off the async threads.
+    /// Runs `f` in one snapshot (a read transaction on a read connection), off the
+    /// async threads.
     async fn read<T, F>(&self, f: F) -> Result<T, Refusal>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Refusal> + Send + 'static,
+        F: FnOnce(&dyn Snapshot) -> Result<T, Refusal> + Send + 'static,
     {
         let inner = self.inner.clone();
         let Ok(turn) = inner.read_turns.clone().acquire_owned().await else {
@@ -195,7 +197,10 @@ impl Sqlite {
                     conn
                 }
             };
-            let result = f(&conn);
+            let result = match conn.unchecked_transaction() {
+                Ok(snapshot) => f(&*snapshot),
+                Err(e) => Err(e.into()),
+            };
             let mut readers = inner.readers.lock().unwrap();
             if readers.len() < READERS {
                 readers.push(conn);
@@ -211,11 +216,11 @@ impl Sqlite {
     async fn read_as<T, F>(&self, who: Arc<Principal>, f: F) -> Result<T, Refusal>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &Principal) -> Result<T, Refusal> + Send + 'static,
+        F: FnOnce(&dyn Snapshot, &Principal) -> Result<T, Refusal> + Send + 'static,
     {
-        self.read(move |conn| {
-            reads::check_live(conn, &who)?;
-            f(conn, &who)
+        self.read(move |snap| {
+            reads::check_live(snap, &who)?;
+            f(snap, &who)
         })
         .await
     }
@@ -264,29 +269,27 @@ impl Backend for Sqlite {
 
     /// The token whose hash is `hash` (none: unknown or revoked).
     async fn token_by_hash(&self, hash: String) -> Result<Option<Principal>, Refusal> {
-        self.read(move |conn| Ok(queries::token_by_hash(conn, &hash)?))
-            .await
+        self.read(move |snap| Ok(snap.token_by_hash(&hash)?)).await
     }
 
     /// The token `id` (none: unknown or revoked).
     async fn token_by_id(&self, id: i64) -> Result<Option<Principal>, Refusal> {
-        self.read(move |conn| Ok(queries::token_by_id(conn, id)?))
-            .await
+        self.read(move |snap| Ok(snap.token_by_id(id)?)).await
     }
 
     /// What other processes (`token revoke`, `menu load`) changed: the revoked tokens,
     /// and whether loaded menus wait for the writer.
     async fn outside_changes(&self) -> Result<(Vec<i64>, bool), Refusal> {
-        self.read(|conn| {
-            let menus = kitchen_sql::has_menu_loads(conn)?;
-            Ok((queries::revoked_tokens(conn)?, menus))
+        self.read(|snap| {
+            let menus = snap.has_menu_loads()?;
+            Ok((snap.revoked_tokens()?, menus))
         })
         .await
     }
 
     /// One order, if `who` may see it.
     async fn order(&self, who: Arc<Principal>, order_id: i64) -> Result<Order, Refusal> {
-        self.read_as(who, move |conn, who| reads::get_order(conn, who, order_id))
+        self.read_as(who, move |snap, who| reads::get_order(snap, who, order_id))
             .await
     }
 
@@ -297,7 +300,7 @@ impl Backend for Sqlite {
         who: Arc<Principal>,
         filter: queries::OrderFilter,
     ) -> Result<OrdersPage, Refusal> {
-        self.read_as(who, move |conn, _| reads::list_orders(conn, &filter))
+        self.read_as(who, move |snap, _| reads::list_orders(snap, &filter))
             .await
     }
 
@@ -308,7 +311,7 @@ impl Backend for Sqlite {
         restaurant: String,
         now: i64,
     ) -> Result<(Option<Menu>, Vec<UnavailableItem>), Refusal> {
-        self.read_as(who, move |conn, _| reads::menu(conn, &restaurant, now))
+        self.read_as(who, move |snap, _| reads::menu(snap, &restaurant, now))
             .await
     }
 
@@ -319,15 +322,15 @@ impl Backend for Sqlite {
         restaurant: String,
         now: i64,
     ) -> Result<Vec<UnavailableItem>, Refusal> {
-        self.read_as(who, move |conn, _| {
-            reads::unavailable(conn, &restaurant, now)
+        self.read_as(who, move |snap, _| {
+            reads::unavailable(snap, &restaurant, now)
         })
         .await
     }
 
     /// Whether `who` may follow `room`.
     async fn check_join(&self, who: Arc<Principal>, room: Room) -> Result<(), Refusal> {
-        self.read_as(who, move |conn, who| reads::check_join(conn, who, &room))
+        self.read_as(who, move |snap, who| reads::check_join(snap, who, &room))
             .await
     }
 
@@ -339,14 +342,9 @@ impl Backend for Sqlite {
         before: Option<u64>,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, Refusal> {
-        self.read_as(who, move |conn, who| {
-            reads::check_join(conn, who, &room)?;
-            Ok(queries::chat_history(
-                conn,
-                &room.to_string(),
-                before,
-                limit,
-            )?)
+        self.read_as(who, move |snap, who| {
+            reads::check_join(snap, who, &room)?;
+            Ok(snap.chat_history(&room.to_string(), before, limit)?)
         })
         .await
     }
@@ -360,9 +358,9 @@ impl Backend for Sqlite {
         since: Option<u64>,
         limit: u32,
     ) -> Result<(Replay, bool), Refusal> {
-        self.read_as(who, move |conn, who| {
-            reads::check_join(conn, who, &room)?;
-            reads::replay(conn, &room.to_string(), since, limit)
+        self.read_as(who, move |snap, who| {
+            reads::check_join(snap, who, &room)?;
+            reads::replay(snap, &room.to_string(), since, limit)
         })
         .await
     }
@@ -375,20 +373,20 @@ impl Backend for Sqlite {
         restaurant: Option<String>,
         server: Option<(ServerStats, WebhookConfig)>,
     ) -> Result<Stats, Refusal> {
-        self.read_as(who, move |conn, _| {
+        self.read_as(who, move |snap, _| {
             let server = server.as_ref().map(|(st, config)| (st.clone(), config));
-            reads::stats(conn, restaurant, server)
+            reads::stats(snap, restaurant, server)
         })
         .await
     }
 
     /// Today's figures of each of `restaurants`, read from the orders.
     async fn figures(&self, restaurants: Vec<String>) -> Result<Vec<Analytics>, Refusal> {
-        self.read(move |conn| {
-            let since = queries::local_day(conn)?.start;
+        self.read(move |snap| {
+            let since = snap.local_day()?.start;
             restaurants
                 .into_iter()
-                .map(|r| Ok(queries::analytics(conn, Some(&r), since)?))
+                .map(|r| Ok(snap.analytics(Some(&r), since)?))
                 .collect()
         })
         .await
@@ -396,18 +394,17 @@ impl Backend for Sqlite {
 
     /// The newest order's id (0: none yet).
     async fn newest_order_id(&self) -> Result<u64, Refusal> {
-        self.read(|conn| Ok(queries::newest_order_id(conn)?)).await
+        self.read(|snap| Ok(snap.newest_order_id()?)).await
     }
 
     /// When the next held order fires or 86 ends (Unix ms), if anything is scheduled.
     async fn next_due(&self) -> Result<Option<i64>, Refusal> {
-        self.read(|conn| Ok(kitchen_sql::next_due(conn)?)).await
+        self.read(|snap| Ok(snap.next_due()?)).await
     }
 
     /// Every webhook endpoint with its delivery progress.
     async fn webhooks(&self) -> Result<Vec<Endpoint>, Refusal> {
-        self.read(|conn| Ok(crate::webhooks::queries::webhooks(conn)?))
-            .await
+        self.read(|snap| Ok(snap.webhooks()?)).await
     }
 
     /// The events after seq `after` a webhook delivers (only `restaurant`'s, if given),
@@ -418,27 +415,18 @@ impl Backend for Sqlite {
         restaurant: Option<String>,
         limit: u32,
     ) -> Result<Vec<LogEvent>, Refusal> {
-        self.read(move |conn| {
-            Ok(crate::webhooks::queries::events_after(
-                conn,
-                after,
-                restaurant.as_deref(),
-                limit,
-            )?)
-        })
-        .await
+        self.read(move |snap| Ok(snap.events_after(after, restaurant.as_deref(), limit)?))
+            .await
     }
 
     /// The incoming hook named `name`.
     async fn hook(&self, name: String) -> Result<Option<Hook>, Refusal> {
-        self.read(move |conn| Ok(crate::webhooks::queries::hook(conn, &name)?))
-            .await
+        self.read(move |snap| Ok(snap.hook(&name)?)).await
     }
 
     /// This database's instance id (webhooks sign with it).
     async fn instance(&self) -> Result<u64, Refusal> {
-        self.read(|conn| Ok(crate::webhooks::queries::instance(conn)?))
-            .await
+        self.read(|snap| Ok(snap.meta("instance")?)).await
     }
 
     fn is_durable(&self) -> bool {

@@ -5,10 +5,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rusqlite::Connection;
+use super::tx::{Tx, TxResult};
 
-use super::kitchen_sql;
-use super::queries::{self, Day, Share, Tally};
+use super::queries::{Day, Share, Tally};
 use crate::kitchen::speed::Samples;
 
 /// A restaurant's figures after a commit changed them; `None` if they are not known
@@ -43,10 +42,11 @@ pub(super) struct Group {
 impl Today {
     /// Starts a group at `now` (Unix ms). The day is the day of the group's time, so
     /// that its orders count for it even if midnight passes meanwhile; the sums are
-    /// taken for the group and put back only if it commits.
-    pub fn begin(&mut self, conn: &Connection, now: i64) -> Group {
+    /// taken for the group and put back only if it commits. `tx` is the group's
+    /// transaction, if it could begin.
+    pub fn begin(&mut self, tx: Option<&dyn Tx>, now: i64) -> Group {
         if !self.day.as_ref().is_some_and(|d| d.contains(now)) {
-            let day = queries::day_of(conn, now).ok();
+            let day = tx.and_then(|tx| tx.day_of(now).ok());
             if day.as_ref().map(|d| d.start) != self.day.as_ref().map(|d| d.start) {
                 self.tallies.clear();
                 self.speeds.clear();
@@ -106,12 +106,13 @@ impl Group {
 
     /// Makes sure the group has today's sums for `restaurant`, read before this change
     /// writes anything.
-    pub fn load(&mut self, conn: &Connection, restaurant: &str) -> rusqlite::Result<()> {
+    pub fn load(&mut self, tx: &dyn Tx, restaurant: &str) -> TxResult<()> {
         if let Some(since) = self.since
             && !self.tallies.contains_key(restaurant)
         {
-            let tally = queries::tally(conn, Some(restaurant), since)?;
-            let samples = kitchen_sql::speed_samples(conn, Some(restaurant), since)?
+            let tally = tx.tally(Some(restaurant), since)?;
+            let samples = tx
+                .speed_samples(Some(restaurant), since)?
                 .remove(restaurant)
                 .unwrap_or_default();
             self.tallies.insert(restaurant.to_string(), tally);

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chit_protocol::ErrorCode;
-use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::queries;
+use super::events;
 use super::rules::{self, Batch, Kitchen};
 use super::today::{Figures, Today};
-use super::{Change, Write, WriteResult};
+use super::tx::{Begun, Tx, TxResult, WriteConn};
+use super::{Change, Write, WriteResult, Written};
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::error::Refusal;
@@ -48,18 +48,16 @@ pub(super) enum Job {
 }
 
 impl Change {
-    fn make(self, conn: &Connection) -> rusqlite::Result<()> {
+    fn make(self, tx: &dyn Tx) -> TxResult<()> {
         match self {
-            Change::WebhookProgress { id, progress } => {
-                crate::webhooks::queries::save_progress(conn, id, &progress)
-            }
-            Change::Probe => conn.execute_batch("DELETE FROM meta WHERE 0"),
+            Change::WebhookProgress { id, progress } => tx.save_webhook_progress(id, &progress),
+            Change::Probe => tx.probe(),
         }
     }
 }
 
-pub(super) struct Writer {
-    pub conn: Connection,
+pub(super) struct Writer<C> {
+    pub conn: C,
     pub jobs: mpsc::Receiver<Job>,
     pub publish: Box<dyn FnMut(Vec<Published>, Vec<Figures>) + Send>,
     pub today: Today,
@@ -78,7 +76,7 @@ pub(super) struct Writer {
     pub due_changed: Arc<Notify>,
 }
 
-impl Writer {
+impl<C: WriteConn> Writer<C> {
     pub fn run(mut self) {
         let mut last_prune = Instant::now() - PRUNE_EVERY;
         let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -115,7 +113,7 @@ impl Writer {
                 self.prune();
             }
         }
-        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        if let Err(e) = self.conn.at_shutdown() {
             tracing::warn!("checkpoint at shutdown failed: {e}");
         }
         tracing::debug!("writer stopped");
@@ -131,10 +129,13 @@ impl Writer {
         let n_jobs = writes.len() + changes.len() + due.len();
         let mut change_replies = Vec::with_capacity(changes.len());
         let now = self.clock.now_ms();
+        let head = self.head.load(Ordering::Acquire);
+        let mut new_head = head;
+        let mut chats = Vec::new();
+        let begun = self.conn.begin();
         let mut batch = Batch::new(
-            self.head.load(Ordering::Acquire) + 1,
             now,
-            self.today.begin(&self.conn, now),
+            self.today.begin(begun.as_ref().ok().map(C::Begun::tx), now),
             std::mem::take(&mut self.kitchen),
         );
         let mut results = Vec::with_capacity(writes.len());
@@ -142,12 +143,13 @@ impl Writer {
         // needs no savepoint; a job that fails after writing (a storage error) fails
         // the whole transaction, and every job in it is refused.
         let mut failure: Option<String> = None;
-        let committed = match self.conn.transaction() {
+        let committed = match begun {
             Err(e) => Err(e.to_string()),
-            Ok(tx) => {
+            Ok(begun) => {
+                let tx = begun.tx();
                 // What is due goes first: it came due before the requests queued with it.
                 if !due.is_empty()
-                    && let Err(e) = rules::run_due(&tx, &mut batch)
+                    && let Err(e) = rules::run_due(tx, &mut batch)
                 {
                     failure = Some(format!("firing held orders and ending 86s failed: {e}"));
                 }
@@ -156,40 +158,51 @@ impl Writer {
                         results.push((Err(storage_refusal()), reply));
                         continue;
                     }
-                    let (seq_before, events_before) = (batch.next_seq, batch.events.len());
-                    let changes_before = tx.total_changes();
-                    let result = rules::apply(&tx, &mut batch, &who, op);
+                    let (seqs_before, events_before) = (batch.seqs, batch.pending.len());
+                    let changes_before = tx.changes();
+                    let result = rules::apply(tx, &mut batch, &who, op);
                     if let Err(r) = &result {
                         // SQLite may have rolled the transaction back by itself.
-                        if tx.total_changes() != changes_before
+                        if tx.changes() != changes_before
                             || r.code == ErrorCode::Internal
-                            || tx.is_autocommit()
+                            || tx.aborted()
                         {
                             failure = Some(format!("a change failed: {}", r.message));
                         }
-                        batch.next_seq = seq_before;
-                        batch.events.truncate(events_before);
+                        batch.seqs = seqs_before;
+                        batch.pending.truncate(events_before);
                     }
                     results.push((result, reply));
                 }
                 if failure.is_none()
-                    && let Err(e) = rules::save_numbers(&tx, &batch)
+                    && let Err(e) = rules::save_numbers(tx, &batch)
                 {
                     failure = Some(format!("saving order numbers failed: {e}"));
                 }
                 for (change, reply) in changes {
                     if failure.is_none()
-                        && let Err(e) = change.make(&tx)
+                        && let Err(e) = change.make(tx)
                     {
                         failure = Some(format!("a server change failed: {e}"));
                     }
                     change_replies.push(reply);
                 }
+                // The events go last, numbered only now (see `events::Pending`).
+                if failure.is_none() && batch.seqs > 0 {
+                    let n = batch.seqs;
+                    match tx.take_seqs(n, head).and_then(|first| {
+                        new_head = first + n - 1;
+                        events::write(tx, &mut batch, first)
+                    }) {
+                        Ok(stored) => chats = stored,
+                        Err(e) => failure = Some(format!("writing the events failed: {e}")),
+                    }
+                }
                 match failure.take() {
                     Some(e) => Err(e),
                     None => {
                         let applied = Instant::now();
-                        let r = tx.commit().map_err(|e| e.to_string());
+                        let r = begun.commit().map_err(|e| e.to_string());
                         tracing::debug!(
                             "committed {n_jobs} changes: applied in {:?}, committed in {:?}",
                             applied - t0,
@@ -202,7 +215,16 @@ impl Writer {
         };
         match committed {
             Ok(()) => {
-                self.head.store(batch.next_seq - 1, Ordering::Release);
+                self.head.store(new_head, Ordering::Release);
+                // A chat message is answered as stored, with its id and seq.
+                let mut chats = chats.into_iter();
+                for (result, _) in &mut results {
+                    if let Ok(Written::Chat(message)) = result
+                        && let Some(stored) = chats.next()
+                    {
+                        *message = stored;
+                    }
+                }
                 let kitchen = batch.kitchen;
                 let figures = self.today.commit(batch.today, |r| kitchen.stations(r));
                 self.kitchen = kitchen;
@@ -244,7 +266,7 @@ impl Writer {
 
     fn prune(&mut self) {
         let before = self.clock.now_ms() - self.retention.as_millis() as i64;
-        match queries::prune_events(&self.conn, before) {
+        match self.conn.prune_events(before) {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 "retention removed {n} events older than {:?}",

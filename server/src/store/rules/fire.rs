@@ -4,14 +4,13 @@
 //! crash before that commit leaves it on the schedule (the next start fires it at once),
 //! a crash after it leaves the event in the log (clients replay it).
 
+use crate::store::tx::Tx;
 use chit_protocol::{EventKind, Item, Order, Room, Status};
-use rusqlite::Connection;
 
-use super::{Batch, emit};
+use super::{Batch, Data, emit};
 use crate::error::Refusal;
 use crate::kitchen::schedule;
-use crate::store::kitchen_sql;
-use crate::store::queries::{self, Times};
+use crate::store::queries::Times;
 
 /// Held orders fired in one transaction at most (more fire in the next one at once).
 const FIRE_AT_ONCE: u32 = 1000;
@@ -39,7 +38,7 @@ pub(super) fn times(
 /// After a new order is stored: a held one goes on the schedule; one fired at once has
 /// its `order_fired` (`json`: the order) right after its `new_order`.
 pub(super) fn placed(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     order: &Order,
     times: Option<Times>,
@@ -52,30 +51,32 @@ pub(super) fn placed(
             fire_at,
             ..
         }) => {
-            kitchen_sql::schedule_fire(conn, order.id, fire_at)?;
+            tx.schedule_fire(order.id, fire_at)?;
             batch.schedule_changed = true;
             Ok(())
         }
-        Some(_) => Ok(emit(
-            conn,
-            batch,
-            &[Room::Restaurant(order.restaurant.clone())],
-            EventKind::OrderFired,
-            json,
-            Some(order),
-        )?),
+        Some(_) => {
+            emit(
+                batch,
+                &[Room::Restaurant(order.restaurant.clone())],
+                EventKind::OrderFired,
+                Data::Json(json.to_string()),
+                Some(order),
+            );
+            Ok(())
+        }
     }
 }
 
 /// Fires every held order whose fire time has come by the group's time.
-pub(super) fn fire_due(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
-    for id in kitchen_sql::due_fires(conn, batch.now, FIRE_AT_ONCE)? {
-        kitchen_sql::unschedule(conn, id)?;
-        let Some(mut order) = queries::get_order(conn, id)? else {
+pub(super) fn fire_due(tx: &dyn Tx, batch: &mut Batch) -> Result<(), Refusal> {
+    for id in tx.due_fires(batch.now, FIRE_AT_ONCE)? {
+        tx.unschedule(id)?;
+        let Some(mut order) = tx.get_order(id)? else {
             continue;
         };
         if order.is_held() {
-            fire(conn, batch, &mut order)?;
+            fire(tx, batch, &mut order)?;
         }
     }
     Ok(())
@@ -85,7 +86,7 @@ pub(super) fn fire_due(conn: &Connection, batch: &mut Batch) -> Result<(), Refus
 /// it first, as the kitchen has started early; cancelling or rejecting it takes it off
 /// the schedule unfired.
 pub(super) fn before_change(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     order: &mut Order,
     to: Option<Status>,
@@ -93,26 +94,25 @@ pub(super) fn before_change(
     if !order.is_held() {
         return Ok(());
     }
-    kitchen_sql::unschedule(conn, order.id)?;
+    tx.unschedule(order.id)?;
     match to {
         Some(Status::Cancelled | Status::Rejected) => Ok(()),
-        _ => fire(conn, batch, order),
+        _ => fire(tx, batch, order),
     }
 }
 
 /// Fires `order` now: its `fired_at` and an `order_fired` event for its rooms.
-fn fire(conn: &Connection, batch: &mut Batch, order: &mut Order) -> Result<(), Refusal> {
-    kitchen_sql::save_fired(conn, order.id, batch.now)?;
+fn fire(tx: &dyn Tx, batch: &mut Batch, order: &mut Order) -> Result<(), Refusal> {
+    tx.save_fired(order.id, batch.now)?;
     order.fired_at = Some(batch.at.clone());
     order.updated_at = batch.at.clone();
     let json = serde_json::to_string(&*order).expect("serializable");
     emit(
-        conn,
         batch,
         &[Room::Restaurant(order.restaurant.clone())],
         EventKind::OrderFired,
-        &json,
+        Data::Json(json),
         Some(order),
-    )?;
+    );
     Ok(())
 }

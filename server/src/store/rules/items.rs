@@ -6,31 +6,30 @@
 
 use std::sync::Arc;
 
+use crate::store::tx::Tx;
 use chit_protocol::{EventKind, ItemState, Room};
-use rusqlite::Connection;
 
 use super::{Batch, Written, change, fire, load};
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::kitchen::{items, speed};
-use crate::store::events::{emit, item_event_data};
-use crate::store::queries;
+use crate::store::events::{Data, emit, item_event_data};
 
 pub(super) fn update_item(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     who: &Principal,
     (order_id, n): (i64, u32),
     state: ItemState,
     recall: bool,
 ) -> Result<Written, Refusal> {
-    let mut order = load(conn, order_id)?;
+    let mut order = load(tx, order_id)?;
     auth::check_items(who, &order)?;
     // Decided before anything is written: the bump, tried on a copy.
     let mut tried = order.clone();
     items::bump(&mut tried, n, state, recall, &batch.at)?;
-    batch.today.load(conn, &order.restaurant)?;
-    fire::before_change(conn, batch, &mut order, None)?;
+    batch.today.load(tx, &order.restaurant)?;
+    fire::before_change(tx, batch, &mut order, None)?;
     let at = n as usize - 1;
     let start = speed::kitchen_start(&order);
     let was_done = speed::item_duration(&order.items[at], start);
@@ -45,22 +44,21 @@ pub(super) fn update_item(
                 .count_item(&order.restaurant, created, station.as_deref(), ms, sign);
         }
     }
-    queries::save_items(conn, &order, batch.now)?;
+    tx.save_items(&order, batch.now)?;
     order.updated_at = batch.at.clone();
     let json: Arc<str> = serde_json::to_string(&order).expect("serializable").into();
     let data = item_event_data(&json, n, bumped.previous);
     emit(
-        conn,
         batch,
         &[Room::Restaurant(order.restaurant.clone())],
         EventKind::ItemUpdate,
-        &data,
+        Data::Json(data),
         Some(&order),
-    )?;
+    );
     match bumped.status_before {
         Some(before) => {
             let rider = order.rider.clone();
-            change(conn, batch, order, (before, rider), None)
+            change(tx, batch, order, (before, rider), None)
         }
         None => Ok(Written::Order {
             order,

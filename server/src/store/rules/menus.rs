@@ -16,16 +16,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::store::tx::{Tx, TxResult};
 use chit_protocol::menu::name_key;
 use chit_protocol::{ErrorCode, EventKind, Item, MenuChange, MenuUpdate, Room};
-use rusqlite::Connection;
 
-use super::{Batch, Written, emit};
+use super::{Batch, Data, Written, emit};
 use crate::auth::{self, Principal};
 use crate::error::Refusal;
 use crate::kitchen::routing::Routing;
-use crate::store::kitchen_sql::{self, EightySix};
-use crate::store::queries;
+use crate::store::kitchen_sql::EightySix;
 
 /// How far ahead an item may be made unavailable.
 const MAX_UNAVAILABLE_MS: i64 = 366 * 24 * 3600 * 1000;
@@ -39,27 +38,23 @@ pub(in crate::store) struct Kitchen {
 }
 
 impl Kitchen {
-    fn routing(
-        &mut self,
-        conn: &Connection,
-        restaurant: &str,
-    ) -> rusqlite::Result<Option<Arc<Routing>>> {
+    fn routing(&mut self, tx: &dyn Tx, restaurant: &str) -> TxResult<Option<Arc<Routing>>> {
         if let Some(known) = self.menus.get(restaurant) {
             return Ok(known.clone());
         }
-        let routing = kitchen_sql::live_menu(conn, restaurant)?.map(|m| Arc::new(Routing::new(m)));
+        let routing = tx.live_menu(restaurant)?.map(|m| Arc::new(Routing::new(m)));
         self.menus.insert(restaurant.to_string(), routing.clone());
         Ok(routing)
     }
 
     fn unavailable(
         &mut self,
-        conn: &Connection,
+        tx: &dyn Tx,
         restaurant: &str,
         now: i64,
-    ) -> rusqlite::Result<&mut HashMap<String, (String, i64)>> {
+    ) -> TxResult<&mut HashMap<String, (String, i64)>> {
         if !self.unavailable.contains_key(restaurant) {
-            let read = kitchen_sql::unavailable_keys(conn, restaurant, now)?;
+            let read = tx.unavailable_keys(restaurant, now)?;
             self.unavailable.insert(restaurant.to_string(), read);
         }
         Ok(self.unavailable.get_mut(restaurant).expect("just read"))
@@ -77,14 +72,14 @@ impl Kitchen {
 /// The items of a new order as its restaurant's menu routes them, after refusing the
 /// order if it names an item run out of. Without a menu, the items as given.
 pub(super) fn route(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     restaurant: &str,
     mut items: Vec<Item>,
 ) -> Result<Vec<Item>, Refusal> {
-    let routing = batch.kitchen.routing(conn, restaurant)?;
+    let routing = batch.kitchen.routing(tx, restaurant)?;
     let now = batch.now;
-    let out = batch.kitchen.unavailable(conn, restaurant, now)?;
+    let out = batch.kitchen.unavailable(tx, restaurant, now)?;
     if !out.is_empty() {
         let mut refused: Vec<(String, i64)> = Vec::new();
         for item in &items {
@@ -151,7 +146,7 @@ fn local_time(at: i64, now: i64) -> String {
 
 /// `mark_unavailable`: until `until` (Unix ms; none: the end of the local day).
 pub(super) fn mark_unavailable(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     who: &Principal,
     restaurant: &str,
@@ -162,7 +157,7 @@ pub(super) fn mark_unavailable(
     let now = batch.now;
     let until = match until {
         Some(u) => u,
-        None => queries::day_of(conn, now)?.end,
+        None => tx.day_of(now)?.end,
     };
     if until <= now {
         return Err(Refusal::bad_request(format!(
@@ -175,7 +170,7 @@ pub(super) fn mark_unavailable(
             "an item can be made unavailable for at most a year at a time",
         ));
     }
-    let routing = batch.kitchen.routing(conn, restaurant)?;
+    let routing = batch.kitchen.routing(tx, restaurant)?;
     let name = match routing.as_deref() {
         None => item.to_string(),
         Some(r) => match r.find(item) {
@@ -188,24 +183,21 @@ pub(super) fn mark_unavailable(
         },
     };
     let key = name_key(&name);
-    kitchen_sql::mark_unavailable(
-        conn,
-        &EightySix {
-            restaurant,
-            key: &key,
-            item: &name,
-            until,
-            since: now,
-            by: &who.name(),
-        },
-    )?;
+    tx.mark_unavailable(&EightySix {
+        restaurant,
+        key: &key,
+        item: &name,
+        until,
+        since: now,
+        by: &who.name(),
+    })?;
     batch
         .kitchen
-        .unavailable(conn, restaurant, now)?
+        .unavailable(tx, restaurant, now)?
         .insert(key, (name.clone(), until));
     batch.schedule_changed = true;
     announce(
-        conn,
+        tx,
         batch,
         restaurant,
         MenuChange::Unavailable,
@@ -216,26 +208,26 @@ pub(super) fn mark_unavailable(
 
 /// `mark_available`: ends an 86.
 pub(super) fn mark_available(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     who: &Principal,
     restaurant: &str,
     item: &str,
 ) -> Result<Written, Refusal> {
     auth::check_menu_change(who, restaurant)?;
-    let routing = batch.kitchen.routing(conn, restaurant)?;
+    let routing = batch.kitchen.routing(tx, restaurant)?;
     let key = key_of(routing.as_deref(), item);
     let now = batch.now;
-    let out = batch.kitchen.unavailable(conn, restaurant, now)?;
+    let out = batch.kitchen.unavailable(tx, restaurant, now)?;
     let Some((name, _)) = out.get(&key).filter(|(_, until)| *until > now).cloned() else {
         return Err(Refusal::not_found(format!(
             "'{item}' is not unavailable at {restaurant}: nothing to restore"
         )));
     };
-    kitchen_sql::mark_available(conn, restaurant, &key)?;
+    tx.mark_available(restaurant, &key)?;
     out.remove(&key);
     announce(
-        conn,
+        tx,
         batch,
         restaurant,
         MenuChange::Restored,
@@ -245,13 +237,13 @@ pub(super) fn mark_available(
 }
 
 /// Ends the 86s whose `until` has come, each with a `menu_update` (restored, expired).
-pub(super) fn expire(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
-    for (restaurant, item) in kitchen_sql::take_expired(conn, batch.now)? {
+pub(super) fn expire(tx: &dyn Tx, batch: &mut Batch) -> Result<(), Refusal> {
+    for (restaurant, item) in tx.take_expired(batch.now)? {
         if let Some(out) = batch.kitchen.unavailable.get_mut(&restaurant) {
             out.remove(&name_key(&item));
         }
         announce(
-            conn,
+            tx,
             batch,
             &restaurant,
             MenuChange::Restored,
@@ -264,9 +256,9 @@ pub(super) fn expire(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal
 
 /// Takes up the menus `chit-server menu load` left: each becomes its restaurant's,
 /// with a `menu_update` (loaded).
-pub(super) fn take_up_loads(conn: &Connection, batch: &mut Batch) -> Result<(), Refusal> {
-    for (menu, loaded_at) in kitchen_sql::take_menu_loads(conn)? {
-        kitchen_sql::save_menu(conn, &menu, loaded_at)?;
+pub(super) fn take_up_loads(tx: &dyn Tx, batch: &mut Batch) -> Result<(), Refusal> {
+    for (menu, loaded_at) in tx.take_menu_loads()? {
+        tx.save_menu(&menu, loaded_at)?;
         let restaurant = menu.restaurant.clone();
         tracing::info!(
             "restaurant '{restaurant}' now uses menu version {} ({} stations, {} items)",
@@ -278,7 +270,7 @@ pub(super) fn take_up_loads(conn: &Connection, batch: &mut Batch) -> Result<(), 
             .kitchen
             .menus
             .insert(restaurant.clone(), Some(Arc::new(Routing::new(menu))));
-        announce(conn, batch, &restaurant, MenuChange::Loaded, None, false)?;
+        announce(tx, batch, &restaurant, MenuChange::Loaded, None, false)?;
     }
     Ok(())
 }
@@ -286,18 +278,18 @@ pub(super) fn take_up_loads(conn: &Connection, batch: &mut Batch) -> Result<(), 
 /// Logs a `menu_update` for `restaurant` (with the menu, when one was loaded, and what
 /// is unavailable now) and answers with what is unavailable.
 fn announce(
-    conn: &Connection,
+    tx: &dyn Tx,
     batch: &mut Batch,
     restaurant: &str,
     change: MenuChange,
     item: Option<String>,
     expired: bool,
 ) -> Result<Written, Refusal> {
-    let unavailable = kitchen_sql::unavailable(conn, restaurant, batch.now)?;
+    let unavailable = tx.unavailable(restaurant, batch.now)?;
     let menu = match change {
         MenuChange::Loaded => batch
             .kitchen
-            .routing(conn, restaurant)?
+            .routing(tx, restaurant)?
             .map(|r| r.menu().clone()),
         _ => None,
     };
@@ -311,13 +303,12 @@ fn announce(
     };
     let data = serde_json::to_string(&update).expect("serializable");
     emit(
-        conn,
         batch,
         &[Room::Restaurant(restaurant.to_string())],
         EventKind::MenuUpdate,
-        &data,
+        Data::Json(data),
         None,
-    )?;
+    );
     Ok(Written::Unavailable {
         restaurant: restaurant.to_string(),
         items: update.unavailable,
