@@ -15,8 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::snapshot::Snapshot;
 use super::{
-    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, epoch, migrate,
-    queries, reads, rules, today, wal_vfs, writer,
+    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, epoch, migrate, queries,
+    reads, rules, today, wal_vfs, writer,
 };
 use crate::auth::Principal;
 use crate::error::Refusal;
