@@ -292,6 +292,18 @@ mod tests {
         assert_eq!(today.date, Local::now().format("%Y-%m-%d").to_string());
     }
 
+    /// id, restaurant, status, total, created_at, ready_at, fired_at, items.
+    type OrderRow = (
+        i64,
+        &'static str,
+        &'static str,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        String,
+    );
+
     /// The same orders on SQLite (in memory) and on PostgreSQL.
     fn orders_in_both() -> (rusqlite::Connection, TestDb) {
         let mut lite = rusqlite::Connection::open_in_memory().unwrap();
@@ -303,8 +315,7 @@ mod tests {
             )
         };
         let queued = r#"{"name":"y","qty":2,"unit_price":50,"note":"\"DONE_AT\": later"}"#;
-        // (id, restaurant, status, total, created_at, ready_at, fired_at, items)
-        let rows: Vec<(i64, &str, &str, i64, i64, Option<i64>, Option<i64>, String)> = vec![
+        let rows: Vec<OrderRow> = vec![
             (
                 1,
                 "r1",
