@@ -4,6 +4,7 @@
 //! PostgreSQL is not here yet.
 
 pub mod copy;
+pub(crate) mod orders;
 #[cfg(test)]
 mod test_db;
 
