@@ -12,8 +12,10 @@ use chit_protocol::{
 use rusqlite::Connection;
 
 use super::*;
+use crate::auth::Principal;
 use crate::store::postgres::test_db::TestDb;
-use crate::store::{queries, validate};
+use crate::store::queries::{self, TokenRow};
+use crate::store::validate;
 
 /// The same database twice: SQLite's and PostgreSQL's.
 struct Both {
@@ -126,9 +128,11 @@ fn orders_are_stored_and_read_back_as_sqlite_has_them() {
         None
     );
 
-    // Ready once sets ready_at; a later change keeps it.
+    // The first ready sets ready_at; later changes (a rider taking it while ready, its
+    // pickup) keep it.
     let mut order = placed[1].clone();
     advance(&mut b, &mut order, Status::Ready, None, T0 + 600_000);
+    advance(&mut b, &mut order, Status::Ready, Some("sam"), T0 + 700_000);
     advance(
         &mut b,
         &mut order,
