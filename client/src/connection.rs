@@ -36,6 +36,14 @@ struct Inner {
     welcome: Welcome,
 }
 
+/// What a `subscribe` answered: the room's newest seq, and the epoch of the log it is
+/// a seq of (none from a server before epochs). Resume later with both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    pub head: u64,
+    pub epoch: Option<u64>,
+}
+
 /// The events the server pushes on a connection, in the order it sent them. `recv`
 /// returns `None` once the connection is gone.
 pub struct Events {
@@ -170,12 +178,25 @@ impl Client {
 
     /// Subscribes to `room`, replaying events after `since`; returns the room's head.
     pub async fn subscribe(&self, room: &str, since: Option<u64>) -> Result<u64, ClientError> {
+        Ok(self.resume(room, since, None).await?.head)
+    }
+
+    /// Subscribes to `room`, replaying events after `since` if they are of the log
+    /// `epoch` names (the epoch `since` was read in, from a `welcome` or a
+    /// [`Joined`]); a server whose log is another refuses with `resync_required`.
+    pub async fn resume(
+        &self,
+        room: &str,
+        since: Option<u64>,
+        epoch: Option<u64>,
+    ) -> Result<Joined, ClientError> {
         let msg = ClientMsg::Subscribe {
             room: room.to_string(),
             since,
+            epoch,
         };
         match self.request(msg).await? {
-            ServerMsg::Subscribed { head, .. } => Ok(head),
+            ServerMsg::Subscribed { head, epoch, .. } => Ok(Joined { head, epoch }),
             other => Err(unexpected(&other)),
         }
     }

@@ -16,7 +16,7 @@ pub mod transport;
 
 pub use args::{ConnectArgs, SetupError};
 pub use backoff::Backoff;
-pub use connection::{Client, Events};
+pub use connection::{Client, Events, Joined};
 pub use connector::{Connector, Unavailable};
 pub use error::{ClientError, ConnectError, ServerError, TlsProblem};
 pub use follower::{

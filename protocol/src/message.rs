@@ -30,6 +30,12 @@ pub enum ClientMsg {
         room: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<u64>,
+        /// The log's epoch that `since` was read in (a `welcome`'s or `subscribed`'s).
+        /// If the server's log is another (a restored copy, another database), the
+        /// answer is `resync_required` rather than a replay that would leave a gap.
+        /// Without it the seq alone is trusted, as before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<u64>,
     },
     Unsubscribe {
         room: String,
@@ -179,6 +185,9 @@ pub enum ServerMsg {
     Subscribed {
         room: String,
         head: u64,
+        /// The log's epoch (see [`Welcome::epoch`]); none from a server before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<u64>,
     },
     Event(Event),
     Order {
@@ -242,6 +251,12 @@ pub struct Welcome {
     pub rider: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    /// Names the server's event log: seqs compare only within one epoch. A database
+    /// restored from a backup (whose log went back and then grew again over seqs
+    /// already given out) has a new one. A number from 1 to 2^53 - 1, so that
+    /// JavaScript reads it exactly; none from a server before epochs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

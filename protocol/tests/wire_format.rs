@@ -177,8 +177,10 @@ fn client_messages() {
     let cases: Vec<(ClientFrame, String)> = vec![
         (client(1, ClientMsg::Hello { token: "chit_x".into(), client: Some("pos".into()), protocol: 1 }),
             r#"{"id":1,"type":"hello","token":"chit_x","client":"pos","protocol":1}"#.into()),
-        (client(2, ClientMsg::Subscribe { room: "restaurant:r1".into(), since: Some(41) }),
+        (client(2, ClientMsg::Subscribe { room: "restaurant:r1".into(), since: Some(41), epoch: None }),
             r#"{"id":2,"type":"subscribe","room":"restaurant:r1","since":41}"#.into()),
+        (client(2, ClientMsg::Subscribe { room: "restaurant:r1".into(), since: Some(41), epoch: Some(9007199254740991) }),
+            r#"{"id":2,"type":"subscribe","room":"restaurant:r1","since":41,"epoch":9007199254740991}"#.into()),
         (client(3, ClientMsg::Unsubscribe { room: "riders".into() }),
             r#"{"id":3,"type":"unsubscribe","room":"riders"}"#.into()),
         (client(4, ClientMsg::PlaceOrder { order: new_order, key: Some("pos-1-0001".into()) }),
@@ -251,6 +253,7 @@ fn server_messages() {
         restaurant: Some("r1".into()),
         rider: None,
         customer: None,
+        epoch: Some(7315),
     };
     let analytics = Analytics {
         restaurant: Some("r1".into()),
@@ -293,8 +296,11 @@ fn server_messages() {
     };
     let cases: Vec<(ServerFrame, String)> = vec![
         (server(Some(1), ServerMsg::Welcome(welcome)),
-            r#"{"id":1,"type":"welcome","session":3,"role":"kitchen","server":"chit-server 0.1.0","protocol":1,"heartbeat":30,"name":"kitchen r1","restaurant":"r1"}"#.into()),
-        (server(Some(2), ServerMsg::Subscribed { room: "restaurant:r1".into(), head: 41 }),
+            r#"{"id":1,"type":"welcome","session":3,"role":"kitchen","server":"chit-server 0.1.0","protocol":1,"heartbeat":30,"name":"kitchen r1","restaurant":"r1","epoch":7315}"#.into()),
+        (server(Some(2), ServerMsg::Subscribed { room: "restaurant:r1".into(), head: 41, epoch: Some(7315) }),
+            r#"{"id":2,"type":"subscribed","room":"restaurant:r1","head":41,"epoch":7315}"#.into()),
+        // From a server before epochs.
+        (server(Some(2), ServerMsg::Subscribed { room: "restaurant:r1".into(), head: 41, epoch: None }),
             r#"{"id":2,"type":"subscribed","room":"restaurant:r1","head":41}"#.into()),
         (server(None, ServerMsg::Event(Event { room: "restaurant:r1".into(), seq: Some(42), kind: EventKind::NewOrder, at: "2026-11-22T08:47:01.062Z".into(), data: serde_json::from_str(ORDER).unwrap() })),
             // A client holds `data` as a JSON value, whose keys it keeps sorted.

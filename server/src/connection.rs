@@ -360,6 +360,7 @@ impl Connection {
                 restaurant: self.session.who.restaurant.clone(),
                 rider: self.session.who.rider.clone(),
                 customer: self.session.who.customer.clone(),
+                epoch: Some(self.session.ctx.store.epoch()),
             }),
         )
     }
@@ -531,6 +532,7 @@ impl Connection {
                 let subscribed = ServerMsg::Subscribed {
                     room: room.clone(),
                     head: replay.head,
+                    epoch: Some(self.session.ctx.store.epoch()),
                 };
                 let mut threshold = since.unwrap_or(0);
                 let mut out = vec![frames::reply(id.as_ref(), subscribed)];

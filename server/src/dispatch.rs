@@ -26,10 +26,12 @@ pub(crate) fn dispatch(s: &mut Session, id: Option<Value>, msg: ClientMsg) -> Op
             refuse(Refusal::bad_request("this connection already said hello"))
         }
         ClientMsg::Ping => Some(frames::reply(id.as_ref(), ServerMsg::Pong)),
-        ClientMsg::Subscribe { room, since } => match subscribe(s, id.clone(), &room, since) {
-            Ok(()) => None,
-            Err(r) => refuse(r),
-        },
+        ClientMsg::Subscribe { room, since, epoch } => {
+            match subscribe(s, id.clone(), &room, since, epoch) {
+                Ok(()) => None,
+                Err(r) => refuse(r),
+            }
+        }
         ClientMsg::Unsubscribe { room } => {
             if s.rooms.remove(&room).is_some() {
                 s.ctx.hub.leave(s.id, &room);
@@ -321,12 +323,14 @@ where
 
 /// Joins the room at once (so no live event is missed), holds its live events, and
 /// reads what the peer missed; the connection writes the reply, the replay, then the
-/// held events.
+/// held events. A `since` of another `epoch` than the log's is not replayed:
+/// `resync_required` (once the room is known to be open to the peer).
 fn subscribe(
     s: &mut Session,
     id: Option<Value>,
     name: &str,
     since: Option<u64>,
+    epoch: Option<u64>,
 ) -> Result<(), Refusal> {
     let room = Room::parse(name).map_err(Refusal::bad_request)?;
     let name = room.to_string();
@@ -345,13 +349,16 @@ fn subscribe(
     s.ctx.hub.join(s.id, &name);
     let store = s.ctx.store.clone();
     let who = s.who.clone();
+    let other_log = s.ctx.store.check_epoch(since, epoch).err();
+    // Of another log, only whether the room may be joined is read.
+    let asked = if other_log.is_some() { None } else { since };
     s.inflight.push(Box::pin(async move {
-        let result = match store.replay(who, room, since, MAX_REPLAY).await {
-            Ok((_, true)) => Err(service::resync(format!(
+        let result = match (store.replay(who, room, asked, MAX_REPLAY).await, other_log) {
+            (Err(r), _) | (Ok(_), Some(r)) => Err(r),
+            (Ok((_, true)), None) => Err(service::resync(format!(
                 "more than {MAX_REPLAY} events were missed: reload the orders and subscribe from the new head"
             ))),
-            Ok((replay, false)) => Ok(replay),
-            Err(r) => Err(r),
+            (Ok((replay, false)), None) => Ok(replay),
         };
         Done::Subscribed {
             id,

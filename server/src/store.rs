@@ -8,6 +8,7 @@
 //! another backend's writer reuses both. `postgres` has the PostgreSQL schema and the
 //! copy of a SQLite database into it.
 
+pub mod epoch;
 mod events;
 pub mod kitchen_sql;
 pub(crate) mod migrate;
@@ -180,6 +181,29 @@ impl Store {
     /// The newest committed seq.
     pub fn head(&self) -> u64 {
         self.backend.head()
+    }
+
+    /// The log's epoch (see [`epoch`]): fixed while the server runs.
+    pub fn epoch(&self) -> u64 {
+        self.backend.epoch()
+    }
+
+    /// `resync_required` if a client resumes from `since` with seqs of another epoch
+    /// than the log's (a backup restored since, another database): its seqs may stand
+    /// for other events here, so a replay could leave a gap. Without `since` (nothing
+    /// to resume) or without `epoch` (a client from before epochs), nothing to check.
+    pub(crate) fn check_epoch(
+        &self,
+        since: Option<u64>,
+        epoch: Option<u64>,
+    ) -> Result<(), Refusal> {
+        let ours = self.epoch();
+        match (since, epoch) {
+            (Some(since), Some(theirs)) if theirs != ours => Err(resync(format!(
+                "seq {since} is of another log than this server's (epoch {theirs}, now {ours}: a restored backup or another database): reload the orders and subscribe from the new head"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The time the store stamps changes with.
@@ -369,6 +393,9 @@ impl Store {
 pub(crate) trait Backend: Send + Sync + 'static {
     /// The newest committed seq.
     fn head(&self) -> u64;
+    /// The log's epoch, chosen if need be when the backend opened the database (a
+    /// backup's copy gets a new one), from 1 to [`epoch::MAX`].
+    fn epoch(&self) -> u64;
     /// The time the store stamps changes with.
     fn clock(&self) -> &Clock;
     fn is_durable(&self) -> bool;

@@ -120,6 +120,7 @@ pub(crate) mod fixtures {
             restaurant: Some("r1".into()),
             rider: None,
             customer: None,
+            epoch: None,
         })
     }
 
@@ -198,6 +199,7 @@ mod tests {
             restaurant: None,
             rider: None,
             customer: None,
+            epoch: None,
         };
         let online = |servers| {
             Update::State(LinkState::Online {

@@ -96,12 +96,15 @@ async fn run(
                         .boxed(),
                     );
                 }
-                Action::Subscribe { room, since } => {
+                Action::Subscribe { room, since, epoch } => {
                     let client = current(&conn);
                     op = Some(
                         async move {
-                            Done::Input(match client.subscribe(&room, since).await {
-                                Ok(head) => Input::Subscribed { head },
+                            Done::Input(match client.resume(&room, since, epoch).await {
+                                Ok(joined) => Input::Subscribed {
+                                    head: joined.head,
+                                    epoch: joined.epoch,
+                                },
                                 Err(e) => refused_or_lost(&client, e, Input::SubscribeFailed),
                             })
                         }

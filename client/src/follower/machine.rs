@@ -26,9 +26,11 @@ pub enum Input {
         head: u64,
     },
     LoadFailed(ServerError),
-    /// The room being subscribed to was joined; `head` is its newest seq.
+    /// The room being subscribed to was joined; `head` is its newest seq, of the log
+    /// `epoch` names (none from a server before epochs).
     Subscribed {
         head: u64,
+        epoch: Option<u64>,
     },
     SubscribeFailed(ServerError),
     /// The connection went away (the server's reason, if it said one).
@@ -52,9 +54,12 @@ pub enum Action {
     Load {
         leave: Vec<String>,
     },
+    /// Subscribe, replaying after `since` if the server's log is still the one of
+    /// `epoch` (else it answers `resync_required`).
     Subscribe {
         room: String,
         since: Option<u64>,
+        epoch: Option<u64>,
     },
     /// Send the owner's request and report its answer.
     Send(Request),
@@ -68,6 +73,9 @@ struct Followed {
     room: String,
     /// The last seq delivered (or the head it was joined at); `None` until known.
     since: Option<u64>,
+    /// The epoch of the log `since` is a seq of; `None` if unknown (a seq the owner
+    /// gave, a server before epochs): then the seq alone is trusted.
+    epoch: Option<u64>,
     /// Joined at run time by the owner's own `subscribe`, rather than in the spec.
     joined: bool,
     /// The seq asked for by the subscribe in flight.
@@ -120,6 +128,7 @@ impl Machine {
             .map(|(room, since)| Followed {
                 room: room.clone(),
                 since: *since,
+                epoch: None,
                 joined: false,
                 asked: None,
                 missed: false,
@@ -199,8 +208,11 @@ impl Machine {
             }
             (Phase::Loading, Input::Loaded { orders, head }) => {
                 self.loaded = true;
+                // The head is this server's, read on this connection.
+                let epoch = self.welcome.as_ref().and_then(|w| w.epoch);
                 for r in &mut self.rooms {
                     r.since = Some(head);
+                    r.epoch = epoch;
                     r.missed = false;
                 }
                 out.push(Action::Tell(Update::Snapshot { orders, head }));
@@ -209,12 +221,14 @@ impl Machine {
             (Phase::Loading, Input::LoadFailed(e)) => {
                 self.server_refused("loading the open orders", e, &mut out);
             }
-            (Phase::Subscribing(i), Input::Subscribed { head }) => {
+            (Phase::Subscribing(i), Input::Subscribed { head, epoch }) => {
                 let r = &mut self.rooms[i];
                 let from = r.asked.unwrap_or(head);
                 if r.since.is_none() {
                     r.since = Some(head);
                 }
+                // From here on its seqs (the replay's, the live events') are this log's.
+                r.epoch = epoch;
                 out.push(Action::Tell(Update::Resumed {
                     room: r.room.clone(),
                     from,
@@ -283,6 +297,7 @@ impl Machine {
                 out.push(Action::Subscribe {
                     room: r.room.clone(),
                     since: r.since,
+                    epoch: r.since.and(r.epoch),
                 });
             }
             None => self.online(out),
@@ -309,18 +324,21 @@ impl Machine {
         match e.code {
             ErrorCode::ResyncRequired if r.asked.is_some() => {
                 if self.snapshot {
-                    // Too far behind (or another server's log): reload and start over.
+                    // Too far behind, or another log (a restored backup, another
+                    // database: the epoch differs): reload and start over.
                     self.loaded = false;
                     self.phase = Phase::Loading;
                     let leave = self.rooms[..i].iter().map(|r| r.room.clone()).collect();
                     out.push(Action::Load { leave });
                 } else {
                     r.since = None;
+                    r.epoch = None;
                     r.asked = None;
                     r.missed = true;
                     out.push(Action::Subscribe {
                         room: r.room.clone(),
                         since: None,
+                        epoch: None,
                     });
                 }
             }
@@ -437,12 +455,13 @@ impl Machine {
     /// Keeps track of the rooms the owner joins and leaves with its own requests.
     fn follow_rooms(&mut self, msg: &ClientMsg, reply: &ServerMsg) {
         match (msg, reply) {
-            (ClientMsg::Subscribe { room, .. }, ServerMsg::Subscribed { head, .. })
+            (ClientMsg::Subscribe { room, .. }, ServerMsg::Subscribed { head, epoch, .. })
                 if !self.rooms.iter().any(|r| r.room == *room) =>
             {
                 self.rooms.push(Followed {
                     room: room.clone(),
                     since: Some(*head),
+                    epoch: *epoch,
                     joined: true,
                     asked: None,
                     missed: false,

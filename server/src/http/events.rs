@@ -1,7 +1,9 @@
 //! `GET /v1/events?room=R&since=SEQ`: a room's events as Server-Sent Events (`id:` the
 //! seq, `event:` the kind, `data:` the event), resumed from `Last-Event-ID` with no gap
 //! and no duplicate, exactly like `subscribe` with `since`; or, with `wait=N`, a long
-//! poll that answers `{events, head}` as soon as there is something after `since`.
+//! poll that answers `{events, head, epoch}` as soon as there is something after
+//! `since`. With `epoch` (the log's, as `subscribed` or a poll's answer gave it), a
+//! `since` of another log is refused with `resync_required` rather than replayed.
 //!
 //! Both join the room in the hub before reading the log, so an event committed while
 //! the log is read is not missed: it waits in the session's queue, and whatever the
@@ -72,7 +74,7 @@ impl Drop for Follower {
 pub(super) async fn follow(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Failure> {
     let query = Query::parse(
         &parts.uri,
-        &["room", "since", "wait", "limit", "access_token"],
+        &["room", "since", "epoch", "wait", "limit", "access_token"],
     )?;
     let who = request::who(ctx, &parts, query.get("access_token")).await?;
     let Some(name) = query.get("room") else {
@@ -96,6 +98,7 @@ pub(super) async fn follow(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fa
         ),
         None => since_query,
     };
+    let epoch = query.number("epoch", 1, crate::store::epoch::MAX)?;
     let wait = query.number("wait", 0, MAX_WAIT)?;
     let limit = query.number("limit", 1, MAX_POLL_LIMIT)?;
     if wait.is_none() && limit.is_some() {
@@ -107,6 +110,11 @@ pub(super) async fn follow(ctx: &Ctx, parts: Parts) -> Result<Response<Body>, Fa
         Some(_) => limit.unwrap_or(POLL_LIMIT) as u32,
         None => STREAM_PAGE,
     };
+    if let Err(other_log) = ctx.store.check_epoch(since, epoch) {
+        // Refused as `subscribe` refuses it: once the room is known to be open to `who`.
+        read(ctx, &who, &room, None, page).await?;
+        return Err(other_log.into());
+    }
     let follower = Follower::join(ctx, &who, &name);
     let (replay, more) = read(ctx, &who, &room, since, page).await?;
     match wait {
@@ -145,7 +153,7 @@ async fn long_poll(
     wait: Duration,
 ) -> Result<Response<Body>, Failure> {
     if !replay.frames.is_empty() || wait.is_zero() {
-        return Ok(poll_answer(replay));
+        return Ok(poll_answer(ctx, replay));
     }
     // From here on only events after what was read count.
     let since = since.unwrap_or(replay.head);
@@ -159,7 +167,7 @@ async fn long_poll(
             }
             _ = tokio::time::sleep_until(deadline) => {
                 let head = ctx.store.head().max(replay.head);
-                return Ok(poll_answer(Replay { head, frames: Vec::new() }));
+                return Ok(poll_answer(ctx, Replay { head, frames: Vec::new() }));
             }
             _ = follower.kick.kicked() => break,
             _ = ctx.shutdown.cancelled() => break,
@@ -167,11 +175,11 @@ async fn long_poll(
     }
     drop(follower);
     let (replay, _) = read(ctx, who, room, Some(since), limit).await?;
-    Ok(poll_answer(replay))
+    Ok(poll_answer(ctx, replay))
 }
 
-/// `{"events": [...], "head": N}`.
-fn poll_answer(replay: Replay) -> Response<Body> {
+/// `{"events": [...], "head": N, "epoch": E}`.
+fn poll_answer(ctx: &Ctx, replay: Replay) -> Response<Body> {
     let mut body = String::from(r#"{"events":["#);
     for (i, (_, frame)) in replay.frames.iter().enumerate() {
         if i > 0 {
@@ -181,7 +189,11 @@ fn poll_answer(replay: Replay) -> Response<Body> {
             body.push_str(&event);
         }
     }
-    body.push_str(&format!(r#"],"head":{}}}"#, replay.head));
+    body.push_str(&format!(
+        r#"],"head":{},"epoch":{}}}"#,
+        replay.head,
+        ctx.store.epoch()
+    ));
     let mut response = json(StatusCode::OK, body);
     allow_any_origin(&mut response);
     response
@@ -208,8 +220,9 @@ fn stream(
     more: bool,
 ) -> Response<Body> {
     let mut first = format!(
-        "retry: 2000\nevent: subscribed\ndata: {{\"room\":\"{room}\",\"head\":{}}}\n\n",
-        replay.head
+        "retry: 2000\nevent: subscribed\ndata: {{\"room\":\"{room}\",\"head\":{},\"epoch\":{}}}\n\n",
+        replay.head,
+        ctx.store.epoch()
     );
     let mut threshold = since.unwrap_or(replay.head);
     for (seq, frame) in &replay.frames {

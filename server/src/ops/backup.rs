@@ -1,6 +1,7 @@
 //! `chit-server backup PATH`: a consistent copy of the live database, taken with
 //! SQLite's online backup while the server keeps committing, checked with
-//! `integrity_check` and only then put in place. It never writes to the database.
+//! `integrity_check` and only then put in place. It never writes to the database. The
+//! copy is marked to get a new log epoch when a server opens it (see `store::epoch`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::backup::StepResult;
 
-use crate::store::queries;
+use crate::store::{epoch, queries};
 
 /// What `chit-server backup` takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -122,6 +123,10 @@ pub fn backup(db: &Path, target: &Path, force: bool) -> Result<Written, BackupEr
     drop(source);
 
     let check = || -> rusqlite::Result<(Vec<String>, u64, u64)> {
+        // A server that opens the copy (a restore, once or again later) gives its log
+        // a new epoch: clients holding seqs of the log it replaces resync instead of
+        // resuming over seqs that stand for other events here.
+        epoch::renew_at_next_open(&copy)?;
         // One file, no -wal or -shm beside it: a restore is one file to put back, and
         // the server turns WAL back on when it opens it.
         copy.pragma_update(None, "journal_mode", "DELETE")?;
@@ -259,6 +264,22 @@ mod tests {
         assert_eq!(backup(&db, &target, true).unwrap().orders, 5);
         let err = backup(&db, &db, true).unwrap_err();
         assert!(matches!(err, BackupError::SameFile(_)), "{err}");
+    }
+
+    #[test]
+    fn a_copy_gets_a_new_epoch_when_served_and_the_database_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_orders(dir.path(), 1);
+        let live = epoch::read(&crate::store::open_connection(&db, true).unwrap()).unwrap();
+        assert_ne!(live, 0);
+        let target = dir.path().join("copy.db");
+        backup(&db, &target, false).unwrap();
+        let copy = crate::store::open_connection(&target, true).unwrap();
+        assert_eq!(epoch::read(&copy).unwrap(), 0, "chosen when served");
+        let served = epoch::choose(&copy).unwrap();
+        assert!(served != 0 && served != live, "{live} {served}");
+        let source = crate::store::open_connection(&db, true).unwrap();
+        assert_eq!(epoch::read(&source).unwrap(), live);
     }
 
     #[test]

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_fewer_index_entries_per_order.sql"),
     include_str!("../../migrations/0005_webhooks.sql"),
     include_str!("../../migrations/0006_stations.sql"),
+    include_str!("../../migrations/0007_epoch.sql"),
 ];
 
 /// The schema version a database has once [`migrate`] has run.
@@ -60,6 +61,27 @@ mod tests {
         assert_eq!(version, MIGRATIONS.len());
         conn.execute("PRAGMA user_version = 99", []).unwrap();
         assert!(migrate(&mut conn).is_err());
+    }
+
+    #[test]
+    fn a_database_from_before_epochs_gets_one_and_keeps_its_log() {
+        let mut conn = at_version(
+            6,
+            "INSERT INTO events (seq, room, kind, at, data, ref, order_id)
+             VALUES (1, 'restaurant:r1', 'new_order', 0, '{\"v\":1}', NULL, NULL);",
+        );
+        let instance = crate::webhooks::queries::instance(&conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let epoch = crate::store::epoch::read(&conn).unwrap();
+        assert!((1..=crate::store::epoch::MAX).contains(&epoch), "{epoch}");
+        assert_eq!(crate::store::queries::head(&conn).unwrap(), 1);
+        assert_eq!(
+            crate::webhooks::queries::instance(&conn).unwrap(),
+            instance,
+            "webhooks' ids stay as they were"
+        );
+        migrate(&mut conn).unwrap();
+        assert_eq!(crate::store::epoch::read(&conn).unwrap(), epoch);
     }
 
     #[test]

@@ -15,8 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::snapshot::Snapshot;
 use super::{
-    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, migrate, queries, reads,
-    rules, today, wal_vfs, writer,
+    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, epoch, migrate, queries,
+    reads, rules, today, wal_vfs, writer,
 };
 use crate::auth::Principal;
 use crate::error::Refusal;
@@ -40,6 +40,7 @@ struct Inner {
     /// waits its turn instead of opening a connection and a thread each.
     read_turns: Arc<tokio::sync::Semaphore>,
     head: Arc<AtomicU64>,
+    epoch: u64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<(std::thread::JoinHandle<()>, Arc<AtomicBool>)>>,
     durable: bool,
@@ -118,6 +119,7 @@ impl Sqlite {
         // The log may grow between checkpoints under load; past this it is cut back.
         conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
         let head = Arc::new(AtomicU64::new(queries::head(&conn)?));
+        let epoch = epoch::choose(&conn)?;
         let commits = Arc::new(AtomicU64::new(0));
         let stopping = Arc::new(AtomicBool::new(false));
         let gate = Arc::new(Mutex::new(()));
@@ -162,6 +164,7 @@ impl Sqlite {
                 readers: Mutex::new(Vec::new()),
                 read_turns: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 head,
+                epoch,
                 writer: Mutex::new(Some(handle)),
                 checkpointer: Mutex::new(Some((checkpointer, stopping))),
                 durable: config.durable,
@@ -227,6 +230,10 @@ impl Backend for Sqlite {
     /// The newest committed seq.
     fn head(&self) -> u64 {
         self.inner.head.load(Ordering::Acquire)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.inner.epoch
     }
 
     /// Queues a change and waits until it is committed (or refused).

@@ -111,7 +111,11 @@ fn follow_chat(app: &mut App, effects: &mut Vec<Effect>) {
         let id = app.chat.request_id();
         effects.push(Effect::Send(Request {
             id,
-            msg: ClientMsg::Subscribe { room, since: None },
+            msg: ClientMsg::Subscribe {
+                room,
+                since: None,
+                epoch: None,
+            },
         }));
     }
     effects.extend(app.chat.set_room(wanted));
@@ -611,6 +615,7 @@ mod tests {
             restaurant: None,
             rider: (role == Role::Rider).then(|| "bo".into()),
             customer: None,
+            epoch: None,
         }))
     }
 
@@ -1235,7 +1240,8 @@ mod chat_tests {
             sent[1],
             ClientMsg::Subscribe {
                 room: format!("order:{second}"),
-                since: None
+                since: None,
+                epoch: None,
             }
         );
         assert!(

@@ -135,6 +135,7 @@ impl Conn {
         let msg = ClientMsg::Subscribe {
             room: room.to_string(),
             since: None,
+            epoch: None,
         };
         match self.call(msg).await? {
             ServerMsg::Subscribed { .. } => Ok(()),

@@ -2,6 +2,7 @@
 //! short (`connect 1`, `sleep 500ms`, `subscribe restaurant:r1 from 11`). Delays are
 //! read without jitter.
 
+mod epoch;
 mod rooms;
 
 use super::*;
@@ -22,6 +23,7 @@ fn welcome() -> Welcome {
         restaurant: Some("r1".into()),
         rider: None,
         customer: None,
+        epoch: None,
     }
 }
 
@@ -47,9 +49,11 @@ fn short(action: &Action) -> String {
         Action::Sleep(d) => format!("sleep {}ms", d.as_millis()),
         Action::Load { leave } if leave.is_empty() => "load".into(),
         Action::Load { leave } => format!("load leaving {}", leave.join(",")),
-        Action::Subscribe { room, since } => match since {
-            Some(s) => format!("subscribe {room} from {s}"),
-            None => format!("subscribe {room} from head"),
+        Action::Subscribe { room, since, epoch } => match (since, epoch) {
+            (Some(s), Some(e)) => format!("subscribe {room} from {s} of epoch {e}"),
+            (Some(s), None) => format!("subscribe {room} from {s}"),
+            (None, None) => format!("subscribe {room} from head"),
+            (None, Some(e)) => format!("subscribe {room} from head of epoch {e}?"),
         },
         Action::Send(req) => format!("send #{}", req.id),
         Action::SendNow(_) => "send now".into(),
@@ -147,11 +151,17 @@ fn online_kitchen(urls: &[&str]) -> Machine {
                 &["snapshot at 10", "subscribe restaurant:r1 from 10"],
             ),
             (
-                Input::Subscribed { head: 10 },
+                Input::Subscribed {
+                    head: 10,
+                    epoch: None,
+                },
                 &["resumed restaurant:r1 from 10", "subscribe chat:r1 from 10"],
             ),
             (
-                Input::Subscribed { head: 12 },
+                Input::Subscribed {
+                    head: 12,
+                    epoch: None,
+                },
                 &["resumed chat:r1 from 10", "online ws://a:7787"],
             ),
         ],
@@ -205,7 +215,10 @@ fn fails_over_at_once_and_backs_off_after_each_round() {
             ),
             (Input::Connected(welcome()), &["subscribe riders from head"]),
             (
-                Input::Subscribed { head: 7 },
+                Input::Subscribed {
+                    head: 7,
+                    epoch: None,
+                },
                 &["resumed riders from 7", "online ws://b:7787"],
             ),
             // Losing B goes straight to A (B counts as tried), and waits once A fails.
@@ -324,7 +337,10 @@ fn a_command_gives_up_when_nothing_answers_at_first_or_a_person_must_act() {
     let mut m = machine(&[A], &cmd);
     m.step(Input::Start);
     m.step(Input::Connected(welcome()));
-    m.step(Input::Subscribed { head: 3 });
+    m.step(Input::Subscribed {
+        head: 3,
+        epoch: None,
+    });
     run(
         &mut m,
         &[

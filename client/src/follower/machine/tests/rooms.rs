@@ -32,11 +32,17 @@ fn resumes_each_room_from_its_last_seq_and_drops_repeats() {
                 &["subscribe restaurant:r1 from 11"],
             ),
             (
-                Input::Subscribed { head: 40 },
+                Input::Subscribed {
+                    head: 40,
+                    epoch: None,
+                },
                 &["resumed restaurant:r1 from 11", "subscribe chat:r1 from 10"],
             ),
             (
-                Input::Subscribed { head: 40 },
+                Input::Subscribed {
+                    head: 40,
+                    epoch: None,
+                },
                 &["resumed chat:r1 from 10", "online ws://a:7787"],
             ),
         ],
@@ -56,7 +62,10 @@ fn resync_reloads_the_snapshot_leaving_rooms_already_joined() {
                 &["subscribe restaurant:r1 from 10"],
             ),
             (
-                Input::Subscribed { head: 90 },
+                Input::Subscribed {
+                    head: 90,
+                    epoch: None,
+                },
                 &["resumed restaurant:r1 from 10", "subscribe chat:r1 from 10"],
             ),
             (
@@ -71,11 +80,17 @@ fn resync_reloads_the_snapshot_leaving_rooms_already_joined() {
                 &["snapshot at 90", "subscribe restaurant:r1 from 90"],
             ),
             (
-                Input::Subscribed { head: 90 },
+                Input::Subscribed {
+                    head: 90,
+                    epoch: None,
+                },
                 &["resumed restaurant:r1 from 90", "subscribe chat:r1 from 90"],
             ),
             (
-                Input::Subscribed { head: 90 },
+                Input::Subscribed {
+                    head: 90,
+                    epoch: None,
+                },
                 &["resumed chat:r1 from 90", "online ws://a:7787"],
             ),
         ],
@@ -104,7 +119,10 @@ fn without_a_snapshot_resync_goes_on_from_the_head_and_says_so() {
                 &["subscribe restaurant:r1 from head"],
             ),
             (
-                Input::Subscribed { head: 90 },
+                Input::Subscribed {
+                    head: 90,
+                    epoch: None,
+                },
                 &["resumed restaurant:r1 from 90 missed", "online ws://a:7787"],
             ),
         ],
@@ -170,12 +188,16 @@ fn rooms_joined_at_run_time_are_followed_until_closed_to_us() {
     let mut m = machine(&[A], &spec(&[("riders", None)], false, Policy::DISPLAY));
     m.step(Input::Start);
     m.step(Input::Connected(welcome()));
-    m.step(Input::Subscribed { head: 3 });
+    m.step(Input::Subscribed {
+        head: 3,
+        epoch: None,
+    });
     let join = Input::Request(Request {
         id: 5,
         msg: ClientMsg::Subscribe {
             room: "order:7".into(),
             since: None,
+            epoch: None,
         },
     });
     run(
@@ -186,6 +208,7 @@ fn rooms_joined_at_run_time_are_followed_until_closed_to_us() {
                 Input::Replied(Ok(ServerMsg::Subscribed {
                     room: "order:7".into(),
                     head: 20,
+                    epoch: None,
                 })),
                 &["reply #5 ok"],
             ),
@@ -205,7 +228,10 @@ fn rooms_joined_at_run_time_are_followed_until_closed_to_us() {
             ),
             (Input::Connected(welcome()), &["subscribe riders from 3"]),
             (
-                Input::Subscribed { head: 30 },
+                Input::Subscribed {
+                    head: 30,
+                    epoch: None,
+                },
                 &["resumed riders from 3", "subscribe order:7 from 21"],
             ),
             // Handed back meanwhile: the room is let go, the rest goes on.
