@@ -8,6 +8,7 @@
 //! another backend's writer reuses both. `postgres` has the PostgreSQL schema and the
 //! copy of a SQLite database into it.
 
+mod engine;
 pub mod epoch;
 mod events;
 pub mod kitchen_sql;

@@ -1,14 +1,15 @@
 //! PostgreSQL, for chit-server nodes that share one database: its schema (SQLite's
 //! tables, column for column, and the event log's counter) and [`copy`], which fills a
 //! new PostgreSQL database from a SQLite one (`chit-server migrate`), and the queries
-//! a PostgreSQL backend makes (`kitchen`, `today`, `webhooks`). Serving from
-//! PostgreSQL is not here yet.
+//! a PostgreSQL backend makes in PostgreSQL's dialect (`orders`: orders, the log,
+//! tokens and chat; `kitchen`, `today`, `webhooks`).
 
 pub mod copy;
-// The query functions of the PostgreSQL backend, which its Tx and Snapshot will call
-// (until then, only their tests do).
-#[cfg_attr(not(test), allow(dead_code))]
+// The query functions of the PostgreSQL backend, which its Tx and Snapshot call.
+#[cfg_attr(not(test), allow(dead_code, unused_imports))]
 pub(crate) mod kitchen;
+#[cfg_attr(not(test), allow(dead_code, unused_imports))]
+pub(crate) mod orders;
 #[cfg(test)]
 mod test_db;
 #[cfg_attr(not(test), allow(dead_code))]
