@@ -4,6 +4,7 @@
 //! a PostgreSQL backend makes in PostgreSQL's dialect (`orders`: orders, the log,
 //! tokens and chat; `kitchen`, `today`, `webhooks`).
 
+pub(crate) mod backend;
 pub mod copy;
 // The query functions of the PostgreSQL backend, which its Tx and Snapshot call.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]
