@@ -19,7 +19,7 @@ pub mod queries;
 mod reads;
 mod rules;
 mod snapshot;
-mod sqlite;
+pub(crate) mod sqlite;
 mod today;
 mod tx;
 pub mod validate;

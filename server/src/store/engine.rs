@@ -397,6 +397,8 @@ impl<P: ReadPool> Backend for Engine<P> {
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
-        self.inner.pool.drain();
+        // A connection may block as it closes (PostgreSQL's runs a runtime of its own).
+        let inner = self.inner.clone();
+        let _ = tokio::task::spawn_blocking(move || inner.pool.drain()).await;
     }
 }

@@ -5,6 +5,17 @@
 //! tokens and chat; `kitchen`, `today`, `webhooks`).
 
 pub(crate) mod backend;
+pub use backend::ensure_admin_token;
+
+/// Stores a token (by its hash) for `who`, as `chit-server token issue` does; its id.
+pub fn insert_token(
+    client: &mut ::postgres::Client,
+    hash: &str,
+    who: &crate::auth::Principal,
+    now: i64,
+) -> Result<i64, crate::store::StoreError> {
+    orders::insert_token(client, hash, who, now)
+}
 pub mod copy;
 // The query functions of the PostgreSQL backend, which its Tx and Snapshot call.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]

@@ -259,7 +259,7 @@ pub fn admin_token_path(db_path: &Path) -> PathBuf {
     db_path.with_file_name("admin.token")
 }
 
-fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -10,6 +10,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ::postgres::{Client, IsolationLevel, Transaction};
@@ -42,12 +43,19 @@ pub(in crate::store) fn open(
     let settings: ::postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("'{url}' is not a PostgreSQL URL: {e}")))?;
-    let mut writer = settings.connect(::postgres::NoTls)?;
-    ensure_schema(&mut writer)?;
-    let log = Log {
-        head: orders::head(&mut writer)?,
-        epoch: choose_epoch(&mut writer)?,
+    // The client blocks on a runtime of its own, which cannot run inside the caller's
+    // (the server opens its store from async code): connect on a thread of its own.
+    let setup = || -> TxResult<(Client, Log)> {
+        let mut writer = settings.connect(::postgres::NoTls)?;
+        ensure_schema(&mut writer)?;
+        let log = Log {
+            head: orders::head(&mut writer)?,
+            epoch: choose_epoch(&mut writer)?,
+        };
+        Ok((writer, log))
     };
+    let (writer, log) = std::thread::scope(|s| s.spawn(setup).join())
+        .map_err(|_| StoreError::Backend("connecting to PostgreSQL panicked".into()))??;
     let pool = PgPool {
         settings,
         readers: Mutex::new(Vec::new()),
@@ -61,6 +69,42 @@ pub(in crate::store) fn open(
         publish,
     )
     .map_err(|e| StoreError::Backend(format!("starting the writer thread: {e}")))
+}
+
+/// Makes sure this node has a working admin token in `file` (beside its data), as a
+/// SQLite server keeps one beside its database: if the file is missing or its token is
+/// not a live one in the database, a new admin token is issued (labelled with the file's
+/// path) and written there. The path, if it was written.
+pub fn ensure_admin_token(url: &str, file: &Path) -> TxResult<Option<PathBuf>> {
+    let mut client = connect(url)?;
+    ensure_schema(&mut client)?;
+    if let Ok(text) = std::fs::read_to_string(file)
+        && orders::token_by_hash(&mut client, &crate::auth::hash_token(text.trim()))?
+            .is_some_and(|p| p.role == chit_protocol::Role::Admin)
+    {
+        return Ok(None);
+    }
+    let token = crate::auth::new_token();
+    let admin = Principal {
+        token_id: 0,
+        role: chit_protocol::Role::Admin,
+        restaurant: None,
+        rider: None,
+        customer: None,
+        label: Some(format!("admin ({})", file.display())),
+    };
+    crate::store::sqlite::write_secret(file, &format!("{token}\n"))
+        .map_err(|e| StoreError::Backend(format!("writing '{}': {e}", file.display())))?;
+    let hash = crate::auth::hash_token(&token);
+    orders::insert_token(&mut client, &hash, &admin, chit_protocol::now_ms())?;
+    Ok(Some(file.to_path_buf()))
+}
+
+fn connect(url: &str) -> TxResult<Client> {
+    let settings: ::postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("'{url}' is not a PostgreSQL URL: {e}")))?;
+    Ok(settings.connect(::postgres::NoTls)?)
 }
 
 /// Creates chit's tables in a database that has none; several nodes starting at once
