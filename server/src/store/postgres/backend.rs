@@ -73,8 +73,7 @@ pub(in crate::store) fn open(
 
 /// Makes sure this node has a working admin token in `file` (beside its data), as a
 /// SQLite server keeps one beside its database: if the file is missing or its token is
-/// not a live one in the database, a new admin token is issued (labelled with the file's
-/// path) and written there. The path, if it was written.
+/// not a live admin token in the database, a new one is issued and written there. The path, if it was written.
 pub fn ensure_admin_token(url: &str, file: &Path) -> TxResult<Option<PathBuf>> {
     let mut client = connect(url)?;
     ensure_schema(&mut client)?;
@@ -91,7 +90,7 @@ pub fn ensure_admin_token(url: &str, file: &Path) -> TxResult<Option<PathBuf>> {
         restaurant: None,
         rider: None,
         customer: None,
-        label: Some(format!("admin ({})", file.display())),
+        label: Some("admin".into()),
     };
     crate::store::sqlite::write_secret(file, &format!("{token}\n"))
         .map_err(|e| StoreError::Backend(format!("writing '{}': {e}", file.display())))?;
@@ -370,6 +369,20 @@ impl ReadPool for PgPool {
 
     fn drain(&self) {
         self.readers.lock().unwrap().clear();
+    }
+}
+
+impl Drop for PgPool {
+    /// A client closes by blocking on its own runtime, which it cannot do on an async
+    /// thread (where the last handle on the store may go): the idle ones close on a
+    /// thread of their own.
+    fn drop(&mut self) {
+        let clients = std::mem::take(self.readers.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !clients.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("chit-pg-close".into())
+                .spawn(move || drop(clients));
+        }
     }
 }
 
