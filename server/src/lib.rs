@@ -80,6 +80,9 @@ impl Default for Config {
     }
 }
 
+/// Where a store's writer sends each committed batch's events and figures.
+type Publish = Box<dyn FnMut(Vec<frames::Published>, Vec<store::Figures>) + Send>;
+
 /// An opened server: its store and hub, ready to [`run`](Server::run).
 pub struct Server {
     hub: Hub,
@@ -95,19 +98,42 @@ pub struct Server {
 impl Server {
     /// Opens (or creates) the database at `db` and the hub that fans out its events.
     pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
+        Server::open_with(config, |store_config, publish| {
+            Store::open(db, store_config, publish)
+        })
+    }
+
+    /// [`Server::open`] on the PostgreSQL database `url` names (chit's tables are
+    /// created in it if it has none).
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str, config: Config) -> Result<Server, store::StoreError> {
+        Server::open_with(config, |store_config, publish| {
+            Store::open_postgres(url, store_config, publish)
+        })
+    }
+
+    /// The server on the store `open` opens, given the store's settings and where each
+    /// committed batch goes (to the hub).
+    fn open_with<E>(
+        config: Config,
+        open: impl FnOnce(StoreConfig, Publish) -> Result<Store, E>,
+    ) -> Result<Server, E> {
         let hub = Hub::with_chat_rate(config.outbound_queue, config.chat_rate);
         let publisher = hub.clone();
         let metrics = Arc::new(metrics::Metrics::new());
         let mut store_config = config.store.clone();
         store_config.group_sizes = Some(metrics.group_size.clone());
         let (heads_tx, heads) = tokio::sync::watch::channel(0);
-        let store = Store::open(db, store_config, move |events, figures| {
-            if let Some(head) = events.iter().filter_map(|e| e.seq).max() {
-                heads_tx.send_replace(head);
-            }
-            publisher.publish(events);
-            publisher.figures_changed(figures);
-        })?;
+        let store = open(
+            store_config,
+            Box::new(move |events, figures| {
+                if let Some(head) = events.iter().filter_map(|e| e.seq).max() {
+                    heads_tx.send_replace(head);
+                }
+                publisher.publish(events);
+                publisher.figures_changed(figures);
+            }),
+        )?;
         Ok(Server {
             hub,
             store,

@@ -26,6 +26,10 @@ struct Cli {
     /// SQLite database file [default: <data dir>/chit.db]
     #[arg(long, env = "CHIT_DB", global = true, value_hint = clap::ValueHint::FilePath)]
     db: Option<PathBuf>,
+    /// Serve from this PostgreSQL database (postgres://…) instead of the SQLite file; the
+    /// admin token is kept beside --db's path
+    #[arg(long, env = "CHIT_STORE", value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
+    store: Option<String>,
     /// Seconds between heartbeat pings; a peer silent for two is dropped.
     #[arg(long, env = "CHIT_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     heartbeat: u64,
@@ -190,15 +194,31 @@ fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
     store::open_connection(db, true).with_context(|| format!("opening database '{}'", db.display()))
 }
 
+/// A `--store` value: a PostgreSQL URL (a SQLite file is given with --db).
+fn postgres_url(text: &str) -> Result<String, String> {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(text.to_string())
+    } else {
+        Err("a PostgreSQL URL (postgres://…) is expected; a SQLite file is given with --db".into())
+    }
+}
+
 fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
-    {
-        let conn = open(db)?;
-        if let Some(file) = store::ensure_admin_token(&conn, db)
-            .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
-        {
-            let text = format!("created an admin token in '{}'", file.display());
-            logging::notice(cli.log_format, &text);
+    let created = match &cli.store {
+        None => {
+            let conn = open(db)?;
+            store::ensure_admin_token(&conn, db)
+                .with_context(|| format!("creating the admin token beside '{}'", db.display()))?
         }
+        #[cfg(feature = "postgres")]
+        Some(url) => store::postgres::ensure_admin_token(url, &store::admin_token_path(db))
+            .with_context(|| format!("opening '{url}'"))?,
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => bail!("this chit-server was built without PostgreSQL (the 'postgres' feature)"),
+    };
+    if let Some(file) = created {
+        let text = format!("created an admin token in '{}'", file.display());
+        logging::notice(cli.log_format, &text);
     }
     raise_fd_limit(cli.max_connections);
     let mut config = Config {
@@ -227,8 +247,24 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let server = Server::open(db, config)
-            .with_context(|| format!("opening database '{}'", db.display()))?;
+        let (server, store_name) = match &cli.store {
+            None => (
+                Server::open(db, config)
+                    .with_context(|| format!("opening database '{}'", db.display()))?,
+                format!("database '{}'", db.display()),
+            ),
+            #[cfg(feature = "postgres")]
+            Some(url) => {
+                let settings: postgres::Config = url.parse().context("--store")?;
+                (
+                    Server::open_postgres(url, config)
+                        .with_context(|| format!("opening '{url}'"))?,
+                    format!("PostgreSQL {}", store::postgres::describe(&settings)),
+                )
+            }
+            #[cfg(not(feature = "postgres"))]
+            Some(_) => unreachable!("refused above"),
+        };
         let listener = tokio::net::TcpListener::bind(&cli.listen)
             .await
             .with_context(|| format!("listening on '{}'", cli.listen))?;
@@ -238,7 +274,7 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         say(format!(
             "HTTP on http://{addr} (the API is described at /v1/openapi.json)"
         ));
-        say(format!("database '{}'", db.display()));
+        say(store_name);
         say(format!(
             "admin token in '{}'",
             store::admin_token_path(db).display()

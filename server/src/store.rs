@@ -8,6 +8,7 @@
 //! another backend's writer reuses both. `postgres` has the PostgreSQL schema and the
 //! copy of a SQLite database into it.
 
+mod engine;
 pub mod epoch;
 mod events;
 pub mod kitchen_sql;
@@ -18,7 +19,7 @@ pub mod queries;
 mod reads;
 mod rules;
 mod snapshot;
-mod sqlite;
+pub(crate) mod sqlite;
 mod today;
 mod tx;
 pub mod validate;
@@ -162,7 +163,25 @@ pub enum Change {
 /// task reads and writes.
 #[derive(Clone)]
 pub struct Store {
-    backend: sqlite::Sqlite,
+    backend: Backends,
+}
+
+#[derive(Clone)]
+enum Backends {
+    Sqlite(sqlite::Sqlite),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::backend::Postgres),
+}
+
+/// `$body` with `$b` bound to whichever backend the store is on.
+macro_rules! on_backend {
+    ($self:ident, $b:ident => $body:expr) => {
+        match &$self.backend {
+            Backends::Sqlite($b) => $body,
+            #[cfg(feature = "postgres")]
+            Backends::Postgres($b) => $body,
+        }
+    };
 }
 
 impl Store {
@@ -174,18 +193,31 @@ impl Store {
         publish: impl FnMut(Vec<Published>, Vec<Figures>) + Send + 'static,
     ) -> rusqlite::Result<Store> {
         Ok(Store {
-            backend: sqlite::Sqlite::open(path, config, publish)?,
+            backend: Backends::Sqlite(sqlite::Sqlite::open(path, config, publish)?),
+        })
+    }
+
+    /// Opens the PostgreSQL database `url` names (creating chit's tables if it has
+    /// none) and starts the writer; `publish` as for [`Store::open`].
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(
+        url: &str,
+        config: StoreConfig,
+        publish: impl FnMut(Vec<Published>, Vec<Figures>) + Send + 'static,
+    ) -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Backends::Postgres(postgres::backend::open(url, config, publish)?),
         })
     }
 
     /// The newest committed seq.
     pub fn head(&self) -> u64 {
-        self.backend.head()
+        on_backend!(self, b => b.head())
     }
 
     /// The log's epoch (see [`epoch`]): fixed while the server runs.
     pub fn epoch(&self) -> u64 {
-        self.backend.epoch()
+        on_backend!(self, b => b.epoch())
     }
 
     /// `resync_required` if a client resumes from `since` with seqs of another epoch
@@ -208,181 +240,154 @@ impl Store {
 
     /// The time the store stamps changes with.
     pub fn clock(&self) -> &Clock {
-        self.backend.clock()
+        on_backend!(self, b => b.clock())
     }
 
     pub fn is_durable(&self) -> bool {
-        self.backend.is_durable()
+        on_backend!(self, b => b.is_durable())
     }
 
     /// Queues a change and waits until it is committed (or refused).
-    pub fn write(
-        &self,
-        who: Arc<Principal>,
-        op: Write,
-    ) -> impl Future<Output = WriteResult> + Send + '_ {
-        self.backend.write(who, op)
+    pub async fn write(&self, who: Arc<Principal>, op: Write) -> WriteResult {
+        on_backend!(self, b => b.write(who, op).await)
     }
 
     /// Makes `change` in the writer's next transaction and waits until it is committed.
-    pub fn apply(&self, change: Change) -> impl Future<Output = Result<(), Refusal>> + Send + '_ {
-        self.backend.apply(change)
+    pub async fn apply(&self, change: Change) -> Result<(), Refusal> {
+        on_backend!(self, b => b.apply(change).await)
     }
 
     /// Has the writer do what has come due (fire held orders, end 86s, take up loaded
     /// menus) and waits until that is committed.
-    pub fn run_due(&self) -> impl Future<Output = Result<(), Refusal>> + Send + '_ {
-        self.backend.run_due()
+    pub async fn run_due(&self) -> Result<(), Refusal> {
+        on_backend!(self, b => b.run_due().await)
     }
 
     /// Resolves after a commit put something new on the clock's list.
-    pub fn due_changed(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.backend.due_changed()
+    pub async fn due_changed(&self) -> () {
+        on_backend!(self, b => b.due_changed().await)
     }
 
     /// Lets the writer finish what is queued, then stops it.
-    pub fn close(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.backend.close()
+    pub async fn close(&self) -> () {
+        on_backend!(self, b => b.close().await)
     }
 
     /// The stored events of `room` after `since` (at most `limit`), as frames, with the
     /// head read in the same snapshot and whether more were there, if `who` may follow
     /// the room; `resync_required` if they are not all kept or `since` is ahead.
-    pub(crate) fn replay(
+    pub(crate) async fn replay(
         &self,
         who: Arc<Principal>,
         room: Room,
         since: Option<u64>,
         limit: u32,
-    ) -> impl Future<Output = Result<(Replay, bool), Refusal>> + Send + '_ {
-        self.backend.replay(who, room, since, limit)
+    ) -> Result<(Replay, bool), Refusal> {
+        on_backend!(self, b => b.replay(who, room, since, limit).await)
     }
 
     /// The events after seq `after` (only `restaurant`'s, if given), for webhooks.
-    pub fn events_after(
+    pub async fn events_after(
         &self,
         after: u64,
         restaurant: Option<String>,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<LogEvent>, Refusal>> + Send + '_ {
-        self.backend.events_after(after, restaurant, limit)
+    ) -> Result<Vec<LogEvent>, Refusal> {
+        on_backend!(self, b => b.events_after(after, restaurant, limit).await)
     }
 
-    pub fn token_by_hash(
-        &self,
-        hash: String,
-    ) -> impl Future<Output = Result<Option<Principal>, Refusal>> + Send + '_ {
-        self.backend.token_by_hash(hash)
+    pub async fn token_by_hash(&self, hash: String) -> Result<Option<Principal>, Refusal> {
+        on_backend!(self, b => b.token_by_hash(hash).await)
     }
 
-    pub fn token_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<Principal>, Refusal>> + Send + '_ {
-        self.backend.token_by_id(id)
+    pub async fn token_by_id(&self, id: i64) -> Result<Option<Principal>, Refusal> {
+        on_backend!(self, b => b.token_by_id(id).await)
     }
 
     /// The revoked tokens, and whether loaded menus wait for the writer.
-    pub fn outside_changes(
-        &self,
-    ) -> impl Future<Output = Result<(Vec<i64>, bool), Refusal>> + Send + '_ {
-        self.backend.outside_changes()
+    pub async fn outside_changes(&self) -> Result<(Vec<i64>, bool), Refusal> {
+        on_backend!(self, b => b.outside_changes().await)
     }
 
     /// The reads below check first that `who`'s token is still live.
-    pub fn order(
-        &self,
-        who: Arc<Principal>,
-        order_id: i64,
-    ) -> impl Future<Output = Result<Order, Refusal>> + Send + '_ {
-        self.backend.order(who, order_id)
+    pub async fn order(&self, who: Arc<Principal>, order_id: i64) -> Result<Order, Refusal> {
+        on_backend!(self, b => b.order(who, order_id).await)
     }
 
-    pub fn list_orders(
+    pub async fn list_orders(
         &self,
         who: Arc<Principal>,
         filter: queries::OrderFilter,
-    ) -> impl Future<Output = Result<OrdersPage, Refusal>> + Send + '_ {
-        self.backend.list_orders(who, filter)
+    ) -> Result<OrdersPage, Refusal> {
+        on_backend!(self, b => b.list_orders(who, filter).await)
     }
 
-    pub fn menu(
+    pub async fn menu(
         &self,
         who: Arc<Principal>,
         restaurant: String,
         now: i64,
-    ) -> impl Future<Output = Result<(Option<Menu>, Vec<UnavailableItem>), Refusal>> + Send + '_
-    {
-        self.backend.menu(who, restaurant, now)
+    ) -> Result<(Option<Menu>, Vec<UnavailableItem>), Refusal> {
+        on_backend!(self, b => b.menu(who, restaurant, now).await)
     }
 
-    pub fn unavailable(
+    pub async fn unavailable(
         &self,
         who: Arc<Principal>,
         restaurant: String,
         now: i64,
-    ) -> impl Future<Output = Result<Vec<UnavailableItem>, Refusal>> + Send + '_ {
-        self.backend.unavailable(who, restaurant, now)
+    ) -> Result<Vec<UnavailableItem>, Refusal> {
+        on_backend!(self, b => b.unavailable(who, restaurant, now).await)
     }
 
-    pub fn check_join(
-        &self,
-        who: Arc<Principal>,
-        room: Room,
-    ) -> impl Future<Output = Result<(), Refusal>> + Send + '_ {
-        self.backend.check_join(who, room)
+    pub async fn check_join(&self, who: Arc<Principal>, room: Room) -> Result<(), Refusal> {
+        on_backend!(self, b => b.check_join(who, room).await)
     }
 
-    pub fn chat_history(
+    pub async fn chat_history(
         &self,
         who: Arc<Principal>,
         room: Room,
         before: Option<u64>,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<ChatMessage>, Refusal>> + Send + '_ {
-        self.backend.chat_history(who, room, before, limit)
+    ) -> Result<Vec<ChatMessage>, Refusal> {
+        on_backend!(self, b => b.chat_history(who, room, before, limit).await)
     }
 
-    pub fn stats(
+    pub async fn stats(
         &self,
         who: Arc<Principal>,
         restaurant: Option<String>,
         server: Option<(ServerStats, WebhookConfig)>,
-    ) -> impl Future<Output = Result<Stats, Refusal>> + Send + '_ {
-        self.backend.stats(who, restaurant, server)
+    ) -> Result<Stats, Refusal> {
+        on_backend!(self, b => b.stats(who, restaurant, server).await)
     }
 
     /// Today's figures of each of `restaurants`, read from the orders.
-    pub fn figures(
-        &self,
-        restaurants: Vec<String>,
-    ) -> impl Future<Output = Result<Vec<Analytics>, Refusal>> + Send + '_ {
-        self.backend.figures(restaurants)
+    pub async fn figures(&self, restaurants: Vec<String>) -> Result<Vec<Analytics>, Refusal> {
+        on_backend!(self, b => b.figures(restaurants).await)
     }
 
-    pub fn newest_order_id(&self) -> impl Future<Output = Result<u64, Refusal>> + Send + '_ {
-        self.backend.newest_order_id()
+    pub async fn newest_order_id(&self) -> Result<u64, Refusal> {
+        on_backend!(self, b => b.newest_order_id().await)
     }
 
     /// When the next held order fires or 86 ends (Unix ms), if anything is scheduled.
-    pub fn next_due(&self) -> impl Future<Output = Result<Option<i64>, Refusal>> + Send + '_ {
-        self.backend.next_due()
+    pub async fn next_due(&self) -> Result<Option<i64>, Refusal> {
+        on_backend!(self, b => b.next_due().await)
     }
 
-    pub fn webhooks(&self) -> impl Future<Output = Result<Vec<Endpoint>, Refusal>> + Send + '_ {
-        self.backend.webhooks()
+    pub async fn webhooks(&self) -> Result<Vec<Endpoint>, Refusal> {
+        on_backend!(self, b => b.webhooks().await)
     }
 
-    pub fn hook(
-        &self,
-        name: String,
-    ) -> impl Future<Output = Result<Option<Hook>, Refusal>> + Send + '_ {
-        self.backend.hook(name)
+    pub async fn hook(&self, name: String) -> Result<Option<Hook>, Refusal> {
+        on_backend!(self, b => b.hook(name).await)
     }
 
     /// This database's instance id (webhooks sign with it).
-    pub fn instance(&self) -> impl Future<Output = Result<u64, Refusal>> + Send + '_ {
-        self.backend.instance()
+    pub async fn instance(&self) -> Result<u64, Refusal> {
+        on_backend!(self, b => b.instance().await)
     }
 }
 

@@ -31,6 +31,9 @@ pub mod tls;
 
 /// The real server, in this process, on a fresh database.
 pub struct TestServer {
+    /// The PostgreSQL database the server runs on, when the tests run on PostgreSQL
+    /// (`CHIT_TEST_STORE=postgres`); none: the SQLite file in `dir`.
+    pg: Option<Arc<pg::PgDb>>,
     pub addr: SocketAddr,
     pub url: String,
     pub admin: String,
@@ -50,7 +53,12 @@ impl TestServer {
     }
 
     /// Starts a server on the database in `dir` (made by an earlier server, or new).
+    /// With `CHIT_TEST_STORE=postgres`, the database is a throwaway PostgreSQL one that
+    /// stays with `dir` (a server started again on `dir` finds it).
     pub async fn in_dir(dir: TempDir, config: Config) -> TestServer {
+        if on_postgres() {
+            return TestServer::on_postgres(dir, config).await;
+        }
         let db = dir.path().join("chit.db");
         {
             let conn = store::open_connection(&db, true).expect("open db");
@@ -70,6 +78,7 @@ impl TestServer {
             let _ = stopped.await;
         }));
         TestServer {
+            pg: None,
             addr,
             url: format!("ws://{addr}"),
             admin,
@@ -77,6 +86,47 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    async fn on_postgres(dir: TempDir, config: Config) -> TestServer {
+        let db = pg::for_dir(dir.path());
+        let url = db.url().to_string();
+        let token_file = store::admin_token_path(&dir.path().join("chit.db"));
+        {
+            let (url, token_file) = (url.clone(), token_file.clone());
+            // The PostgreSQL client blocks on a runtime of its own: off this one.
+            std::thread::spawn(move || store::postgres::ensure_admin_token(&url, &token_file))
+                .join()
+                .expect("admin token thread")
+                .expect("admin token");
+        }
+        let admin = std::fs::read_to_string(&token_file)
+            .expect("admin token file")
+            .trim()
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = Server::open_postgres(&url, config).expect("open server");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(listener, async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            pg: Some(db),
+            addr,
+            url: format!("ws://{addr}"),
+            admin,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The PostgreSQL database the server runs on, if it runs on one.
+    pub fn pg(&self) -> Option<&pg::PgDb> {
+        self.pg.as_deref()
     }
 
     pub fn db(&self) -> PathBuf {
@@ -121,12 +171,28 @@ impl TestServer {
 
     /// Issues a token straight into the database, as `chit-server token issue` does.
     pub fn token(&self, role: Role, scope: Option<&str>) -> String {
-        issue(&self.db(), role, scope)
+        self.issue(role, scope, None)
     }
 
     /// A token with a label: the name others see in chat and presence.
     pub fn labelled(&self, role: Role, scope: Option<&str>, label: &str) -> String {
-        issue_labelled(&self.db(), role, scope, Some(label))
+        self.issue(role, scope, Some(label))
+    }
+
+    fn issue(&self, role: Role, scope: Option<&str>, label: Option<&str>) -> String {
+        let Some(db) = &self.pg else {
+            return issue_labelled(&self.db(), role, scope, label);
+        };
+        let token = new_token();
+        let who = principal(role, scope, label);
+        let (db, hash) = (db.clone(), hash_token(&token));
+        std::thread::spawn(move || {
+            store::postgres::insert_token(&mut db.connect(), &hash, &who, chit_protocol::now_ms())
+        })
+        .join()
+        .expect("token thread")
+        .expect("insert token");
+        token
     }
 
     /// `chit` with this server and the admin token in its environment.
@@ -150,8 +216,15 @@ pub fn issue(db: &Path, role: Role, scope: Option<&str>) -> String {
 pub fn issue_labelled(db: &Path, role: Role, scope: Option<&str>, label: Option<&str>) -> String {
     let conn = store::open_connection(db, true).expect("open db");
     let token = new_token();
+    let p = principal(role, scope, label);
+    queries::insert_token(&conn, &hash_token(&token), &p, chit_protocol::now_ms())
+        .expect("insert token");
+    token
+}
+
+fn principal(role: Role, scope: Option<&str>, label: Option<&str>) -> Principal {
     let scope = scope.map(str::to_string);
-    let p = Principal {
+    Principal {
         token_id: 0,
         role,
         restaurant: scope
@@ -160,10 +233,12 @@ pub fn issue_labelled(db: &Path, role: Role, scope: Option<&str>, label: Option<
         rider: scope.clone().filter(|_| role == Role::Rider),
         customer: scope.filter(|_| role == Role::Customer),
         label: label.map(str::to_string),
-    };
-    queries::insert_token(&conn, &hash_token(&token), &p, chit_protocol::now_ms())
-        .expect("insert token");
-    token
+    }
+}
+
+/// Whether the tests run their servers on PostgreSQL (`CHIT_TEST_STORE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("CHIT_TEST_STORE").is_ok_and(|s| s == "postgres")
 }
 
 /// A plausible order for `restaurant`.

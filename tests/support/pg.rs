@@ -2,7 +2,10 @@
 //! server that `CHIT_TEST_PG` names (by default the local one, over its Unix socket
 //! with peer authentication, as `scripts/deps.sh` sets it up) and drops it on drop.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 /// A database of its own for one test, dropped (with any connections still open to it)
 /// when this is.
@@ -17,10 +20,14 @@ impl PgDb {
     /// Creates a new, empty database; panics saying what to run if the server cannot be
     /// reached.
     pub fn create() -> PgDb {
+        PgDb::create_named("chit_test")
+    }
+
+    fn create_named(prefix: &str) -> PgDb {
         let admin = admin_config();
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).expect("random bytes");
-        let name = format!("chit_test_{:016x}", u64::from_le_bytes(bytes));
+        let name = format!("{prefix}_{:016x}", u64::from_le_bytes(bytes));
         let mut client = admin.connect(postgres::NoTls).unwrap_or_else(|e| {
             panic!("cannot reach PostgreSQL ({e}): run scripts/deps.sh, or set CHIT_TEST_PG")
         });
@@ -60,6 +67,60 @@ impl Drop for PgDb {
         });
         if let Err(e) = dropped {
             eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// The databases of test servers, by their directory: a server started again on the
+/// same directory finds its database (as a SQLite server finds its file). They live as
+/// long as the test process; the next process to make one drops those of processes that
+/// are gone.
+static BY_DIR: std::sync::Mutex<Option<HashMap<PathBuf, Arc<PgDb>>>> = std::sync::Mutex::new(None);
+
+/// The database of the test server in `dir` (made now, if it has none yet).
+pub fn for_dir(dir: &Path) -> Arc<PgDb> {
+    let mut by_dir = BY_DIR.lock().unwrap_or_else(|e| e.into_inner());
+    let by_dir = by_dir.get_or_insert_with(|| {
+        std::thread::spawn(drop_those_of_gone_processes)
+            .join()
+            .expect("sweep thread");
+        HashMap::new()
+    });
+    by_dir
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| {
+            let prefix = format!("chit_dir_p{}", std::process::id());
+            // The client blocks on a runtime of its own: off the test's.
+            Arc::new(
+                std::thread::spawn(move || PgDb::create_named(&prefix))
+                    .join()
+                    .expect("create thread"),
+            )
+        })
+        .clone()
+}
+
+/// Drops the test servers' databases whose process (named in them) has ended.
+fn drop_those_of_gone_processes() {
+    let Ok(mut client) = admin_config().connect(postgres::NoTls) else {
+        return;
+    };
+    let Ok(rows) = client.query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'chit\\_dir\\_p%'",
+        &[],
+    ) else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name
+            .strip_prefix("chit_dir_p")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }

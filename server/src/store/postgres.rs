@@ -1,11 +1,33 @@
 //! PostgreSQL, for chit-server nodes that share one database: its schema (SQLite's
 //! tables, column for column, and the event log's counter) and [`copy`], which fills a
-//! new PostgreSQL database from a SQLite one (`chit-server migrate`). Serving from
-//! PostgreSQL is not here yet.
+//! new PostgreSQL database from a SQLite one (`chit-server migrate`), and the queries
+//! a PostgreSQL backend makes in PostgreSQL's dialect (`orders`: orders, the log,
+//! tokens and chat; `kitchen`, `today`, `webhooks`).
 
+pub(crate) mod backend;
+pub use backend::ensure_admin_token;
+
+/// Stores a token (by its hash) for `who`, as `chit-server token issue` does; its id.
+pub fn insert_token(
+    client: &mut ::postgres::Client,
+    hash: &str,
+    who: &crate::auth::Principal,
+    now: i64,
+) -> Result<i64, crate::store::StoreError> {
+    orders::insert_token(client, hash, who, now)
+}
 pub mod copy;
+// The query functions of the PostgreSQL backend, which its Tx and Snapshot call.
+#[cfg_attr(not(test), allow(dead_code, unused_imports))]
+pub(crate) mod kitchen;
+#[cfg_attr(not(test), allow(dead_code, unused_imports))]
+pub(crate) mod orders;
 #[cfg(test)]
 mod test_db;
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod today;
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod webhooks;
 
 /// chit's tables in PostgreSQL, created in the connection's current schema.
 pub const SCHEMA: &str = include_str!("postgres/schema.sql");

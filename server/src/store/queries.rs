@@ -649,7 +649,14 @@ impl Tally {
 
     /// Adds `orders` orders in `status`, worth `total` together, of which `ready` got
     /// to ready, `ready_ms` from placed to ready in all.
-    fn add(&mut self, status: Status, orders: i64, total: i64, ready_ms: i64, ready: i64) {
+    pub(crate) fn add(
+        &mut self,
+        status: Status,
+        orders: i64,
+        total: i64,
+        ready_ms: i64,
+        ready: i64,
+    ) {
         let gone = matches!(status, Status::Cancelled | Status::Rejected);
         self.orders += orders;
         self.revenue += if gone { 0 } else { total };
