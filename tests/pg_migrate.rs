@@ -243,9 +243,13 @@ fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused() {
     let dir = runtime().block_on(busy_database());
     let db = dir.path().join("chit.db");
     let sqlite = rusqlite::Connection::open(&db).unwrap();
-    // `meta` is copied whole, keys this version does not know included.
+    // `meta` is copied whole (the log's epoch with it), keys this version does not know
+    // included.
     sqlite
-        .execute("INSERT INTO meta (key, value) VALUES ('epoch', 3)", [])
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('from_a_later_version', 3)",
+            [],
+        )
         .unwrap();
     let mut tables: Vec<String> = sqlite
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
