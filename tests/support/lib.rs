@@ -89,7 +89,12 @@ impl TestServer {
     }
 
     async fn on_postgres(dir: TempDir, config: Config) -> TestServer {
-        let db = pg::for_dir(dir.path());
+        TestServer::on_database(pg::for_dir(dir.path()), dir, config).await
+    }
+
+    /// A server (a node) on the PostgreSQL database `db`, which other nodes may share,
+    /// keeping its admin token in `dir`.
+    pub async fn on_database(db: Arc<pg::PgDb>, dir: TempDir, config: Config) -> TestServer {
         let url = db.url().to_string();
         let token_file = store::admin_token_path(&dir.path().join("chit.db"));
         {

@@ -59,15 +59,19 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        let dropped = self.admin.connect(postgres::NoTls).and_then(|mut c| {
-            c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
+        // The client blocks on a runtime of its own, which it cannot do on a test's
+        // async thread: drop the database from a thread of its own.
+        let (admin, name) = (&self.admin, &self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let dropped = admin.connect(postgres::NoTls).and_then(|mut c| {
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                });
+                if let Err(e) = dropped {
+                    eprintln!("could not drop the test database {name}: {e}");
+                }
+            });
         });
-        if let Err(e) = dropped {
-            eprintln!("could not drop the test database {}: {e}", self.name);
-        }
     }
 }
 

@@ -217,7 +217,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn get_order(&self, id: i64) -> TxResult<Option<Order>> {
-        self.read(|c| orders::get_order(c, id))
+        self.read(|c| orders::get_order_for_update(c, id))
     }
     fn insert_order(
         &self,

@@ -119,6 +119,17 @@ pub(crate) fn get_order(c: &mut impl GenericClient, id: i64) -> TxResult<Option<
         .transpose()
 }
 
+/// An order, locked until the transaction ends: the writer reads each order it may
+/// change this way, so that a writer on another node that reads it next waits for this
+/// one's commit and sees its change (a second rider's claim then meets the first).
+pub(crate) fn get_order_for_update(c: &mut impl GenericClient, id: i64) -> TxResult<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE");
+    c.query_opt(&sql, &[&id])?
+        .as_ref()
+        .map(order_from_row)
+        .transpose()
+}
+
 /// Stores a new order placed at `now` (Unix ms; `at`, as the protocol writes it), as
 /// `queries::insert_order` does.
 pub(crate) fn insert_order(
