@@ -60,6 +60,7 @@ pub const ALL_KEYS: &[&str] = &[
     // chit-server
     "listen",
     "db",
+    "store",
     "heartbeat",
     "max_connections",
     "rate_limit",

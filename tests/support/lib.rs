@@ -64,21 +64,28 @@ impl TestServer {
             let conn = store::open_connection(&db, true).expect("open db");
             store::ensure_admin_token(&conn, &db).expect("admin token");
         }
-        let admin = std::fs::read_to_string(store::admin_token_path(&db))
-            .expect("admin token file")
-            .trim()
-            .to_string();
+        let admin = read_admin_token(&store::admin_token_path(&db));
+        let server = Server::open(&db, config).expect("open server");
+        TestServer::serve(server, admin, dir, None).await
+    }
+
+    /// Runs `server` on a new 127.0.0.1 port.
+    async fn serve(
+        server: Server,
+        admin: String,
+        dir: TempDir,
+        pg: Option<Arc<pg::PgDb>>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let server = Server::open(&db, config).expect("open server");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(listener, async move {
             let _ = stopped.await;
         }));
         TestServer {
-            pg: None,
+            pg,
             addr,
             url: format!("ws://{addr}"),
             admin,
@@ -105,28 +112,9 @@ impl TestServer {
                 .expect("admin token thread")
                 .expect("admin token");
         }
-        let admin = std::fs::read_to_string(&token_file)
-            .expect("admin token file")
-            .trim()
-            .to_string();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let admin = read_admin_token(&token_file);
         let server = Server::open_postgres(&url, config).expect("open server");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        TestServer {
-            pg: Some(db),
-            addr,
-            url: format!("ws://{addr}"),
-            admin,
-            dir,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        TestServer::serve(server, admin, dir, Some(db)).await
     }
 
     /// The PostgreSQL database the server runs on, if it runs on one.
@@ -239,6 +227,13 @@ fn principal(role: Role, scope: Option<&str>, label: Option<&str>) -> Principal 
         customer: scope.filter(|_| role == Role::Customer),
         label: label.map(str::to_string),
     }
+}
+
+fn read_admin_token(file: &Path) -> String {
+    std::fs::read_to_string(file)
+        .expect("admin token file")
+        .trim()
+        .to_string()
 }
 
 /// Whether the tests run their servers on PostgreSQL (`CHIT_TEST_STORE=postgres`).

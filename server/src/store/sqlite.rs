@@ -237,14 +237,7 @@ pub fn ensure_admin_token(
         return Ok(None);
     }
     let token = crate::auth::new_token();
-    let admin = Principal {
-        token_id: 0,
-        role: chit_protocol::Role::Admin,
-        restaurant: None,
-        rider: None,
-        customer: None,
-        label: Some("admin".into()),
-    };
+    let admin = local_admin();
     write_secret(&file, &format!("{token}\n"))?;
     queries::insert_token(
         conn,
@@ -253,6 +246,18 @@ pub fn ensure_admin_token(
         chit_protocol::now_ms(),
     )?;
     Ok(Some(file))
+}
+
+/// The admin a server issues for its own machine (the token in `admin.token`).
+pub(crate) fn local_admin() -> Principal {
+    Principal {
+        token_id: 0,
+        role: chit_protocol::Role::Admin,
+        restaurant: None,
+        rider: None,
+        customer: None,
+        label: Some("admin".into()),
+    }
 }
 
 pub fn admin_token_path(db_path: &Path) -> PathBuf {

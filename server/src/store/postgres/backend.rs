@@ -84,14 +84,7 @@ pub fn ensure_admin_token(url: &str, file: &Path) -> TxResult<Option<PathBuf>> {
         return Ok(None);
     }
     let token = crate::auth::new_token();
-    let admin = Principal {
-        token_id: 0,
-        role: chit_protocol::Role::Admin,
-        restaurant: None,
-        rider: None,
-        customer: None,
-        label: Some("admin".into()),
-    };
+    let admin = crate::store::sqlite::local_admin();
     crate::store::sqlite::write_secret(file, &format!("{token}\n"))
         .map_err(|e| StoreError::Backend(format!("writing '{}': {e}", file.display())))?;
     let hash = crate::auth::hash_token(&token);
