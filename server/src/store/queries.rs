@@ -147,8 +147,29 @@ pub fn insert_order(
         fire_at,
         fired_at,
     ])?;
-    Ok(Order {
-        id: conn.last_insert_rowid(),
+    Ok(placed(
+        order,
+        conn.last_insert_rowid(),
+        number,
+        items,
+        times,
+        at,
+    ))
+}
+
+/// A new order as `insert_order` stored it (given the id the database gave it): what
+/// every backend answers with.
+pub(crate) fn placed(
+    order: &ValidOrder,
+    id: i64,
+    number: u32,
+    items: Vec<Item>,
+    times: Option<Times>,
+    at: &str,
+) -> Order {
+    let o = &order.order;
+    Order {
+        id,
         number,
         restaurant: o.restaurant.clone(),
         customer: Customer {
@@ -167,10 +188,10 @@ pub fn insert_order(
         updated_at: at.to_string(),
         source: o.source.clone(),
         priority: o.priority,
-        due_at: due_at.map(format_time),
-        fire_at: fire_at.map(format_time),
-        fired_at: fired_at.map(format_time),
-    })
+        due_at: times.map(|t| format_time(t.due_at)),
+        fire_at: times.map(|t| format_time(t.fire_at)),
+        fired_at: times.and_then(|t| t.fired_at).map(format_time),
+    }
 }
 
 /// The items of an order placed for now, as given (a restaurant without a menu routes

@@ -5,9 +5,9 @@
 
 use ::postgres::types::ToSql;
 use ::postgres::{GenericClient, Row};
-use chit_protocol::{Customer, Item, Order, Priority, Status, format_time};
+use chit_protocol::{Customer, Item, Order, Priority, format_time};
 
-use crate::store::queries::{ORDER_COLUMNS, OrderFilter, Times};
+use crate::store::queries::{self, ORDER_COLUMNS, OrderFilter, Times};
 use crate::store::tx::{StoreError, TxResult};
 use crate::store::validate::ValidOrder;
 
@@ -170,30 +170,14 @@ pub(crate) fn insert_order(
             &fired_at,
         ],
     )?;
-    Ok(Order {
-        id: row.try_get(0)?,
+    Ok(queries::placed(
+        order,
+        row.try_get(0)?,
         number,
-        restaurant: o.restaurant.clone(),
-        customer: Customer {
-            id: order.customer_id.clone(),
-            name: o.customer.name.clone(),
-            phone: o.customer.phone.clone(),
-            address: o.customer.address.clone(),
-        },
         items,
-        total: order.total,
-        note: o.note.clone(),
-        fulfilment: o.fulfilment,
-        status: Status::Pending,
-        rider: None,
-        created_at: at.to_string(),
-        updated_at: at.to_string(),
-        source: o.source.clone(),
-        priority: o.priority,
-        due_at: due_at.map(format_time),
-        fire_at: fire_at.map(format_time),
-        fired_at: fired_at.map(format_time),
-    })
+        times,
+        at,
+    ))
 }
 
 /// Writes `order`'s status and rider as they now are in memory.
