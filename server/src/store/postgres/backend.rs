@@ -23,7 +23,7 @@ use crate::frames::Published;
 use crate::kitchen::speed::Samples;
 use crate::store::engine::{Beside, Engine, Log, READERS, ReadPool};
 use crate::store::kitchen_sql::EightySix;
-use crate::store::queries::{Day, OrderFilter, StoredEvent, Tally, Times};
+use crate::store::queries::{Day, LogRow, OrderFilter, StoredEvent, Tally, Times};
 use crate::store::snapshot::Snapshot;
 use crate::store::tx::{Begun, StoreError, Tx, TxResult, WriteConn};
 use crate::store::validate::ValidOrder;
@@ -422,6 +422,9 @@ impl Snapshot for PgSnapshot<'_> {
     }
     fn events_since(&self, room: &str, since: u64, limit: u32) -> TxResult<Vec<StoredEvent>> {
         self.run(|c| orders::events_since(c, room, since, limit))
+    }
+    fn log_after(&self, after: u64, limit: u32) -> TxResult<Vec<LogRow>> {
+        self.run(|c| orders::log_after(c, after, limit))
     }
     fn chat_history(
         &self,
