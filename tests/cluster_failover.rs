@@ -206,7 +206,10 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
     ids.sort();
     assert_eq!(ids, stored, "each stored order once");
     // It did move: its first node was the first killed.
-    let moves = said.try_iter().filter(|l| l.contains("reconnected to")).count();
+    let moves = said
+        .try_iter()
+        .filter(|l| l.contains("reconnected to"))
+        .count();
     assert!(moves >= 1, "the watcher moved to another node");
     eprintln!(
         "{} orders stored, {} acknowledged, {} unanswered; the watcher moved {moves} times",

@@ -57,12 +57,15 @@ pub(in crate::store) fn open(
     let (writer, log) = std::thread::scope(|s| s.spawn(setup).join())
         .map_err(|_| StoreError::Backend("connecting to PostgreSQL panicked".into()))??;
     let pool = PgPool {
-        settings,
+        settings: settings.clone(),
         readers: Mutex::new(Vec::new()),
     };
     Engine::start(
         pool,
-        PgWriter(writer),
+        PgWriter {
+            client: writer,
+            settings,
+        },
         log,
         Beside::default(),
         config,
@@ -133,22 +136,39 @@ fn choose_epoch(client: &mut Client) -> TxResult<u64> {
     }
 }
 
-/// The writer's connection.
-pub(in crate::store) struct PgWriter(Client);
+/// The writer's connection, and how to connect again when it is lost.
+pub(in crate::store) struct PgWriter {
+    client: Client,
+    settings: ::postgres::Config,
+}
+
+impl PgWriter {
+    /// The connection, made again if it was lost (PostgreSQL restarted, a network
+    /// blip): the group that finds it lost fails (`internal`), and so does each one
+    /// while PostgreSQL cannot be reached; the first after that goes through.
+    fn client(&mut self) -> TxResult<&mut Client> {
+        if self.client.is_closed() {
+            tracing::warn!("the connection to PostgreSQL was lost: connecting again");
+            self.client = self.settings.connect(::postgres::NoTls)?;
+            tracing::info!("connected to PostgreSQL again");
+        }
+        Ok(&mut self.client)
+    }
+}
 
 impl WriteConn for PgWriter {
     type Begun<'a> = PgTx<'a>;
 
     fn begin(&mut self) -> TxResult<PgTx<'_>> {
         Ok(PgTx {
-            tx: RefCell::new(self.0.transaction()?),
+            tx: RefCell::new(self.client()?.transaction()?),
             writes: Cell::new(0),
             failed: Cell::new(false),
         })
     }
 
     fn prune_events(&mut self, before: i64) -> TxResult<usize> {
-        let mut tx = self.0.transaction()?;
+        let mut tx = self.client()?.transaction()?;
         let n = orders::prune_events(&mut tx, before)?;
         tx.commit()?;
         Ok(n)
