@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use chit_e2e::nats::Nats;
 use chit_e2e::pg::PgDb;
+use chit_e2e::tls::{Ca, Nginx};
 use chit_e2e::{ServerProcess, bin};
 
 /// A port free now, for a node that is started again on it after each kill.
@@ -74,41 +76,7 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
     let home = tempfile::tempdir().unwrap();
 
     // The watcher: on the first node, until it dies.
-    let mut watch = chit(&servers, &token, home.path())
-        .args(["watch", "restaurant:r1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (said_tx, said) = mpsc::channel();
-    let stderr = BufReader::new(watch.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = said_tx.send(line);
-        }
-    });
-    let (seen_tx, seen) = mpsc::channel();
-    let stdout = BufReader::new(watch.stdout.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            if v["kind"] == "new_order" {
-                let _ = seen_tx.send((
-                    v["seq"].as_u64().unwrap(),
-                    v["data"]["id"].as_i64().unwrap(),
-                ));
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let line = said
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("chit watch says it watches");
-        if line.contains("watching restaurant:r1") {
-            break;
-        }
-    }
+    let watcher = Watcher::start(chit(&servers, &token, home.path()));
 
     // Two placers, each through the list, until told to stop (at most 2,000 orders).
     let (acked_tx, acked_rx) = mpsc::channel();
@@ -160,6 +128,123 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
     acked.extend(acked_rx.try_iter());
 
     // Every acknowledged order is stored once; its new_order logged once.
+    let (stored, logged) = stored_orders(&db);
+    for id in &acked {
+        assert!(stored.contains(id), "acknowledged order {id} is stored");
+    }
+    for id in &stored {
+        assert_eq!(
+            logged.get(id),
+            Some(&1),
+            "order {id}'s new_order is logged once"
+        );
+    }
+    // An order whose answer was lost with its node may be stored too, and is watched.
+    assert!(stored.len() >= acked.len());
+    assert!(stored.len() <= acked.len() + unanswered.load(Ordering::Relaxed));
+
+    // The watcher saw every stored order once, in seq order, across its moves.
+    watcher.saw_each_once(&stored);
+    // It did move: its first node was the first killed.
+    let moves = watcher.moves();
+    assert!(moves >= 1, "the watcher moved to another node");
+    eprintln!(
+        "{} orders stored, {} acknowledged, {} unanswered; the watcher moved {moves} times",
+        stored.len(),
+        acked.len(),
+        unanswered.load(Ordering::Relaxed)
+    );
+}
+
+/// `chit watch restaurant:r1`, and what it prints: the seq and order of each new_order
+/// on stdout, its lines on stderr.
+struct Watcher {
+    child: std::process::Child,
+    said: mpsc::Receiver<String>,
+    seen: mpsc::Receiver<(u64, i64)>,
+}
+
+impl Watcher {
+    /// Starts `chit` (made by [`chit`]) watching, and returns once it says it watches.
+    fn start(mut chit: Command) -> Watcher {
+        let mut child = chit
+            .args(["watch", "restaurant:r1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (said_tx, said) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = said_tx.send(line);
+            }
+        });
+        let (seen_tx, seen) = mpsc::channel();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                if v["kind"] == "new_order" {
+                    let event = (
+                        v["seq"].as_u64().unwrap(),
+                        v["data"]["id"].as_i64().unwrap(),
+                    );
+                    let _ = seen_tx.send(event);
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let line = said
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("chit watch says it watches");
+            if line.contains("watching restaurant:r1") {
+                break;
+            }
+        }
+        Watcher { child, said, seen }
+    }
+
+    /// Asserts that the orders `stored` (sorted) reach it, each once, in seq order.
+    fn saw_each_once(&self, stored: &[i64]) {
+        let mut got = Vec::new();
+        while got.len() < stored.len() {
+            let event = self
+                .seen
+                .recv_timeout(Duration::from_secs(15))
+                .unwrap_or_else(|_| {
+                    panic!("the watcher saw {} of {} orders", got.len(), stored.len())
+                });
+            got.push(event);
+        }
+        assert!(
+            got.windows(2).all(|w| w[0].0 < w[1].0),
+            "seqs increase: {got:?}"
+        );
+        let mut ids: Vec<i64> = got.iter().map(|(_, id)| *id).collect();
+        ids.sort();
+        assert_eq!(ids, stored, "each stored order once");
+    }
+
+    /// How often it has said it reconnected (to another node, or through the proxy).
+    fn moves(&self) -> usize {
+        self.said
+            .try_iter()
+            .filter(|l| l.contains("reconnected to"))
+            .count()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The orders the database holds, and how often each one's new_order is logged.
+fn stored_orders(db: &PgDb) -> (Vec<i64>, HashMap<i64, i64>) {
     let mut client = db.connect();
     let stored: Vec<i64> = client
         .query("SELECT id FROM orders ORDER BY id", &[])
@@ -176,47 +261,76 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    for id in &acked {
-        assert!(stored.contains(id), "acknowledged order {id} is stored");
-    }
-    for id in &stored {
-        assert_eq!(
-            logged.get(id),
-            Some(&1),
-            "order {id}'s new_order is logged once"
-        );
-    }
-    // An order whose answer was lost with its node may be stored too, and is watched.
-    assert!(stored.len() >= acked.len());
-    assert!(stored.len() <= acked.len() + unanswered.load(Ordering::Relaxed));
+    (stored, logged)
+}
 
-    // The watcher saw every stored order once, in seq order, across its moves.
-    let mut got = Vec::new();
-    while got.len() < stored.len() {
-        let event = seen
-            .recv_timeout(Duration::from_secs(15))
-            .unwrap_or_else(|_| panic!("the watcher saw {} of {} orders", got.len(), stored.len()));
-        got.push(event);
+/// The same behind nginx with the shipped `contrib/nginx-chit-cluster.conf`: clients
+/// know one URL, each node is killed in turn (and started again) while orders are placed
+/// through nginx, and the watcher, whose node is among them, sees every order once.
+#[test]
+fn behind_nginx_each_node_killed_in_turn_loses_nothing() {
+    let db = PgDb::create();
+    let nats = Nats::start();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut nodes: Vec<Option<ServerProcess>> = (0..3)
+        .map(|i| Some(node(dirs[i].path(), ports[i], &db, &nats)))
+        .collect();
+    let token = nodes[0].as_ref().unwrap().admin_token();
+    let ca = Ca::new();
+    let addrs: Vec<SocketAddr> = ports.iter().map(|p| ([127, 0, 0, 1], *p).into()).collect();
+    let nginx = Nginx::start_cluster(&ca, &addrs);
+    let home = tempfile::tempdir().unwrap();
+    let ca_file = ca.write(home.path());
+    let through_nginx = || {
+        let mut cmd = chit(&nginx.url, &token, home.path());
+        cmd.env("CHIT_CA_FILE", &ca_file);
+        cmd
+    };
+    let watcher = Watcher::start(through_nginx());
+    let place = |n: usize| {
+        let out = through_nginx()
+            .args(["order", "place", "--restaurant", "r1", "--name"])
+            .arg(format!("guest {n}"))
+            .args([
+                "--phone",
+                "0812345678",
+                "--pickup",
+                "--item",
+                "Soup @ 50",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "placed through nginx with a node down: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut n = 0;
+    for victim in 0..3 {
+        for _ in 0..3 {
+            place(n);
+            n += 1;
+        }
+        nodes[victim].take().unwrap().kill();
+        for _ in 0..3 {
+            place(n);
+            n += 1;
+        }
+        nodes[victim] = Some(node(dirs[victim].path(), ports[victim], &db, &nats));
     }
-    assert!(
-        got.windows(2).all(|w| w[0].0 < w[1].0),
-        "seqs increase: {got:?}"
-    );
-    let mut ids: Vec<i64> = got.iter().map(|(_, id)| *id).collect();
-    ids.sort();
-    assert_eq!(ids, stored, "each stored order once");
-    // It did move: its first node was the first killed.
-    let moves = said
-        .try_iter()
-        .filter(|l| l.contains("reconnected to"))
-        .count();
-    assert!(moves >= 1, "the watcher moved to another node");
-    eprintln!(
-        "{} orders stored, {} acknowledged, {} unanswered; the watcher moved {moves} times",
+    let (stored, logged) = stored_orders(&db);
+    assert_eq!(
         stored.len(),
-        acked.len(),
-        unanswered.load(Ordering::Relaxed)
+        n,
+        "every order placed through nginx is stored"
     );
-    watch.kill().unwrap();
-    watch.wait().unwrap();
+    assert!(stored.iter().all(|id| logged.get(id) == Some(&1)));
+    watcher.saw_each_once(&stored);
+    assert!(
+        watcher.moves() >= 1,
+        "the watcher's node was killed, and it moved"
+    );
 }

@@ -209,9 +209,7 @@ fn postgres_url(text: &str) -> Result<String, String> {
 
 /// A `--peers` value: a NATS server's URL.
 fn nats_url(text: &str) -> Result<String, String> {
-    let schemes = ["nats://", "tls://"];
-    let host = schemes.iter().find_map(|s| text.strip_prefix(s));
-    match host {
+    match text.strip_prefix("nats://") {
         Some(rest) if !rest.is_empty() => Ok(text.to_string()),
         _ => Err("a NATS server's URL (nats://host:port) is expected".into()),
     }

@@ -115,6 +115,23 @@ impl Nginx {
     /// Starts nginx showing the certificate `leaf` from `ca`, in front of the server
     /// listening on `upstream`.
     pub fn start(ca: &Ca, leaf: Leaf, upstream: SocketAddr) -> Nginx {
+        Nginx::start_with(ca, leaf, |dir, port| config(dir, port, upstream))
+    }
+
+    /// Starts nginx in front of several nodes with the configuration chit ships for that,
+    /// `contrib/nginx-chit-cluster.conf`, as a user would adapt it: this port and
+    /// certificate, and `nodes` for its three example nodes.
+    pub fn start_cluster(ca: &Ca, nodes: &[SocketAddr]) -> Nginx {
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/nginx-chit-cluster.conf"),
+        )
+        .expect("contrib/nginx-chit-cluster.conf");
+        Nginx::start_with(ca, Leaf::Good, |dir, port| {
+            cluster_config(dir, port, &shipped, nodes)
+        })
+    }
+
+    fn start_with(ca: &Ca, leaf: Leaf, config: impl Fn(&Path, u16) -> String) -> Nginx {
         let binary = nginx_binary();
         let dir = tempfile::tempdir().expect("temp dir");
         let (cert, key) = ca.issue(leaf);
@@ -128,7 +145,7 @@ impl Nginx {
                 .expect("a free port")
                 .port();
             let conf = dir.path().join("nginx.conf");
-            std::fs::write(&conf, config(dir.path(), port, upstream)).expect("write nginx.conf");
+            std::fs::write(&conf, config(dir.path(), port)).expect("write nginx.conf");
             let mut child = Command::new(&binary)
                 .arg("-p")
                 .arg(dir.path())
@@ -182,9 +199,10 @@ impl Drop for Nginx {
     }
 }
 
-/// One process (`master_process off`, so killing it leaves no worker behind), in the
+/// What every test nginx runs with around its `http` block's own configuration: one
+/// process (`master_process off`, so killing it leaves no worker behind), in the
 /// foreground, everything under `dir`.
-fn config(dir: &Path, port: u16, upstream: SocketAddr) -> String {
+fn around(dir: &Path, inside: &str) -> String {
     let d = dir.display();
     format!(
         r#"daemon off;
@@ -200,7 +218,49 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    map $http_upgrade $connection_upgrade {{
+{inside}
+}}
+"#
+    )
+}
+
+/// The shipped cluster configuration with this machine's names in it: the listening
+/// port, the certificate in `dir`, and `nodes` in place of the example nodes.
+fn cluster_config(dir: &Path, port: u16, shipped: &str, nodes: &[SocketAddr]) -> String {
+    let d = dir.display();
+    let mut nodes = nodes.iter();
+    let mut inside = String::new();
+    for line in shipped.lines() {
+        let trimmed = line.trim_start();
+        let line = if trimmed.starts_with("listen 443") {
+            format!("    listen 127.0.0.1:{port} ssl;")
+        } else if trimmed.starts_with("listen [::]:443") {
+            continue;
+        } else if trimmed.starts_with("server_name ") {
+            "    server_name localhost;".to_string()
+        } else if trimmed.starts_with("ssl_certificate ") {
+            format!("    ssl_certificate {d}/server.pem;")
+        } else if trimmed.starts_with("ssl_certificate_key ") {
+            format!("    ssl_certificate_key {d}/server.key;")
+        } else if let Some(rest) = trimmed.strip_prefix("server 10.0.0.") {
+            let node = nodes.next().expect("a node for each example node");
+            let options = rest.split_once(' ').map_or("", |(_, o)| o);
+            format!("    server {node} {options}")
+        } else {
+            line.to_string()
+        };
+        inside.push_str(&line);
+        inside.push('\n');
+    }
+    assert!(nodes.next().is_none(), "as many nodes as the example has");
+    around(dir, &inside)
+}
+
+/// A server block in front of the one server at `upstream`.
+fn config(dir: &Path, port: u16, upstream: SocketAddr) -> String {
+    let d = dir.display();
+    let inside = format!(
+        r#"    map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      close;
     }}
@@ -216,8 +276,7 @@ http {{
             proxy_set_header Connection $connection_upgrade;
             proxy_read_timeout 1h;
         }}
-    }}
-}}
-"#
-    )
+    }}"#
+    );
+    around(dir, &inside)
 }
