@@ -5,18 +5,17 @@
 //! seq, receives exactly what it missed: every stored order once, in seq order.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use chit_e2e::ServerProcess;
 use chit_e2e::nats::Nats;
 use chit_e2e::pg::PgDb;
 use chit_e2e::tls::{Ca, Nginx};
-use chit_e2e::{ServerProcess, bin};
+use chit_e2e::watch::{self, Watcher, chit};
 
 /// A port free now, for a node that is started again on it after each kill.
 fn free_port() -> u16 {
@@ -26,49 +25,62 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn node(dir: &Path, port: u16, db: &PgDb, nats: &Nats) -> ServerProcess {
-    let flags = ["--store", db.url(), "--peers", &nats.url];
-    ServerProcess::start_with(&dir.join("chit.db"), &format!("127.0.0.1:{port}"), &flags)
+/// Three `chit-server` processes on one new database and one `nats-server`, each on a
+/// port of its own that it gets again when started again.
+struct Cluster {
+    db: PgDb,
+    nats: Nats,
+    dirs: Vec<tempfile::TempDir>,
+    ports: Vec<u16>,
+    nodes: Vec<Option<ServerProcess>>,
 }
 
-fn chit(servers: &str, token: &str, dir: &Path) -> Command {
-    let mut cmd = Command::new(bin("chit"));
-    cmd.env("CHIT_SERVER", servers)
-        .env("CHIT_TOKEN", token)
-        .env("XDG_CONFIG_HOME", dir)
-        .env_remove("CHIT_DB")
-        .env_remove("CHIT_CONFIG");
-    cmd
+impl Cluster {
+    fn start() -> Cluster {
+        let mut cluster = Cluster {
+            db: PgDb::create(),
+            nats: Nats::start(),
+            dirs: (0..3).map(|_| tempfile::tempdir().unwrap()).collect(),
+            ports: (0..3).map(|_| free_port()).collect(),
+            nodes: Vec::new(),
+        };
+        cluster.nodes = (0..3).map(|i| Some(cluster.node(i))).collect();
+        cluster
+    }
+
+    fn node(&self, i: usize) -> ServerProcess {
+        let flags = ["--store", self.db.url(), "--peers", &self.nats.url];
+        let listen = format!("127.0.0.1:{}", self.ports[i]);
+        ServerProcess::start_with(&self.dirs[i].path().join("chit.db"), &listen, &flags)
+    }
+
+    fn token(&self) -> String {
+        self.nodes[0].as_ref().unwrap().admin_token()
+    }
+
+    /// Node `i`, killed with SIGKILL.
+    fn kill(&mut self, i: usize) {
+        self.nodes[i].take().unwrap().kill();
+    }
+
+    /// Node `i`, started again on its port.
+    fn restart(&mut self, i: usize) {
+        self.nodes[i] = Some(self.node(i));
+    }
 }
 
 /// Places one order through whichever of `servers` answers; its id if acknowledged.
 fn place(servers: &str, token: &str, dir: &Path, n: usize) -> Option<i64> {
-    let out = chit(servers, token, dir)
-        .args(["order", "place", "--restaurant", "r1", "--name"])
-        .arg(format!("guest {n}"))
-        .args(["--phone", "0812345678", "--pickup", "--item", "Soup @ 50"])
-        .arg("--json")
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["order"]["id"].as_i64()
+    watch::place(chit(servers, token, dir), &format!("guest {n}")).ok()
 }
 
 #[test]
 fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
     const TRIALS: usize = 10;
-    let db = PgDb::create();
-    let nats = Nats::start();
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut nodes: Vec<Option<ServerProcess>> = (0..3)
-        .map(|i| Some(node(dirs[i].path(), ports[i], &db, &nats)))
-        .collect();
-    let token = nodes[0].as_ref().unwrap().admin_token();
-    let servers = ports
+    let mut cluster = Cluster::start();
+    let token = cluster.token();
+    let servers = cluster
+        .ports
         .iter()
         .map(|p| format!("ws://127.0.0.1:{p}"))
         .collect::<Vec<_>>()
@@ -115,10 +127,10 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
     for trial in 0..TRIALS {
         let victim = trial % 3;
         acked_more(5);
-        nodes[victim].take().unwrap().kill();
+        cluster.kill(victim);
         // The others take the load.
         acked_more(5);
-        nodes[victim] = Some(node(dirs[victim].path(), ports[victim], &db, &nats));
+        cluster.restart(victim);
     }
     acked_more(5);
     stop.store(true, Ordering::Relaxed);
@@ -128,7 +140,7 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
     acked.extend(acked_rx.try_iter());
 
     // Every acknowledged order is stored once; its new_order logged once.
-    let (stored, logged) = stored_orders(&db);
+    let (stored, logged) = stored_orders(&cluster.db);
     for id in &acked {
         assert!(stored.contains(id), "acknowledged order {id} is stored");
     }
@@ -154,93 +166,6 @@ fn nodes_killed_under_load_ten_times_lose_no_acknowledged_order_and_no_event() {
         acked.len(),
         unanswered.load(Ordering::Relaxed)
     );
-}
-
-/// `chit watch restaurant:r1`, and what it prints: the seq and order of each new_order
-/// on stdout, its lines on stderr.
-struct Watcher {
-    child: std::process::Child,
-    said: mpsc::Receiver<String>,
-    seen: mpsc::Receiver<(u64, i64)>,
-}
-
-impl Watcher {
-    /// Starts `chit` (made by [`chit`]) watching, and returns once it says it watches.
-    fn start(mut chit: Command) -> Watcher {
-        let mut child = chit
-            .args(["watch", "restaurant:r1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (said_tx, said) = mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = said_tx.send(line);
-            }
-        });
-        let (seen_tx, seen) = mpsc::channel();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-                if v["kind"] == "new_order" {
-                    let event = (
-                        v["seq"].as_u64().unwrap(),
-                        v["data"]["id"].as_i64().unwrap(),
-                    );
-                    let _ = seen_tx.send(event);
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let line = said
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("chit watch says it watches");
-            if line.contains("watching restaurant:r1") {
-                break;
-            }
-        }
-        Watcher { child, said, seen }
-    }
-
-    /// Asserts that the orders `stored` (sorted) reach it, each once, in seq order.
-    fn saw_each_once(&self, stored: &[i64]) {
-        let mut got = Vec::new();
-        while got.len() < stored.len() {
-            let event = self
-                .seen
-                .recv_timeout(Duration::from_secs(15))
-                .unwrap_or_else(|_| {
-                    panic!("the watcher saw {} of {} orders", got.len(), stored.len())
-                });
-            got.push(event);
-        }
-        assert!(
-            got.windows(2).all(|w| w[0].0 < w[1].0),
-            "seqs increase: {got:?}"
-        );
-        let mut ids: Vec<i64> = got.iter().map(|(_, id)| *id).collect();
-        ids.sort();
-        assert_eq!(ids, stored, "each stored order once");
-    }
-
-    /// How often it has said it reconnected (to another node, or through the proxy).
-    fn moves(&self) -> usize {
-        self.said
-            .try_iter()
-            .filter(|l| l.contains("reconnected to"))
-            .count()
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The orders the database holds, and how often each one's new_order is logged.
@@ -269,16 +194,14 @@ fn stored_orders(db: &PgDb) -> (Vec<i64>, HashMap<i64, i64>) {
 /// through nginx, and the watcher, whose node is among them, sees every order once.
 #[test]
 fn behind_nginx_each_node_killed_in_turn_loses_nothing() {
-    let db = PgDb::create();
-    let nats = Nats::start();
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut nodes: Vec<Option<ServerProcess>> = (0..3)
-        .map(|i| Some(node(dirs[i].path(), ports[i], &db, &nats)))
-        .collect();
-    let token = nodes[0].as_ref().unwrap().admin_token();
+    let mut cluster = Cluster::start();
+    let token = cluster.token();
     let ca = Ca::new();
-    let addrs: Vec<SocketAddr> = ports.iter().map(|p| ([127, 0, 0, 1], *p).into()).collect();
+    let addrs: Vec<SocketAddr> = cluster
+        .ports
+        .iter()
+        .map(|p| ([127, 0, 0, 1], *p).into())
+        .collect();
     let nginx = Nginx::start_cluster(&ca, &addrs);
     let home = tempfile::tempdir().unwrap();
     let ca_file = ca.write(home.path());
@@ -289,24 +212,8 @@ fn behind_nginx_each_node_killed_in_turn_loses_nothing() {
     };
     let watcher = Watcher::start(through_nginx());
     let place = |n: usize| {
-        let out = through_nginx()
-            .args(["order", "place", "--restaurant", "r1", "--name"])
-            .arg(format!("guest {n}"))
-            .args([
-                "--phone",
-                "0812345678",
-                "--pickup",
-                "--item",
-                "Soup @ 50",
-                "--json",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "placed through nginx with a node down: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let placed = watch::place(through_nginx(), &format!("guest {n}"));
+        placed.unwrap_or_else(|e| panic!("placed through nginx with a node down: {e}"));
     };
     let mut n = 0;
     for victim in 0..3 {
@@ -314,14 +221,14 @@ fn behind_nginx_each_node_killed_in_turn_loses_nothing() {
             place(n);
             n += 1;
         }
-        nodes[victim].take().unwrap().kill();
+        cluster.kill(victim);
         for _ in 0..3 {
             place(n);
             n += 1;
         }
-        nodes[victim] = Some(node(dirs[victim].path(), ports[victim], &db, &nats));
+        cluster.restart(victim);
     }
-    let (stored, logged) = stored_orders(&db);
+    let (stored, logged) = stored_orders(&cluster.db);
     assert_eq!(
         stored.len(),
         n,

@@ -28,6 +28,7 @@ pub mod nats;
 pub mod pg;
 pub mod receiver;
 pub mod tls;
+pub mod watch;
 
 /// The real server, in this process, on a fresh database.
 pub struct TestServer {
