@@ -131,6 +131,11 @@ impl<P: ReadPool> Engine<P> {
         })
     }
 
+    /// The read connections.
+    pub fn pool(&self) -> &P {
+        &self.inner.pool
+    }
+
     /// Hands `job` to the writer and waits for its answer on `rx`, which comes after the
     /// commit (or the refusal).
     async fn ask<T: Send + 'static>(

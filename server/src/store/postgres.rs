@@ -5,6 +5,7 @@
 //! tokens and chat; `kitchen`, `today`, `webhooks`).
 
 pub(crate) mod backend;
+pub mod lease;
 pub use backend::ensure_admin_token;
 
 /// Stores a token (by its hash) for `who`, as `chit-server token issue` does; its id.

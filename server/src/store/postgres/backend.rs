@@ -344,6 +344,13 @@ pub(in crate::store) struct PgPool {
     readers: Mutex<Vec<Client>>,
 }
 
+impl PgPool {
+    /// Lease `key` (see `lease`), on a connection of its own.
+    pub fn lease(&self, key: i64, what: &'static str) -> std::io::Result<super::lease::Lease> {
+        super::lease::Lease::take(self.settings.clone(), key, what)
+    }
+}
+
 impl ReadPool for PgPool {
     fn snapshot<T>(
         &self,
