@@ -461,3 +461,65 @@ async fn eighty_sixes_and_menu_loads_hold_across_nodes() {
     let refused = on_b.place_order(order("r1"), None).await.unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::Unavailable), "{refused}");
 }
+
+/// A group that deadlocks with another node's transaction is tried again whole, and the
+/// caller is answered as if nothing happened. The other transaction (on a connection of
+/// the test's own, as another node's writer would hold them) holds `log_head`, which the
+/// writer takes last; the writer holds the order it changes; then the other asks for
+/// that order. PostgreSQL breaks the deadlock by failing the writer's transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_that_deadlocks_with_another_nodes_is_retried_unseen() {
+    let (db, mut nodes) = nodes(1, Config::default()).await;
+    let a = nodes.pop().unwrap();
+    let (admin, _events) = a.admin().await;
+    let placed = admin.place_order(order("r1"), None).await.unwrap().0;
+    let (go, went) = std::sync::mpsc::channel::<()>();
+    let (holding, held) = tokio::sync::oneshot::channel::<()>();
+    let other = {
+        let (db, id) = (db.clone(), placed.id);
+        std::thread::spawn(move || {
+            let mut c = db.connect();
+            // The writer, which waits first, finds the deadlock (and fails) first.
+            let _ = c.batch_execute("SET deadlock_timeout = '30s'");
+            let mut tx = c.transaction().unwrap();
+            tx.query("SELECT seq FROM log_head FOR UPDATE", &[]).unwrap();
+            holding.send(()).unwrap();
+            went.recv().unwrap();
+            tx.query("SELECT id FROM orders WHERE id = $1 FOR UPDATE", &[&id])
+                .unwrap();
+            tx.commit().unwrap();
+        })
+    };
+    held.await.unwrap();
+    let update = {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            admin
+                .update_status(placed.id, Status::Confirmed, None, false)
+                .await
+        })
+    };
+    // The writer has locked the order and waits for log_head.
+    rows_until(
+        &db,
+        "SELECT 1 FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        "the writer to wait for log_head",
+        |r| !r.is_empty(),
+    )
+    .await;
+    go.send(()).unwrap();
+    let updated = tokio::time::timeout(WAIT, update).await.unwrap().unwrap();
+    let updated = updated.expect("answered, not refused");
+    assert_eq!(updated.status, Status::Confirmed);
+    tokio::task::spawn_blocking(move || other.join().unwrap())
+        .await
+        .unwrap();
+    let log = rows(&db, "SELECT seq, kind FROM events ORDER BY seq").await;
+    let kinds: Vec<(i64, String)> = log.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        kinds,
+        [(1, "new_order".to_string()), (2, "order_update".to_string())],
+        "the retried group logged once"
+    );
+}
