@@ -99,7 +99,10 @@ async fn one_idempotency_key_on_every_node_at_once_places_one_order() {
                 "{n} nodes, round {round}: one order for the key: {answers:?}"
             );
             let fresh = answers.iter().filter(|(_, duplicate)| !duplicate).count();
-            assert_eq!(fresh, 1, "{n} nodes, round {round}: one placed, the rest duplicates");
+            assert_eq!(
+                fresh, 1,
+                "{n} nodes, round {round}: one placed, the rest duplicates"
+            );
         }
         let counts = rows(
             &db,
@@ -108,7 +111,11 @@ async fn one_idempotency_key_on_every_node_at_once_places_one_order() {
         )
         .await;
         let counts: (i64, i64, i64) = (counts[0].get(0), counts[0].get(1), counts[0].get(2));
-        assert_eq!(counts, (10, 10, 10), "{n} nodes: orders, keys, distinct numbers");
+        assert_eq!(
+            counts,
+            (10, 10, 10),
+            "{n} nodes: orders, keys, distinct numbers"
+        );
     }
 }
 
@@ -135,7 +142,11 @@ async fn daily_order_numbers_are_given_once_across_nodes() {
         .collect();
     numbers.sort();
     assert_eq!(numbers, (1..=45).collect::<Vec<u32>>());
-    let last = rows(&db, "SELECT last FROM order_numbers WHERE restaurant = 'r1'").await;
+    let last = rows(
+        &db,
+        "SELECT last FROM order_numbers WHERE restaurant = 'r1'",
+    )
+    .await;
     assert_eq!(last.iter().map(|r| r.get::<_, i64>(0)).max(), Some(45));
 }
 
@@ -169,11 +180,19 @@ async fn a_claim_race_across_three_nodes_has_one_winner_each_round() {
             .collect();
         assert_eq!(won.len(), 1, "round {round}: one winner, got {claims:?}");
         for lost in claims.iter().filter_map(|c| c.as_ref().err()) {
-            assert_eq!(lost.code(), Some(ErrorCode::Conflict), "round {round}: {lost}");
+            assert_eq!(
+                lost.code(),
+                Some(ErrorCode::Conflict),
+                "round {round}: {lost}"
+            );
         }
         // Read back on another node than the one that placed it.
         let stored = nodes[2].admin().await.0.get_order(placed.id).await.unwrap();
-        assert_eq!(stored.rider.as_deref(), Some(won[0].as_str()), "round {round}");
+        assert_eq!(
+            stored.rider.as_deref(),
+            Some(won[0].as_str()),
+            "round {round}"
+        );
     }
 }
 
@@ -289,7 +308,11 @@ async fn webhooks_are_delivered_once_by_the_node_holding_the_lease() {
         .iter()
         .map(|d| d.json()["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(seqs, (1..=17).collect::<Vec<u64>>(), "every event once, in order");
+    assert_eq!(
+        seqs,
+        (1..=17).collect::<Vec<u64>>(),
+        "every event once, in order"
+    );
 }
 
 /// How many sessions hold the webhook lease.
@@ -379,7 +402,10 @@ async fn held_orders_fire_once_across_nodes() {
     .await;
     let counts: Vec<(i64, i64)> = fired.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(counts.len(), 20);
-    assert!(counts.iter().all(|(_, n)| *n == 1), "fired once each: {counts:?}");
+    assert!(
+        counts.iter().all(|(_, n)| *n == 1),
+        "fired once each: {counts:?}"
+    );
 }
 
 /// 86s ending at one time, made on two nodes: both nodes' clocks end them, and each
@@ -445,14 +471,22 @@ async fn eighty_sixes_and_menu_loads_hold_across_nodes() {
         .map(|u| u["item"].as_str().unwrap())
         .collect();
     expired.sort();
-    assert_eq!(expired, ["Cha yen", "Khao soi", "Som tam"], "each 86 ends once");
+    assert_eq!(
+        expired,
+        ["Cha yen", "Khao soi", "Som tam"],
+        "each 86 ends once"
+    );
     let loaded = updates.iter().filter(|u| u["change"] == "loaded").count();
     assert_eq!(loaded, 1, "the menu is taken up once");
 
     // Whichever node took it up, both route by it now.
     for client in [&on_a, &on_b] {
         let placed = client.place_order(order("r1"), None).await.unwrap().0;
-        assert_eq!(placed.items[0].station.as_deref(), Some("wok"), "{placed:?}");
+        assert_eq!(
+            placed.items[0].station.as_deref(),
+            Some("wok"),
+            "{placed:?}"
+        );
     }
     // An 86 on A holds on B.
     chit_e2e::kitchen::mark_unavailable(&on_a, "r1", "Pad Thai", None)
@@ -482,7 +516,8 @@ async fn a_group_that_deadlocks_with_another_nodes_is_retried_unseen() {
             // The writer, which waits first, finds the deadlock (and fails) first.
             let _ = c.batch_execute("SET deadlock_timeout = '30s'");
             let mut tx = c.transaction().unwrap();
-            tx.query("SELECT seq FROM log_head FOR UPDATE", &[]).unwrap();
+            tx.query("SELECT seq FROM log_head FOR UPDATE", &[])
+                .unwrap();
             holding.send(()).unwrap();
             went.recv().unwrap();
             tx.query("SELECT id FROM orders WHERE id = $1 FOR UPDATE", &[&id])
@@ -519,7 +554,10 @@ async fn a_group_that_deadlocks_with_another_nodes_is_retried_unseen() {
     let kinds: Vec<(i64, String)> = log.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         kinds,
-        [(1, "new_order".to_string()), (2, "order_update".to_string())],
+        [
+            (1, "new_order".to_string()),
+            (2, "order_update".to_string())
+        ],
         "the retried group logged once"
     );
 }

@@ -132,6 +132,7 @@ impl<P: ReadPool> Engine<P> {
     }
 
     /// The read connections.
+    #[cfg(feature = "postgres")]
     pub fn pool(&self) -> &P {
         &self.inner.pool
     }

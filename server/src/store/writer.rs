@@ -270,8 +270,7 @@ impl<C: WriteConn> Writer<C> {
             let result = rules::apply(tx, &mut batch, who, op);
             if let Err(r) = &result {
                 // SQLite may have rolled the transaction back by itself.
-                if tx.changes() != changes_before || r.code == ErrorCode::Internal || tx.aborted()
-                {
+                if tx.changes() != changes_before || r.code == ErrorCode::Internal || tx.aborted() {
                     failure = Some(format!("a change failed: {}", r.message));
                 }
                 batch.seqs = seqs_before;

@@ -80,7 +80,9 @@ pub(crate) async fn supervise(
         }
         if lease.as_ref().is_some_and(|l| !l.held()) {
             if !running.is_empty() {
-                tracing::info!("webhooks: this node no longer holds the lease; stopping deliveries");
+                tracing::info!(
+                    "webhooks: this node no longer holds the lease; stopping deliveries"
+                );
                 finish(running.drain().map(|(_, task)| task)).await;
             }
             continue;
@@ -108,7 +110,12 @@ pub(crate) async fn supervise(
             }
             let task = stop.child_token();
             let id = endpoint.id;
-            let handle = tokio::spawn(deliver(shared.clone(), endpoint, heads.clone(), task.clone()));
+            let handle = tokio::spawn(deliver(
+                shared.clone(),
+                endpoint,
+                heads.clone(),
+                task.clone(),
+            ));
             running.insert(id, (task, handle));
         }
     }
