@@ -1,7 +1,8 @@
 //! Today's figures per restaurant, kept by the writer as orders change: running sums and
 //! speed-of-service samples, read from the database once a day per restaurant, then
 //! moved by each change, so that `analytics_update` after a commit needs no query over
-//! the day's orders.
+//! the day's orders. Where other nodes change the same orders, the sums would count only
+//! this node's: none are kept, and the figures are read from the database instead.
 
 use std::collections::{BTreeSet, HashMap};
 

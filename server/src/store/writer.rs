@@ -2,6 +2,8 @@
 //! channel, applies everything queued in one transaction, and only after the commit
 //! publishes the events, in commit order, and answers the callers. What each change
 //! does is the order rules' (`rules`); the events they log are built in `events`.
+//! Where other nodes' writers share the database, a group that collides with one of
+//! theirs (a deadlock, a serialization failure) is tried again whole, unseen by callers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

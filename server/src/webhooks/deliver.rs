@@ -2,7 +2,9 @@
 //! durable cursor, and POSTs them one at a time, in seq order, each until a `2xx`
 //! answers (the same `webhook-id` on every attempt, a fresh timestamp and signature).
 //! It holds one page of events at most, runs off the writer thread, and waits alone
-//! when its receiver is slow or down: other endpoints and the order path go on.
+//! when its receiver is slow or down: other endpoints and the order path go on. Where
+//! nodes share the database, only the node holding the lease delivers (see
+//! `store::postgres::lease`); the others stand by to take over from the saved cursors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
