@@ -235,3 +235,31 @@ async fn eighty_sixes_and_menu_loads_hold_across_nodes() {
     let refused = on_b.place_order(order("r1"), None).await.unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::Unavailable), "{refused}");
 }
+
+/// A held order placed on a node that then stops is fired on time by another node,
+/// whose clock no commit of its own woke.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_order_of_a_stopped_node_fires_on_another_on_time() {
+    let (db, mut a, _b) = two_nodes().await;
+    let (on_a, _ea) = a.admin().await;
+    let mut o = order("r1");
+    // Fired 2 s from now (the due time less the default prep time of 15 minutes).
+    let fire_at = chit_protocol::now_ms() + 2_000;
+    o.due_at = Some(chit_protocol::format_time(fire_at + 15 * 60_000));
+    let placed = on_a.place_order(o, None).await.unwrap().0;
+    assert!(placed.is_held());
+    a.shutdown().await;
+    let fired = rows_until(
+        &db,
+        "SELECT at FROM events WHERE kind = 'order_fired'",
+        "B to fire A's held order",
+        |r| !r.is_empty(),
+    )
+    .await;
+    let at: i64 = fired[0].get(0);
+    assert!(
+        (fire_at..fire_at + 3_000).contains(&at),
+        "fired {} ms after its time",
+        at - fire_at
+    );
+}

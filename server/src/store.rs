@@ -227,6 +227,12 @@ impl Store {
         })
     }
 
+    /// Whether other nodes' servers may share the database (PostgreSQL): what they commit
+    /// reaches this node's tasks only through the database.
+    pub fn is_shared(&self) -> bool {
+        !matches!(self.backend, Backends::Sqlite(_))
+    }
+
     /// The lease for delivering webhooks where several nodes share the database (see
     /// `postgres::lease`): only the node holding it delivers. None on SQLite, whose
     /// one server always delivers.
