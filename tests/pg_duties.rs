@@ -1,6 +1,7 @@
 //! Work done once across chit-server nodes on one PostgreSQL database, not once per
 //! node: webhooks delivered by the node holding the lease (another takes over when it
-//! stops), held orders fired and 86s ended once though every node's clock looks, a menu
+//! stops), held orders fired and 86s ended once though every node's clock looks (and
+//! on time by another node when the one that placed them stopped), a menu
 //! loaded beside the servers taken up once, and the kitchen's menus and 86s as every
 //! node's writer changes them.
 
