@@ -2,8 +2,8 @@
 //! see, so the order rules hold exactly once across nodes: idempotency keys, daily
 //! order numbers, first-come claims, one gapless log, today's figures counting every
 //! node's orders, and a group that collides with another node's tried again unseen.
-//! (Fan-out between nodes, so that a subscriber on one sees the others' events live, is
-//! not built here: each test watches the node it asks, or the database.)
+//! (Fan-out between nodes is `cluster.rs`'s: these tests watch the node they ask, or
+//! the database.)
 
 use chit_e2e::nodes::{WAIT, nodes, rows, rows_until, two_nodes};
 use chit_e2e::order;

@@ -61,6 +61,7 @@ pub const ALL_KEYS: &[&str] = &[
     "listen",
     "db",
     "store",
+    "peers",
     "heartbeat",
     "max_connections",
     "rate_limit",

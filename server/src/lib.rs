@@ -8,6 +8,8 @@ mod connection;
 mod context;
 mod dispatch;
 pub mod error;
+#[cfg(feature = "postgres")]
+pub mod follow;
 pub mod frames;
 mod http;
 pub mod hub;
@@ -60,6 +62,9 @@ pub struct Config {
     pub store: StoreConfig,
     /// How webhook deliveries are retried.
     pub webhooks: webhooks::WebhookConfig,
+    /// How a node on PostgreSQL follows what the other nodes commit.
+    #[cfg(feature = "postgres")]
+    pub follow: follow::FollowConfig,
 }
 
 impl Default for Config {
@@ -76,6 +81,8 @@ impl Default for Config {
             chat_rate: hub::ChatRate::default(),
             store: StoreConfig::default(),
             webhooks: webhooks::WebhookConfig::default(),
+            #[cfg(feature = "postgres")]
+            follow: follow::FollowConfig::default(),
         }
     }
 }
@@ -92,38 +99,62 @@ pub struct Server {
     /// The newest committed seq, as each commit publishes it (webhook deliveries wait
     /// on it).
     heads: tokio::sync::watch::Receiver<u64>,
+    /// On PostgreSQL, where this node's commits go to be delivered in seq order with
+    /// the other nodes'.
+    #[cfg(feature = "postgres")]
+    follow: Option<Follow>,
     started: Instant,
+}
+
+#[cfg(feature = "postgres")]
+struct Follow {
+    local: tokio::sync::mpsc::UnboundedReceiver<follow::Committed>,
+    heads: tokio::sync::watch::Sender<u64>,
 }
 
 impl Server {
     /// Opens (or creates) the database at `db` and the hub that fans out its events.
     pub fn open(db: &Path, config: Config) -> rusqlite::Result<Server> {
-        Server::open_with(config, |store_config, publish| {
+        let (server, _) = Server::open_with(config, |store_config, publish| {
             Store::open(db, store_config, publish)
-        })
+        })?;
+        Ok(server)
     }
 
     /// [`Server::open`] on the PostgreSQL database `url` names (chit's tables are
     /// created in it if it has none).
     #[cfg(feature = "postgres")]
     pub fn open_postgres(url: &str, config: Config) -> Result<Server, store::StoreError> {
-        Server::open_with(config, |store_config, publish| {
-            Store::open_postgres(url, store_config, publish)
-        })
+        // Each commit goes to the follower (see `follow`), which delivers it in seq order
+        // with the other nodes' and moves the heads.
+        let (local_tx, local) = tokio::sync::mpsc::unbounded_channel();
+        let (mut server, heads) = Server::open_with(config, |store_config, _| {
+            Store::open_postgres(
+                url,
+                store_config,
+                move |events: Vec<frames::Published>, figures| {
+                    let _ = local_tx.send(follow::Committed { events, figures });
+                },
+            )
+        })?;
+        server.follow = Some(Follow { local, heads });
+        Ok(server)
     }
 
     /// The server on the store `open` opens, given the store's settings and where each
-    /// committed batch goes (to the hub).
+    /// committed batch goes (to the hub, and its newest seq to the heads); with the
+    /// heads' sender, for a store that publishes elsewhere.
     fn open_with<E>(
         config: Config,
         open: impl FnOnce(StoreConfig, Publish) -> Result<Store, E>,
-    ) -> Result<Server, E> {
+    ) -> Result<(Server, tokio::sync::watch::Sender<u64>), E> {
         let hub = Hub::with_chat_rate(config.outbound_queue, config.chat_rate);
         let publisher = hub.clone();
         let metrics = Arc::new(metrics::Metrics::new());
         let mut store_config = config.store.clone();
         store_config.group_sizes = Some(metrics.group_size.clone());
         let (heads_tx, heads) = tokio::sync::watch::channel(0);
+        let sender = heads_tx.clone();
         let store = open(
             store_config,
             Box::new(move |events, figures| {
@@ -134,14 +165,17 @@ impl Server {
                 publisher.figures_changed(figures);
             }),
         )?;
-        Ok(Server {
+        let server = Server {
             hub,
             store,
             config: Arc::new(config),
             metrics,
             heads,
+            #[cfg(feature = "postgres")]
+            follow: None,
             started: Instant::now(),
-        })
+        };
+        Ok((server, sender))
     }
 
     pub fn store(&self) -> &Store {
@@ -150,7 +184,8 @@ impl Server {
 
     /// Serves until `shutdown` resolves: then stops accepting, closes every connection
     /// with a close frame, lets the writer finish, checkpoints the WAL and returns.
-    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    pub async fn run(mut self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let token = CancellationToken::new();
         let ctx = Ctx {
             hub: self.hub.clone(),
@@ -165,6 +200,13 @@ impl Server {
         tracker.spawn(expire_typing(ctx.clone()));
         tracker.spawn(timers::run(ctx.clone()));
         tracker.spawn(memory::release_after_drops(ctx.clone(), tracker.clone()));
+        #[cfg(feature = "postgres")]
+        if let Some(f) = self.follow.take() {
+            let config = self.config.follow.clone();
+            let (hub, store) = (ctx.hub.clone(), ctx.store.clone());
+            let stop = token.clone();
+            tracker.spawn(follow::run(hub, store, f.heads, f.local, config, stop));
+        }
         // Where nodes share the database, the one holding the lease delivers.
         let lease = self.store.webhook_lease().transpose();
         match (self.store.instance().await, lease) {

@@ -30,6 +30,10 @@ struct Cli {
     /// admin token is kept beside --db's path
     #[arg(long, env = "CHIT_STORE", value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
     store: Option<String>,
+    /// Fan each commit out to the other nodes on the same --store over this NATS server
+    /// (nats://host:port); without it, nodes read each other's commits from PostgreSQL
+    #[arg(long, env = "CHIT_PEERS", value_parser = nats_url, requires = "store", value_hint = clap::ValueHint::Url)]
+    peers: Option<String>,
     /// Seconds between heartbeat pings; a peer silent for two is dropped.
     #[arg(long, env = "CHIT_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     heartbeat: u64,
@@ -203,6 +207,16 @@ fn postgres_url(text: &str) -> Result<String, String> {
     }
 }
 
+/// A `--peers` value: a NATS server's URL.
+fn nats_url(text: &str) -> Result<String, String> {
+    let schemes = ["nats://", "tls://"];
+    let host = schemes.iter().find_map(|s| text.strip_prefix(s));
+    match host {
+        Some(rest) if !rest.is_empty() => Ok(text.to_string()),
+        _ => Err("a NATS server's URL (nats://host:port) is expected".into()),
+    }
+}
+
 fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
     let created = match &cli.store {
         None => {
@@ -234,6 +248,10 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
         ..Config::default()
     };
     config.store.retention = Duration::from_secs(cli.retention_days.max(1) * 24 * 3600);
+    #[cfg(feature = "postgres")]
+    {
+        config.follow.peers = cli.peers.clone();
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     // tokio's own variable, if set, has the last word.
     if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
@@ -275,6 +293,11 @@ fn serve(cli: &Cli, db: &Path) -> anyhow::Result<()> {
             "HTTP on http://{addr} (the API is described at /v1/openapi.json)"
         ));
         say(store_name);
+        if let Some(peers) = &cli.peers {
+            say(format!(
+                "fanning out to the other nodes over NATS at {peers}"
+            ));
+        }
         say(format!(
             "admin token in '{}'",
             store::admin_token_path(db).display()

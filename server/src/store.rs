@@ -333,6 +333,22 @@ impl Store {
         on_backend!(self, b => b.events_after(after, restaurant, limit).await)
     }
 
+    /// The log after `after` (at most `limit` rows) as the frames its commits published
+    /// (every room's, in seq order), with the head read in the same snapshot: what a
+    /// node delivers of the events other nodes commit.
+    pub(crate) async fn log_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Published>, u64), Refusal> {
+        on_backend!(self, b => b.log_after(after, limit).await)
+    }
+
+    /// Raises [`Store::head`] to `seq` if it is below: another node committed up to it.
+    pub(crate) fn saw_head(&self, seq: u64) {
+        on_backend!(self, b => b.saw_head(seq))
+    }
+
     pub async fn token_by_hash(&self, hash: String) -> Result<Option<Principal>, Refusal> {
         on_backend!(self, b => b.token_by_hash(hash).await)
     }
@@ -471,6 +487,15 @@ pub(crate) trait Backend: Send + Sync + 'static {
         restaurant: Option<String>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LogEvent>, Refusal>> + Send;
+    /// The log after `after` (at most `limit` rows) as the frames its commits published,
+    /// with the head read in the same snapshot.
+    fn log_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<(Vec<Published>, u64), Refusal>> + Send;
+    /// Raises the head to `seq` if it is below: another node committed up to it.
+    fn saw_head(&self, seq: u64);
 
     fn token_by_hash(
         &self,

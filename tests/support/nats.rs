@@ -16,6 +16,8 @@ pub struct Nats {
     pub port: u16,
     /// `nats://127.0.0.1:PORT`.
     pub url: String,
+    /// The port of its HTTP monitoring endpoint.
+    pub monitor: u16,
     /// The server's INFO line, as it greets a client.
     pub info: String,
     /// What the server has logged so far.
@@ -28,46 +30,11 @@ impl Nats {
     /// the port from its log, and returns once it has greeted a client with its INFO.
     pub fn start() -> Nats {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", "-1"])
-            .arg("--store_dir")
-            .arg(dir.path().join("store"))
-            .arg("--pid")
-            .arg(dir.path().join("nats.pid"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nats-server (installed by scripts/deps.sh)");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let port = loop {
-            let Some(line) = lines.next() else {
-                let status = child.wait().expect("wait for nats-server");
-                panic!(
-                    "nats-server exited ({status}) before listening:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
-            };
-            let line = line.expect("read nats-server's log");
-            log.lock().unwrap().push(line.clone());
-            if let Some((_, addr)) = line.split_once("Listening for client connections on ") {
-                let port = addr.trim().rsplit(':').next().expect("host:port");
-                break port.parse::<u16>().expect("a port");
-            }
-        };
-        // Keep draining its log so the server never blocks on a full pipe.
-        let kept = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                kept.lock().unwrap().push(line);
-            }
-        });
+        let (child, port, monitor, log) = launch(dir.path(), "-1", "-1");
         let mut nats = Nats {
             child,
             port,
+            monitor,
             url: format!("nats://127.0.0.1:{port}"),
             info: String::new(),
             log,
@@ -76,6 +43,64 @@ impl Nats {
         let (_, info) = nats.client();
         nats.info = info;
         nats
+    }
+
+    /// Kills the server (SIGKILL: its clients see the connection drop).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on its port (after [`kill`](Nats::kill)).
+    pub fn restart(&mut self) {
+        self.kill();
+        let ports = (self.port.to_string(), self.monitor.to_string());
+        let (child, port, monitor, log) = launch(self.dir.path(), &ports.0, &ports.1);
+        assert_eq!((port, monitor), (self.port, self.monitor));
+        self.child = child;
+        self.log = log;
+        let _ = self.client();
+    }
+
+    /// Waits (up to 10 s) until `n` clients have subscribed to subjects beginning with
+    /// `prefix`, as the server's monitoring endpoint (`/connz`) reports; panics if not.
+    pub fn wait_for_subscribers(&self, prefix: &str, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let connz = self.monitor_get("/connz?subs=1");
+            let subscribed = connz["connections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| {
+                    c["subscriptions_list"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|s| s.as_str().is_some_and(|s| s.starts_with(prefix)))
+                })
+                .count();
+            if subscribed >= n {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{subscribed} of {n} clients subscribed to {prefix}*: {connz}"
+            );
+            // Polling another process's state, which has no event to wait on.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The JSON the monitoring endpoint answers `path` with.
+    fn monitor_get(&self, path: &str) -> serde_json::Value {
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.monitor)).expect("connect to the monitor");
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read the answer");
+        let (_, body) = answer.split_once("\r\n\r\n").expect("a body");
+        serde_json::from_str(body).expect("JSON")
     }
 
     /// A plain client connection and the INFO line the server greeted it with.
@@ -115,6 +140,60 @@ impl Drop for Nats {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `nats-server` in `dir` on `port` with its monitor on `monitor` (`-1`: ports it
+/// picks) and waits until it listens: the child, its ports and its log so far (kept
+/// growing).
+fn launch(
+    dir: &std::path::Path,
+    port: &str,
+    monitor: &str,
+) -> (Child, u16, u16, Arc<Mutex<Vec<String>>>) {
+    let mut child = Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", port, "-m", monitor])
+        .arg("--store_dir")
+        .arg(dir.join("store"))
+        .arg("--pid")
+        .arg(dir.join("nats.pid"))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nats-server (installed by scripts/deps.sh)");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut monitor = None;
+    let port = loop {
+        let Some(line) = lines.next() else {
+            let status = child.wait().expect("wait for nats-server");
+            panic!(
+                "nats-server exited ({status}) before listening:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        };
+        let line = line.expect("read nats-server's log");
+        log.lock().unwrap().push(line.clone());
+        if let Some((_, addr)) = line.split_once("Starting http monitor on ") {
+            let port = addr.trim().rsplit(':').next().expect("host:port");
+            monitor = Some(port.parse::<u16>().expect("a port"));
+        }
+        if let Some((_, addr)) = line.split_once("Listening for client connections on ") {
+            let port = addr.trim().rsplit(':').next().expect("host:port");
+            break port.parse::<u16>().expect("a port");
+        }
+    };
+    // Keep draining its log so the server never blocks on a full pipe.
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    let monitor = monitor.expect("the monitor starts before the client port");
+    (child, port, monitor, log)
 }
 
 /// One protocol line (up to CRLF), without its end.

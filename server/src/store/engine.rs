@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::snapshot::Snapshot;
 use super::tx::WriteConn;
 use super::{
-    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, queries, reads, rules,
-    today, writer,
+    Backend, Change, Figures, OrdersPage, StoreConfig, Write, WriteResult, events, queries, reads,
+    rules, today, writer,
 };
 use crate::auth::Principal;
 use crate::error::Refusal;
@@ -379,6 +379,18 @@ impl<P: ReadPool> Backend for Engine<P> {
     ) -> Result<Vec<LogEvent>, Refusal> {
         self.read(move |snap| Ok(snap.events_after(after, restaurant.as_deref(), limit)?))
             .await
+    }
+
+    async fn log_after(&self, after: u64, limit: u32) -> Result<(Vec<Published>, u64), Refusal> {
+        self.read(move |snap| {
+            let head = snap.head()?;
+            Ok((events::published(snap.log_after(after, limit)?), head))
+        })
+        .await
+    }
+
+    fn saw_head(&self, seq: u64) {
+        self.inner.head.fetch_max(seq, Ordering::AcqRel);
     }
 
     /// The incoming hook named `name`.

@@ -5,8 +5,9 @@
 use super::tx::{Tx, TxResult};
 use chit_protocol::{ChatMessage, EventKind, ItemState, Order, Room, Status};
 
+use super::queries::LogRow;
 use super::rules::Batch;
-use crate::frames::{Published, event_frame};
+use crate::frames::{Published, event_frame, stored_event_frame};
 
 /// An event the rules logged in this group, numbered and written only at the group's
 /// end ([`write`]), as the last thing before its commit: so that on every backend the
@@ -96,6 +97,37 @@ pub(super) fn write(tx: &dyn Tx, batch: &mut Batch, first: u64) -> TxResult<Vec<
     }
     debug_assert_eq!(next - first, batch.seqs);
     Ok(chats)
+}
+
+/// The frames [`write`] published for the log's rows `rows` (read back with
+/// `queries::log_after`), the same texts in the same order: each row's room, and beside
+/// an order's restaurant row its `order:ID` and `customer:ID` with that row's seq. What
+/// a node that follows the log delivers of events another node committed.
+pub(crate) fn published(rows: Vec<LogRow>) -> Vec<Published> {
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let frame =
+            |room: &str| stored_event_frame(room, Some(row.seq), &row.kind, row.at, &row.data);
+        let derived = row.order.as_ref().map(|(id, customer)| {
+            [
+                Room::Order(*id).to_string(),
+                Room::Customer(customer.clone()).to_string(),
+            ]
+        });
+        events.push(Published {
+            frame: frame(&row.room).into(),
+            room: row.room.as_str().into(),
+            seq: Some(row.seq),
+        });
+        for room in derived.into_iter().flatten() {
+            events.push(Published {
+                frame: frame(&room).into(),
+                room: room.into(),
+                seq: Some(row.seq),
+            });
+        }
+    }
+    events
 }
 
 /// The data of an order's event, as `OrderEvent` serializes it (the order's fields, then

@@ -384,6 +384,50 @@ pub fn events_since(
         .collect()
 }
 
+/// One row of the log as [`log_after`] reads it: an event's row for one room, with its
+/// data (a rider's row points at its restaurant row's), and for an order's restaurant
+/// row the order and its customer, whose rooms were sent the same seq.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    pub seq: u64,
+    pub room: String,
+    pub kind: String,
+    pub at: i64,
+    pub data: String,
+    pub order: Option<(i64, String)>,
+}
+
+/// The query [`log_after`] runs: every row after $1/?1, in seq order, at most $2/?2
+/// (the same text on both backends: both take `$n`).
+pub(crate) const LOG_AFTER: &str = "SELECT e.seq, e.room, e.kind, e.at,
+        CASE WHEN e.ref IS NULL THEN e.data ELSE COALESCE(d.data, 'null') END,
+        o.id, o.customer_id
+     FROM events e
+     LEFT JOIN events d ON d.seq = e.ref
+     LEFT JOIN orders o ON o.id = e.order_id AND e.ref IS NULL
+     WHERE e.seq > $1 ORDER BY e.seq LIMIT $2";
+
+/// The log's rows after `after`, every room's, at most `limit`: what a node that
+/// follows the log delivers (see `events::published`).
+pub fn log_after(conn: &Connection, after: u64, limit: u32) -> rusqlite::Result<Vec<LogRow>> {
+    conn.prepare_cached(LOG_AFTER)?
+        .query_map(params![after as i64, limit], |r| {
+            let order = match (r.get::<_, Option<i64>>(5)?, r.get::<_, Option<String>>(6)?) {
+                (Some(id), Some(customer)) => Some((id, customer)),
+                _ => None,
+            };
+            Ok(LogRow {
+                seq: r.get::<_, i64>(0)? as u64,
+                room: r.get(1)?,
+                kind: r.get(2)?,
+                at: r.get(3)?,
+                data: r.get(4)?,
+                order,
+            })
+        })?
+        .collect()
+}
+
 /// The query [`events_since`] runs for `room` (?1 the room, ?2 since, ?3 the limit),
 /// and its fourth argument: the order or the customer the room is derived from.
 fn replay_query(room: &str) -> (String, rusqlite::types::Value) {

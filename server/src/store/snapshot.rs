@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chit_protocol::{Analytics, ChatMessage, Menu, Order, UnavailableItem};
 
 use super::kitchen_sql;
-use super::queries::{self, Day, OrderFilter, StoredEvent};
+use super::queries::{self, Day, LogRow, OrderFilter, StoredEvent};
 use super::tx::TxResult;
 use crate::auth::Principal;
 use crate::kitchen::speed::Samples;
@@ -37,6 +37,8 @@ pub(crate) trait Snapshot {
     fn meta(&self, key: &str) -> TxResult<u64>;
     /// Events of `room` after `since`, in order, at most `limit`.
     fn events_since(&self, room: &str, since: u64, limit: u32) -> TxResult<Vec<StoredEvent>>;
+    /// Every room's rows after `after`, in seq order, at most `limit`.
+    fn log_after(&self, after: u64, limit: u32) -> TxResult<Vec<LogRow>>;
     fn chat_history(
         &self,
         room: &str,
@@ -108,6 +110,9 @@ impl Snapshot for rusqlite::Connection {
     }
     fn events_since(&self, room: &str, since: u64, limit: u32) -> TxResult<Vec<StoredEvent>> {
         Ok(queries::events_since(self, room, since, limit)?)
+    }
+    fn log_after(&self, after: u64, limit: u32) -> TxResult<Vec<LogRow>> {
+        Ok(queries::log_after(self, after, limit)?)
     }
     fn chat_history(
         &self,

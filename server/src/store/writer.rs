@@ -160,7 +160,8 @@ impl<C: WriteConn> Writer<C> {
                     chats,
                     new_head,
                 } = done;
-                self.head.store(new_head, Ordering::Release);
+                // A follower of other nodes' commits may have raised it past this group's.
+                self.head.fetch_max(new_head, Ordering::AcqRel);
                 // A chat message is answered as stored, with its id and seq.
                 let mut chats = chats.into_iter();
                 for result in &mut results {

@@ -23,7 +23,7 @@ use crate::frames::Published;
 use crate::kitchen::speed::Samples;
 use crate::store::engine::{Beside, Engine, Log, READERS, ReadPool};
 use crate::store::kitchen_sql::EightySix;
-use crate::store::queries::{Day, OrderFilter, StoredEvent, Tally, Times};
+use crate::store::queries::{Day, LogRow, OrderFilter, StoredEvent, Tally, Times};
 use crate::store::snapshot::Snapshot;
 use crate::store::tx::{Begun, StoreError, Tx, TxResult, WriteConn};
 use crate::store::validate::ValidOrder;
@@ -57,12 +57,15 @@ pub(in crate::store) fn open(
     let (writer, log) = std::thread::scope(|s| s.spawn(setup).join())
         .map_err(|_| StoreError::Backend("connecting to PostgreSQL panicked".into()))??;
     let pool = PgPool {
-        settings,
+        settings: settings.clone(),
         readers: Mutex::new(Vec::new()),
     };
     Engine::start(
         pool,
-        PgWriter(writer),
+        PgWriter {
+            client: writer,
+            settings,
+        },
         log,
         Beside::default(),
         config,
@@ -133,15 +136,32 @@ fn choose_epoch(client: &mut Client) -> TxResult<u64> {
     }
 }
 
-/// The writer's connection.
-pub(in crate::store) struct PgWriter(Client);
+/// The writer's connection, and how to connect again when it is lost.
+pub(in crate::store) struct PgWriter {
+    client: Client,
+    settings: ::postgres::Config,
+}
+
+impl PgWriter {
+    /// The connection, made again if it was lost (PostgreSQL restarted, a network
+    /// blip): the group that finds it lost fails (`internal`), and so does each one
+    /// while PostgreSQL cannot be reached; the first after that goes through.
+    fn client(&mut self) -> TxResult<&mut Client> {
+        if self.client.is_closed() {
+            tracing::warn!("the connection to PostgreSQL was lost: connecting again");
+            self.client = self.settings.connect(::postgres::NoTls)?;
+            tracing::info!("connected to PostgreSQL again");
+        }
+        Ok(&mut self.client)
+    }
+}
 
 impl WriteConn for PgWriter {
     type Begun<'a> = PgTx<'a>;
 
     fn begin(&mut self) -> TxResult<PgTx<'_>> {
         Ok(PgTx {
-            tx: RefCell::new(self.0.transaction()?),
+            tx: RefCell::new(self.client()?.transaction()?),
             writes: Cell::new(0),
             failed: Cell::new(false),
             conflict: Cell::new(false),
@@ -153,7 +173,7 @@ impl WriteConn for PgWriter {
     }
 
     fn prune_events(&mut self, before: i64) -> TxResult<usize> {
-        let mut tx = self.0.transaction()?;
+        let mut tx = self.client()?.transaction()?;
         let n = orders::prune_events(&mut tx, before)?;
         tx.commit()?;
         Ok(n)
@@ -448,6 +468,9 @@ impl Snapshot for PgSnapshot<'_> {
     }
     fn events_since(&self, room: &str, since: u64, limit: u32) -> TxResult<Vec<StoredEvent>> {
         self.run(|c| orders::events_since(c, room, since, limit))
+    }
+    fn log_after(&self, after: u64, limit: u32) -> TxResult<Vec<LogRow>> {
+        self.run(|c| orders::log_after(c, after, limit))
     }
     fn chat_history(
         &self,

@@ -5,7 +5,7 @@ use ::postgres::GenericClient;
 use ::postgres::types::ToSql;
 use chit_protocol::{ChatMessage, Role, format_time};
 
-use crate::store::queries::StoredEvent;
+use crate::store::queries::{LOG_AFTER, LogRow, StoredEvent};
 use crate::store::tx::{StoreError, TxResult};
 
 /// The first of `n` seqs, taken from `log_head`: its row stays locked until this
@@ -50,6 +50,31 @@ pub(crate) fn insert_event(
 pub(crate) fn head(c: &mut impl GenericClient) -> TxResult<u64> {
     let seq: i64 = c.query_one("SELECT seq FROM log_head", &[])?.try_get(0)?;
     Ok(seq as u64)
+}
+
+/// The log's rows after `after`, every room's, at most `limit` (`queries::log_after`).
+pub(crate) fn log_after(
+    c: &mut impl GenericClient,
+    after: u64,
+    limit: u32,
+) -> TxResult<Vec<LogRow>> {
+    let rows = c.query(LOG_AFTER, &[&(after as i64), &i64::from(limit)])?;
+    rows.iter()
+        .map(|r| {
+            let order = match (r.try_get::<_, Option<i64>>(5)?, r.try_get(6)?) {
+                (Some(id), Some(customer)) => Some((id, customer)),
+                _ => None,
+            };
+            Ok(LogRow {
+                seq: r.try_get::<_, i64>(0)? as u64,
+                room: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                at: r.try_get(3)?,
+                data: r.try_get(4)?,
+                order,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn meta(c: &mut impl GenericClient, key: &str) -> TxResult<u64> {
