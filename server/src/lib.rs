@@ -207,19 +207,28 @@ impl Server {
             let stop = token.clone();
             tracker.spawn(follow::run(hub, store, f.heads, f.local, config, stop));
         }
-        match self.store.instance().await {
-            Ok(instance) => {
+        // Where nodes share the database, the one holding the lease delivers.
+        let lease = self.store.webhook_lease().transpose();
+        match (self.store.instance().await, lease) {
+            (Ok(instance), Ok(lease)) => {
                 let shared = Arc::new(webhooks::deliver::Shared {
                     store: self.store.clone(),
                     metrics: self.metrics.clone(),
                     config: self.config.webhooks.clone(),
                     client: webhooks::deliver::client(self.config.webhooks.timeout),
                     instance,
+                    poll: lease.is_some().then_some(WEBHOOK_POLL),
                 });
                 let heads = self.heads.clone();
-                tracker.spawn(webhooks::deliver::supervise(shared, heads, token.clone()));
+                tracker.spawn(webhooks::deliver::supervise(
+                    shared,
+                    heads,
+                    lease,
+                    token.clone(),
+                ));
             }
-            Err(e) => tracing::error!("webhooks are not delivered: {e}"),
+            (Err(e), _) => tracing::error!("webhooks are not delivered: {e}"),
+            (_, Err(e)) => tracing::error!("webhooks are not delivered: no lease thread: {e}"),
         }
         STARTED.get_or_init(|| self.started);
 
@@ -240,6 +249,10 @@ impl Server {
         tracing::info!("stopped");
     }
 }
+
+/// How often the node delivering webhooks reads the log for other nodes' events, where
+/// nodes share the database.
+const WEBHOOK_POLL: Duration = Duration::from_millis(250);
 
 static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 

@@ -146,6 +146,23 @@ pub enum Written {
 pub type WriteResult = Result<Written, Refusal>;
 pub use tx::StoreError;
 
+/// A lease that one node holds at a time (see [`Store::webhook_lease`]).
+#[cfg(feature = "postgres")]
+pub use postgres::lease::Lease;
+/// Without PostgreSQL, no node shares its database: a lease never exists.
+#[cfg(not(feature = "postgres"))]
+pub enum Lease {}
+
+#[cfg(not(feature = "postgres"))]
+impl Lease {
+    pub fn held(&self) -> bool {
+        match *self {}
+    }
+    pub async fn changed(&mut self) {
+        match *self {}
+    }
+}
+
 /// A change of the server's own, made in the writer's next transaction beside the
 /// clients' changes of that group (it adds no commit of its own).
 pub enum Change {
@@ -208,6 +225,26 @@ impl Store {
         Ok(Store {
             backend: Backends::Postgres(postgres::backend::open(url, config, publish)?),
         })
+    }
+
+    /// Whether other nodes' servers may share the database (PostgreSQL): what they commit
+    /// reaches this node's tasks only through the database.
+    pub fn is_shared(&self) -> bool {
+        !matches!(self.backend, Backends::Sqlite(_))
+    }
+
+    /// The lease for delivering webhooks where several nodes share the database (see
+    /// `postgres::lease`): only the node holding it delivers. None on SQLite, whose
+    /// one server always delivers.
+    pub fn webhook_lease(&self) -> Option<std::io::Result<Lease>> {
+        match &self.backend {
+            Backends::Sqlite(_) => None,
+            #[cfg(feature = "postgres")]
+            Backends::Postgres(b) => Some(
+                b.pool()
+                    .lease(postgres::lease::WEBHOOKS, "webhook deliveries"),
+            ),
+        }
     }
 
     /// The newest committed seq.

@@ -10,17 +10,27 @@ use crate::context::Ctx;
 /// The longest sleep between two looks at the clock, so that a wall clock set forward
 /// (or an NTP step) is noticed within a minute.
 const LOOK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+/// The same where nodes share the database: another node's commits do not wake this
+/// one, so it looks often enough to fire what that node scheduled (if it has died) on
+/// time. Nodes firing at once fire each order once (see `rules::fire`).
+const LOOK_SHARED_EVERY: Duration = Duration::from_secs(1);
 /// After a failure (the disk, the database), the next try.
 const RETRY: Duration = Duration::from_secs(1);
 
 pub(crate) async fn run(ctx: Ctx) {
+    let look_every = if ctx.store.is_shared() {
+        LOOK_SHARED_EVERY
+    } else {
+        LOOK_AT_LEAST_EVERY
+    };
     loop {
         let next = ctx.store.next_due().await;
         let wait = match next {
+            Ok(None) if ctx.store.is_shared() => Some(look_every),
             Ok(None) => None,
             Ok(Some(at)) => {
                 let ms = (at - ctx.store.clock().now_ms()).max(0) as u64;
-                Some(Duration::from_millis(ms).min(LOOK_AT_LEAST_EVERY))
+                Some(Duration::from_millis(ms).min(look_every))
             }
             Err(_) => Some(RETRY),
         };

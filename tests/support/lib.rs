@@ -1,8 +1,8 @@
 //! What the end-to-end tests share: a [`TestServer`] (the real server in-process on
 //! 127.0.0.1:0 with a temporary SQLite file, stopped by a oneshot), a [`ServerProcess`]
 //! (the real `chit-server` binary, for kill -9), a webhook [`receiver`] (a real HTTP
-//! server), a throwaway PostgreSQL database ([`pg`]), a `nats-server` of the test's own
-//! ([`nats`]), and helpers to run the real binaries.
+//! server), a throwaway PostgreSQL database ([`pg`]) and nodes sharing one ([`nodes`]),
+//! a `nats-server` of the test's own ([`nats`]), and helpers to run the real binaries.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -25,6 +25,7 @@ pub use chit_server;
 pub mod api;
 pub mod kitchen;
 pub mod nats;
+pub mod nodes;
 pub mod pg;
 pub mod receiver;
 pub mod tls;

@@ -97,11 +97,13 @@ impl<P: ReadPool> Engine<P> {
         let head = Arc::new(AtomicU64::new(log.head));
         let (jobs_tx, jobs_rx) = mpsc::channel(8192);
         let due_changed = Arc::new(tokio::sync::Notify::new());
+        let shared = conn.shared();
         let writer = writer::Writer {
+            shared,
             conn,
             jobs: jobs_rx,
             publish: Box::new(publish),
-            today: today::Today::default(),
+            today: today::Today::new(shared),
             head: head.clone(),
             commits: beside.commits,
             gate: beside.gate,
@@ -127,6 +129,12 @@ impl<P: ReadPool> Engine<P> {
                 due_changed,
             }),
         })
+    }
+
+    /// The read connections.
+    #[cfg(feature = "postgres")]
+    pub fn pool(&self) -> &P {
+        &self.inner.pool
     }
 
     /// Hands `job` to the writer and waits for its answer on `rx`, which comes after the
@@ -340,7 +348,7 @@ impl<P: ReadPool> Backend for Engine<P> {
             let since = snap.local_day()?.start;
             restaurants
                 .into_iter()
-                .map(|r| Ok(snap.analytics(Some(&r), since)?))
+                .map(|r| reads::figures(snap, &r, since))
                 .collect()
         })
         .await

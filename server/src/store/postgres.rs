@@ -5,6 +5,7 @@
 //! tokens and chat; `kitchen`, `today`, `webhooks`).
 
 pub(crate) mod backend;
+pub mod lease;
 pub use backend::ensure_admin_token;
 
 /// Stores a token (by its hash) for `who`, as `chit-server token issue` does; its id.
@@ -70,6 +71,21 @@ pub fn explain(error: &::postgres::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Whether `error` is a collision with another transaction that trying again may get
+/// past: a serialization failure (40001), a deadlock (40P01), or a unique key two
+/// transactions inserted at once (23505).
+pub fn is_conflict(error: &::postgres::Error) -> bool {
+    use ::postgres::error::SqlState;
+    error.code().is_some_and(|code| {
+        [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::UNIQUE_VIOLATION,
+        ]
+        .contains(code)
+    })
 }
 
 /// Where a URL points, without its password: `database 'chit' on /var/run/postgresql`.

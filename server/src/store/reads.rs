@@ -1,7 +1,7 @@
 //! The reads the server makes of the store, each in one snapshot (`Snapshot`, which
 //! every backend implements): what `Store`'s read methods run off the async threads. The role rules they apply are `auth`'s.
 
-use chit_protocol::{ErrorCode, Menu, Order, Room, ServerStats, Stats, UnavailableItem};
+use chit_protocol::{Analytics, ErrorCode, Menu, Order, Room, ServerStats, Stats, UnavailableItem};
 
 use super::queries;
 use super::snapshot::Snapshot;
@@ -102,6 +102,14 @@ pub fn stats(
         }
     };
     Ok(Stats { today, server })
+}
+
+/// Today's figures for `restaurant` (from `since`, Unix ms), read from its orders as the
+/// writer's running sums count them, speed of service included.
+pub fn figures(snap: &dyn Snapshot, restaurant: &str, since: i64) -> Result<Analytics, Refusal> {
+    let mut today = snap.analytics(Some(restaurant), since)?;
+    today.speed = speed(snap, Some(restaurant), since)?;
+    Ok(today)
 }
 
 /// Today's speed of service, as the writer's figures count it: for one restaurant with

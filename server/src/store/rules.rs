@@ -37,8 +37,9 @@ pub(super) struct Batch {
     pub at: String,
     /// Whether each token seen in this batch is still live (checked once per batch).
     live_tokens: HashMap<i64, bool>,
-    /// The last short number given today per restaurant, saved once before the commit.
-    numbers: HashMap<String, u32>,
+    /// Per restaurant: the last short number stored for today, as read when the group
+    /// began, and the last given so far (saved once before the commit, if it moved).
+    numbers: HashMap<String, (u32, u32)>,
     /// Today's figures, as this group's changes have moved them so far.
     pub today: Group,
     /// Menus and 86s, taken for the group and put back only if it commits (else they
@@ -69,7 +70,7 @@ impl Batch {
 
 /// Makes `op` for `who` in the group's transaction, or refuses it before it writes
 /// anything (a storage error after writing fails the whole group).
-pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) -> WriteResult {
+pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: &Write) -> WriteResult {
     let live = match batch.live_tokens.get(&who.token_id) {
         Some(live) => *live,
         None => {
@@ -86,10 +87,10 @@ pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) 
     }
     match op {
         Write::PlaceOrder { order } => place_order(tx, batch, who, order),
-        Write::UpdateStatus {
+        &Write::UpdateStatus {
             order_id,
             status,
-            reason,
+            ref reason,
             recall,
             force,
         } => {
@@ -119,9 +120,9 @@ pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) 
             fire::before_change(tx, batch, &mut order, Some(status))?;
             let previous = (order.status, order.rider.clone());
             order.status = status;
-            change(tx, batch, order, previous, reason)
+            change(tx, batch, order, previous, reason.clone())
         }
-        Write::UpdateItem {
+        &Write::UpdateItem {
             order_id,
             item,
             state,
@@ -131,11 +132,11 @@ pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) 
             restaurant,
             item,
             until,
-        } => menus::mark_unavailable(tx, batch, who, &restaurant, &item, until),
+        } => menus::mark_unavailable(tx, batch, who, restaurant, item, *until),
         Write::MarkAvailable { restaurant, item } => {
-            menus::mark_available(tx, batch, who, &restaurant, &item)
+            menus::mark_available(tx, batch, who, restaurant, item)
         }
-        Write::Claim { order_id } => {
+        &Write::Claim { order_id } => {
             let Some(me) = who.rider.clone().filter(|_| who.role == Role::Rider) else {
                 return Err(Refusal::forbidden(
                     "only riders claim orders (an admin assigns them)",
@@ -177,7 +178,7 @@ pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) 
             order.rider = Some(me);
             change(tx, batch, order, previous, None)
         }
-        Write::Release { order_id } => {
+        &Write::Release { order_id } => {
             let mut order = load(tx, order_id)?;
             let mine = who.role == Role::Rider && order.rider == who.rider;
             if !(mine || who.role == Role::Admin) {
@@ -205,7 +206,10 @@ pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) 
             let previous = (order.status, order.rider.take());
             change(tx, batch, order, previous, None)
         }
-        Write::Assign { order_id, rider } => {
+        &Write::Assign {
+            order_id,
+            ref rider,
+        } => {
             if who.role != Role::Admin {
                 return Err(Refusal::forbidden("only an admin assigns orders to riders"));
             }
@@ -223,10 +227,10 @@ pub(super) fn apply(tx: &dyn Tx, batch: &mut Batch, who: &Principal, op: Write) 
                 ));
             }
             let previous = (order.status, order.rider.take());
-            order.rider = Some(rider);
+            order.rider = Some(rider.clone());
             change(tx, batch, order, previous, None)
         }
-        Write::Chat { room, text } => chat(tx, batch, who, room, text),
+        Write::Chat { room, text } => chat(tx, batch, who, room.clone(), text.clone()),
     }
 }
 
@@ -257,7 +261,7 @@ fn load(tx: &dyn Tx, order_id: i64) -> Result<Order, Refusal> {
         .ok_or_else(|| Refusal::not_found(format!("order {order_id} does not exist")))
 }
 
-fn place_order(tx: &dyn Tx, batch: &mut Batch, who: &Principal, v: ValidOrder) -> WriteResult {
+fn place_order(tx: &dyn Tx, batch: &mut Batch, who: &Principal, v: &ValidOrder) -> WriteResult {
     let restaurant = v.order.restaurant.clone();
     auth::check_place(who, &restaurant, &v.customer_id)?;
     if let Some(key) = &v.key
@@ -274,21 +278,37 @@ fn place_order(tx: &dyn Tx, batch: &mut Batch, who: &Principal, v: ValidOrder) -
     }
     // Refused (an item run out of, a due time too far ahead) before anything is written,
     // and before it is given a number.
-    let items = menus::route(tx, batch, &restaurant, queries::plain_items(&v))?;
+    let items = menus::route(tx, batch, &restaurant, queries::plain_items(v))?;
     let times = fire::times(batch, v.due_at, &items)?;
+    // Another node may have placed an order with this key since `find_key` looked: its
+    // order, once that node's transaction commits, is this one's.
+    if let Some(key) = &v.key
+        && let Some(id) = tx.claim_key(&restaurant, key, batch.now)?
+    {
+        let order = tx
+            .get_order(id)?
+            .ok_or_else(|| Refusal::internal(format!("order {id} for key '{key}' is missing")))?;
+        return Ok(Written::Order {
+            order,
+            duplicate: true,
+            json: None,
+        });
+    }
     let number = match batch.numbers.get_mut(&restaurant) {
-        Some(last) => {
+        Some((_, last)) => {
             *last += 1;
             *last
         }
         None => {
-            let number = tx.last_number(&restaurant, &batch.today.date)? + 1;
-            batch.numbers.insert(restaurant.clone(), number);
-            number
+            let stored = tx.last_number(&restaurant, &batch.today.date)?;
+            batch
+                .numbers
+                .insert(restaurant.clone(), (stored, stored + 1));
+            stored + 1
         }
     };
     batch.today.load(tx, &restaurant)?;
-    let order = tx.insert_order(&v, number, items, times, (batch.now, &batch.at))?;
+    let order = tx.insert_order(v, number, items, times, (batch.now, &batch.at))?;
     if let Some(key) = &v.key {
         tx.insert_key(&restaurant, key, order.id, batch.now)?;
     }
@@ -424,8 +444,56 @@ fn chat(tx: &dyn Tx, batch: &mut Batch, who: &Principal, room: Room, text: Strin
 
 /// Saves the last order number given today per restaurant, once per group.
 pub(super) fn save_numbers(tx: &dyn Tx, batch: &Batch) -> TxResult<()> {
-    for (restaurant, last) in &batch.numbers {
-        tx.save_number(restaurant, &batch.today.date, *last)?;
+    for (restaurant, (stored, last)) in &batch.numbers {
+        if last != stored {
+            tx.save_number(restaurant, &batch.today.date, *last)?;
+        }
+    }
+    Ok(())
+}
+
+/// Before a group's changes, where other nodes' writers share the database: takes the
+/// locks its changes will need in one order (the orders they change, by id, then the
+/// daily number rows of the restaurants they place orders for, by name), so that two
+/// nodes' groups wait for each other rather than deadlock.
+pub(super) fn lock_first<'a>(
+    tx: &dyn Tx,
+    batch: &mut Batch,
+    writes: impl Iterator<Item = &'a Write> + Clone,
+) -> TxResult<()> {
+    let mut orders: Vec<i64> = writes
+        .clone()
+        .filter_map(|op| match op {
+            Write::UpdateStatus { order_id, .. }
+            | Write::UpdateItem { order_id, .. }
+            | Write::Claim { order_id }
+            | Write::Release { order_id }
+            | Write::Assign { order_id, .. } => Some(*order_id),
+            Write::Chat {
+                room: Room::Order(id),
+                ..
+            } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    orders.sort_unstable();
+    orders.dedup();
+    tx.lock_orders(&orders)?;
+    let mut restaurants: Vec<&str> = writes
+        .filter_map(|op| match op {
+            Write::PlaceOrder { order } => Some(order.order.restaurant.as_str()),
+            _ => None,
+        })
+        .collect();
+    restaurants.sort_unstable();
+    restaurants.dedup();
+    for restaurant in restaurants {
+        if !batch.numbers.contains_key(restaurant) {
+            let stored = tx.last_number(restaurant, &batch.today.date)?;
+            batch
+                .numbers
+                .insert(restaurant.to_string(), (stored, stored));
+        }
     }
     Ok(())
 }

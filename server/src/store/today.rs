@@ -1,7 +1,8 @@
 //! Today's figures per restaurant, kept by the writer as orders change: running sums and
 //! speed-of-service samples, read from the database once a day per restaurant, then
 //! moved by each change, so that `analytics_update` after a commit needs no query over
-//! the day's orders.
+//! the day's orders. Where other nodes change the same orders, the sums would count only
+//! this node's: none are kept, and the figures are read from the database instead.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,6 +23,10 @@ pub struct Figures {
 /// again only once a group's time is outside it, or if it could not be read).
 #[derive(Default)]
 pub(super) struct Today {
+    /// Whether other nodes change the same orders (a shared database): then no sums
+    /// are kept, as this writer sees only its own changes, and the figures of the
+    /// restaurants a group touched are read from the database after its commit.
+    shared: bool,
     day: Option<Day>,
     tallies: HashMap<String, Tally>,
     speeds: HashMap<String, Samples>,
@@ -40,6 +45,13 @@ pub(super) struct Group {
 }
 
 impl Today {
+    pub fn new(shared: bool) -> Today {
+        Today {
+            shared,
+            ..Today::default()
+        }
+    }
+
     /// Starts a group at `now` (Unix ms). The day is the day of the group's time, so
     /// that its orders count for it even if midnight passes meanwhile; the sums are
     /// taken for the group and put back only if it commits. `tx` is the group's
@@ -54,7 +66,7 @@ impl Today {
             self.day = day;
         }
         let (since, date) = match &self.day {
-            Some(d) => (Some(d.start), d.date.clone()),
+            Some(d) => ((!self.shared).then_some(d.start), d.date.clone()),
             None => (None, String::new()),
         };
         Group {

@@ -34,6 +34,19 @@ pub enum StoreError {
 
 pub type TxResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// Whether this is a collision with another writer's transaction on the same rows
+    /// (a serialization failure, a deadlock, a unique key both inserted at once): the
+    /// same group, tried again from the start, may well succeed.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(e) => super::postgres::is_conflict(e),
+            _ => false,
+        }
+    }
+}
+
 /// The connection a backend's writer owns: it begins the group transactions, and
 /// does the upkeep between them.
 pub(crate) trait WriteConn: Send + 'static {
@@ -41,6 +54,12 @@ pub(crate) trait WriteConn: Send + 'static {
     where
         Self: 'a;
     fn begin(&mut self) -> TxResult<Self::Begun<'_>>;
+    /// Whether other writers (other servers' nodes) write to the same database, so that
+    /// what this writer committed last is not all there is: then it keeps no cache of
+    /// rows across groups, and a group that collides with another's is tried again.
+    fn shared(&self) -> bool {
+        false
+    }
     /// Removes the events logged before `before` (Unix ms); how many.
     fn prune_events(&mut self, before: i64) -> TxResult<usize>;
     /// What the writer does last, before it stops.
@@ -82,14 +101,31 @@ pub(crate) trait Tx {
     fn changes(&self) -> u64;
     /// Whether the backend has ended the transaction by itself (after an error).
     fn aborted(&self) -> bool;
+    /// Whether a statement failed by colliding with another writer's transaction (see
+    /// [`StoreError::is_conflict`]): the group is then tried again whole.
+    fn conflicted(&self) -> bool {
+        false
+    }
 
     // ---- tokens and idempotency ----
     fn token_is_live(&self, token_id: i64) -> TxResult<bool>;
     fn find_key(&self, restaurant: &str, key: &str) -> TxResult<Option<i64>>;
+    /// Takes `key` for the order this change is about to place, so that no other
+    /// writer can take it until this transaction ends; or, if another writer's
+    /// committed transaction has it, that order's id. (After `find_key` found nothing;
+    /// a writer alone on its database has nothing to do.)
+    fn claim_key(&self, restaurant: &str, key: &str, now: i64) -> TxResult<Option<i64>>;
+    /// Records the order a key claimed with `claim_key` names.
     fn insert_key(&self, restaurant: &str, key: &str, order_id: i64, now: i64) -> TxResult<()>;
 
     // ---- orders ----
     fn get_order(&self, id: i64) -> TxResult<Option<Order>>;
+    /// Locks the orders `ids` (ascending) until the transaction ends, where other
+    /// writers share the database: a group takes its orders' locks in one order, so two
+    /// groups on two nodes wait for each other instead of deadlocking.
+    fn lock_orders(&self, _ids: &[i64]) -> TxResult<()> {
+        Ok(())
+    }
     /// Stores a new order placed at `now` (`at`, as the protocol writes it).
     fn insert_order(
         &self,
@@ -103,7 +139,8 @@ pub(crate) trait Tx {
     fn save_items(&self, order: &Order, now: i64) -> TxResult<()>;
     /// An order's placing and ready times (Unix ms).
     fn order_times(&self, id: i64) -> TxResult<(i64, Option<i64>)>;
-    /// The last short number `restaurant` gave on local date `day` (0 if none).
+    /// The last short number `restaurant` gave on local date `day` (0 if none), its
+    /// row locked until the transaction ends where other writers share the database.
     fn last_number(&self, restaurant: &str, day: &str) -> TxResult<u32>;
     fn save_number(&self, restaurant: &str, day: &str, last: u32) -> TxResult<()>;
 
@@ -174,6 +211,10 @@ impl Tx for rusqlite::Connection {
     }
     fn find_key(&self, restaurant: &str, key: &str) -> TxResult<Option<i64>> {
         Ok(queries::find_key(self, restaurant, key)?)
+    }
+    fn claim_key(&self, _restaurant: &str, _key: &str, _now: i64) -> TxResult<Option<i64>> {
+        // The writer is the only one that stores keys in a SQLite file.
+        Ok(None)
     }
     fn insert_key(&self, restaurant: &str, key: &str, order_id: i64, now: i64) -> TxResult<()> {
         Ok(queries::insert_key(self, restaurant, key, order_id, now)?)

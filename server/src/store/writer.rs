@@ -2,6 +2,8 @@
 //! channel, applies everything queued in one transaction, and only after the commit
 //! publishes the events, in commit order, and answers the callers. What each change
 //! does is the order rules' (`rules`); the events they log are built in `events`.
+//! Where other nodes' writers share the database, a group that collides with one of
+//! theirs (a deadlock, a serialization failure) is tried again whole, unseen by callers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,9 @@ use crate::frames::Published;
 /// At most this many jobs go into one transaction.
 const MAX_BATCH: usize = 1024;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// A group that collides with another node's transaction (a deadlock, a serialization
+/// failure) is tried this many times at most before its requests are refused.
+const MAX_TRIES: u32 = 10;
 
 #[allow(clippy::large_enum_variant)] // jobs move once through a channel; boxing buys nothing
 pub(super) enum Job {
@@ -48,9 +53,9 @@ pub(super) enum Job {
 }
 
 impl Change {
-    fn make(self, tx: &dyn Tx) -> TxResult<()> {
+    fn make(&self, tx: &dyn Tx) -> TxResult<()> {
         match self {
-            Change::WebhookProgress { id, progress } => tx.save_webhook_progress(id, &progress),
+            Change::WebhookProgress { id, progress } => tx.save_webhook_progress(*id, progress),
             Change::Probe => tx.probe(),
         }
     }
@@ -74,6 +79,8 @@ pub(super) struct Writer<C> {
     /// Told after a commit that put something new on the clock's list (a held order,
     /// an 86), so that the timer looks again at what is due next.
     pub due_changed: Arc<Notify>,
+    /// Whether other nodes' writers share the database (see `WriteConn::shared`).
+    pub shared: bool,
 }
 
 impl<C: WriteConn> Writer<C> {
@@ -127,99 +134,37 @@ impl<C: WriteConn> Writer<C> {
     ) {
         let t0 = Instant::now();
         let n_jobs = writes.len() + changes.len() + due.len();
-        let mut change_replies = Vec::with_capacity(changes.len());
-        let now = self.clock.now_ms();
-        let head = self.head.load(Ordering::Acquire);
-        let mut new_head = head;
-        let mut chats = Vec::new();
-        let begun = self.conn.begin();
-        let mut batch = Batch::new(
-            now,
-            self.today.begin(begun.as_ref().ok().map(C::Begun::tx), now),
-            std::mem::take(&mut self.kitchen),
-        );
-        let mut results = Vec::with_capacity(writes.len());
-        // Every refusal is decided before its job writes anything, so a refused job
-        // needs no savepoint; a job that fails after writing (a storage error) fails
-        // the whole transaction, and every job in it is refused.
-        let mut failure: Option<String> = None;
-        let committed = match begun {
-            Err(e) => Err(e.to_string()),
-            Ok(begun) => {
-                let tx = begun.tx();
-                // What is due goes first: it came due before the requests queued with it.
-                if !due.is_empty()
-                    && let Err(e) = rules::run_due(tx, &mut batch)
-                {
-                    failure = Some(format!("firing held orders and ending 86s failed: {e}"));
+        let (writes, replies): (Vec<_>, Vec<_>) =
+            writes.into_iter().map(|(w, op, r)| ((w, op), r)).unzip();
+        let (changes, change_replies): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
+        let mut tries = 1;
+        let outcome = loop {
+            let outcome = self.try_batch(&writes, &changes, !due.is_empty(), t0);
+            match outcome {
+                Err(failed) if failed.conflict && tries < MAX_TRIES => {
+                    tracing::debug!(
+                        "{n_jobs} changes collided with another node's (try {tries}), trying again: {}",
+                        failed.error
+                    );
+                    back_off(tries);
+                    tries += 1;
                 }
-                for (who, op, reply) in writes {
-                    if failure.is_some() {
-                        results.push((Err(storage_refusal()), reply));
-                        continue;
-                    }
-                    let (seqs_before, events_before) = (batch.seqs, batch.pending.len());
-                    let changes_before = tx.changes();
-                    let result = rules::apply(tx, &mut batch, &who, op);
-                    if let Err(r) = &result {
-                        // SQLite may have rolled the transaction back by itself.
-                        if tx.changes() != changes_before
-                            || r.code == ErrorCode::Internal
-                            || tx.aborted()
-                        {
-                            failure = Some(format!("a change failed: {}", r.message));
-                        }
-                        batch.seqs = seqs_before;
-                        batch.pending.truncate(events_before);
-                    }
-                    results.push((result, reply));
-                }
-                if failure.is_none()
-                    && let Err(e) = rules::save_numbers(tx, &batch)
-                {
-                    failure = Some(format!("saving order numbers failed: {e}"));
-                }
-                for (change, reply) in changes {
-                    if failure.is_none()
-                        && let Err(e) = change.make(tx)
-                    {
-                        failure = Some(format!("a server change failed: {e}"));
-                    }
-                    change_replies.push(reply);
-                }
-                // The events go last, numbered only now (see `events::Pending`).
-                if failure.is_none() && batch.seqs > 0 {
-                    let n = batch.seqs;
-                    match tx.take_seqs(n, head).and_then(|first| {
-                        new_head = first + n - 1;
-                        events::write(tx, &mut batch, first)
-                    }) {
-                        Ok(stored) => chats = stored,
-                        Err(e) => failure = Some(format!("writing the events failed: {e}")),
-                    }
-                }
-                match failure.take() {
-                    Some(e) => Err(e),
-                    None => {
-                        let applied = Instant::now();
-                        let r = begun.commit().map_err(|e| e.to_string());
-                        tracing::debug!(
-                            "committed {n_jobs} changes: applied in {:?}, committed in {:?}",
-                            applied - t0,
-                            applied.elapsed()
-                        );
-                        r
-                    }
-                }
+                outcome => break outcome,
             }
         };
-        match committed {
-            Ok(()) => {
+        match outcome {
+            Ok(done) => {
+                let Done {
+                    batch,
+                    mut results,
+                    chats,
+                    new_head,
+                } = done;
                 // A follower of other nodes' commits may have raised it past this group's.
                 self.head.fetch_max(new_head, Ordering::AcqRel);
                 // A chat message is answered as stored, with its id and seq.
                 let mut chats = chats.into_iter();
-                for (result, _) in &mut results {
+                for result in &mut results {
                     if let Ok(Written::Chat(message)) = result
                         && let Some(stored) = chats.next()
                     {
@@ -235,7 +180,7 @@ impl<C: WriteConn> Writer<C> {
                 if !batch.events.is_empty() || !figures.is_empty() {
                     (self.publish)(batch.events, figures);
                 }
-                for (result, reply) in results {
+                for (result, reply) in results.into_iter().zip(replies) {
                     let _ = reply.send(result);
                 }
                 for reply in change_replies.into_iter().chain(due) {
@@ -246,14 +191,15 @@ impl<C: WriteConn> Writer<C> {
                     sizes.observe(n_jobs as f64);
                 }
             }
-            Err(e) => {
+            Err(Failed { error, results, .. }) => {
                 tracing::error!(
-                    "commit failed, {} requests refused with 'internal': {e}",
-                    results.len()
+                    "commit failed, {} requests refused with 'internal': {error}",
+                    replies.len()
                 );
-                for (result, reply) in results {
-                    let refusal = match result {
-                        Err(r) if r.code != ErrorCode::Internal => r,
+                let mut results = results.into_iter();
+                for reply in replies {
+                    let refusal = match results.next() {
+                        Some(Err(r)) if r.code != ErrorCode::Internal => r,
                         _ => storage_refusal(),
                     };
                     let _ = reply.send(Err(refusal));
@@ -262,6 +208,128 @@ impl<C: WriteConn> Writer<C> {
                     let _ = reply.send(Err(storage_refusal()));
                 }
             }
+        }
+    }
+
+    /// Applies a group in one transaction and commits it; on failure, nothing of it
+    /// stays (the kitchen and today's sums it took are read again by the next group).
+    fn try_batch(
+        &mut self,
+        writes: &[(Arc<Principal>, Write)],
+        changes: &[Change],
+        due: bool,
+        t0: Instant,
+    ) -> Result<Done, Failed> {
+        let n_jobs = writes.len() + changes.len() + usize::from(due);
+        let now = self.clock.now_ms();
+        let head = self.head.load(Ordering::Acquire);
+        let mut new_head = head;
+        let mut chats = Vec::new();
+        if self.shared {
+            // Other nodes change menus and 86s too: read them again in this transaction.
+            self.kitchen = Kitchen::default();
+        }
+        let begun = self.conn.begin();
+        let mut batch = Batch::new(
+            now,
+            self.today.begin(begun.as_ref().ok().map(C::Begun::tx), now),
+            std::mem::take(&mut self.kitchen),
+        );
+        let mut results = Vec::with_capacity(writes.len());
+        // Every refusal is decided before its job writes anything, so a refused job
+        // needs no savepoint; a job that fails after writing (a storage error) fails
+        // the whole transaction, and every job in it is refused.
+        let mut failure: Option<String> = None;
+        let begun = match begun {
+            Err(e) => {
+                return Err(Failed {
+                    conflict: e.is_conflict(),
+                    error: e.to_string(),
+                    results,
+                });
+            }
+            Ok(begun) => begun,
+        };
+        let tx = begun.tx();
+        if self.shared
+            && let Err(e) = rules::lock_first(tx, &mut batch, writes.iter().map(|(_, op)| op))
+        {
+            failure = Some(format!("locking the group's rows failed: {e}"));
+        }
+        // What is due goes first: it came due before the requests queued with it.
+        if failure.is_none()
+            && due
+            && let Err(e) = rules::run_due(tx, &mut batch)
+        {
+            failure = Some(format!("firing held orders and ending 86s failed: {e}"));
+        }
+        for (who, op) in writes {
+            if failure.is_some() {
+                results.push(Err(storage_refusal()));
+                continue;
+            }
+            let (seqs_before, events_before) = (batch.seqs, batch.pending.len());
+            let changes_before = tx.changes();
+            let result = rules::apply(tx, &mut batch, who, op);
+            if let Err(r) = &result {
+                // SQLite may have rolled the transaction back by itself.
+                if tx.changes() != changes_before || r.code == ErrorCode::Internal || tx.aborted() {
+                    failure = Some(format!("a change failed: {}", r.message));
+                }
+                batch.seqs = seqs_before;
+                batch.pending.truncate(events_before);
+            }
+            results.push(result);
+        }
+        if failure.is_none()
+            && let Err(e) = rules::save_numbers(tx, &batch)
+        {
+            failure = Some(format!("saving order numbers failed: {e}"));
+        }
+        for change in changes {
+            if failure.is_none()
+                && let Err(e) = change.make(tx)
+            {
+                failure = Some(format!("a server change failed: {e}"));
+            }
+        }
+        // The events go last, numbered only now (see `events::Pending`).
+        if failure.is_none() && batch.seqs > 0 {
+            let n = batch.seqs;
+            match tx.take_seqs(n, head).and_then(|first| {
+                new_head = first + n - 1;
+                events::write(tx, &mut batch, first)
+            }) {
+                Ok(stored) => chats = stored,
+                Err(e) => failure = Some(format!("writing the events failed: {e}")),
+            }
+        }
+        if let Some(error) = failure {
+            return Err(Failed {
+                conflict: tx.conflicted(),
+                error,
+                results,
+            });
+        }
+        let applied = Instant::now();
+        let committed = begun.commit();
+        tracing::debug!(
+            "committed {n_jobs} changes: applied in {:?}, committed in {:?}",
+            applied - t0,
+            applied.elapsed()
+        );
+        match committed {
+            Ok(()) => Ok(Done {
+                batch,
+                results,
+                chats,
+                new_head,
+            }),
+            Err(e) => Err(Failed {
+                conflict: e.is_conflict(),
+                error: e.to_string(),
+                results,
+            }),
         }
     }
 
@@ -276,6 +344,37 @@ impl<C: WriteConn> Writer<C> {
             Err(e) => tracing::warn!("pruning events failed: {e}"),
         }
     }
+}
+
+/// A group that committed.
+struct Done {
+    batch: Batch,
+    /// Each write's answer, in the order of the writes.
+    results: Vec<WriteResult>,
+    /// The chat messages as stored.
+    chats: Vec<chit_protocol::ChatMessage>,
+    new_head: u64,
+}
+
+/// A group that did not commit.
+struct Failed {
+    error: String,
+    /// Whether it collided with another node's transaction (tried again, if so).
+    conflict: bool,
+    /// The answers of the writes applied before it failed.
+    results: Vec<WriteResult>,
+}
+
+/// Before try `tries + 1` of a group that collided: none at first, then a few random
+/// milliseconds, more each time, so that two nodes' writers fall out of step.
+fn back_off(tries: u32) {
+    if tries < 2 {
+        return;
+    }
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    let ms = u64::from(byte[0] % 8 + 1) * u64::from(tries);
+    std::thread::sleep(Duration::from_millis(ms));
 }
 
 fn storage_refusal() -> Refusal {

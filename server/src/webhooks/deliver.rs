@@ -2,7 +2,9 @@
 //! durable cursor, and POSTs them one at a time, in seq order, each until a `2xx`
 //! answers (the same `webhook-id` on every attempt, a fresh timestamp and signature).
 //! It holds one page of events at most, runs off the writer thread, and waits alone
-//! when its receiver is slow or down: other endpoints and the order path go on.
+//! when its receiver is slow or down: other endpoints and the order path go on. Where
+//! nodes share the database, only the node holding the lease delivers (see
+//! `store::postgres::lease`); the others stand by to take over from the saved cursors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use chit_protocol::now_ms;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +20,7 @@ use super::queries::{Endpoint, LogEvent, Progress};
 use super::{WebhookConfig, sign};
 use crate::frames;
 use crate::metrics::{DeliveryLabels, Metrics, WebhookLabels};
-use crate::store::{Change, Store};
+use crate::store::{Change, Lease, Store};
 
 /// Events read from the log at a time, per endpoint.
 const PAGE: u32 = 100;
@@ -36,6 +39,9 @@ pub(crate) struct Shared {
     pub client: reqwest::Client,
     /// Names this database in webhook ids.
     pub instance: u64,
+    /// Where other nodes share the database, their commits do not move this node's
+    /// `heads`: the log is read again at least this often.
+    pub poll: Option<Duration>,
 }
 
 /// The HTTP client deliveries use: redirects are not followed (a moved endpoint is
@@ -51,24 +57,43 @@ pub fn client(timeout: Duration) -> reqwest::Client {
 }
 
 /// Runs every endpoint's delivery until `stop`; picks up endpoints added and drops
-/// those removed within a second.
+/// those removed within a second. With a `lease` (nodes sharing a database), only
+/// while this node holds it: the node that holds it delivers, each endpoint from its
+/// durable cursor, and another node takes over when it lets go or dies.
 pub(crate) async fn supervise(
     shared: Arc<Shared>,
     heads: watch::Receiver<u64>,
+    mut lease: Option<Lease>,
     stop: CancellationToken,
 ) {
-    let mut running: HashMap<i64, CancellationToken> = HashMap::new();
+    let mut running: HashMap<i64, (CancellationToken, JoinHandle<()>)> = HashMap::new();
     let mut tick = tokio::time::interval(RELOAD_EVERY);
     loop {
+        let lease_changed = async {
+            match lease.as_mut() {
+                Some(lease) => lease.changed().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.cancelled() => return,
+            _ = lease_changed => {}
+            _ = stop.cancelled() => break,
+        }
+        if lease.as_ref().is_some_and(|l| !l.held()) {
+            if !running.is_empty() {
+                tracing::info!(
+                    "webhooks: this node no longer holds the lease; stopping deliveries"
+                );
+                finish(running.drain().map(|(_, task)| task)).await;
+            }
+            continue;
         }
         let Ok(endpoints) = shared.store.webhooks().await else {
             continue;
         };
         let ids: Vec<i64> = endpoints.iter().map(|e| e.id).collect();
-        running.retain(|id, task| {
+        running.retain(|id, (task, _)| {
             let keep = ids.contains(id);
             if !keep {
                 task.cancel();
@@ -86,9 +111,32 @@ pub(crate) async fn supervise(
                 continue;
             }
             let task = stop.child_token();
-            running.insert(endpoint.id, task.clone());
-            tokio::spawn(deliver(shared.clone(), endpoint, heads.clone(), task));
+            let id = endpoint.id;
+            let handle = tokio::spawn(deliver(
+                shared.clone(),
+                endpoint,
+                heads.clone(),
+                task.clone(),
+            ));
+            running.insert(id, (task, handle));
         }
+    }
+    // Each task saves what it delivered before it ends (another node may take over
+    // from the saved cursors once the lease goes with this function).
+    finish(running.into_values()).await;
+    drop(lease);
+}
+
+/// Stops endpoints' tasks and waits until they have saved their progress.
+async fn finish(tasks: impl Iterator<Item = (CancellationToken, JoinHandle<()>)>) {
+    let handles: Vec<JoinHandle<()>> = tasks
+        .map(|(token, handle)| {
+            token.cancel();
+            handle
+        })
+        .collect();
+    for handle in handles {
+        let _ = handle.await;
     }
 }
 
@@ -111,7 +159,7 @@ async fn deliver(
     let mut saved_at = Instant::now();
     let mut unsaved = false;
     show(&shared, &labels, &progress);
-    loop {
+    'deliver: loop {
         heads.borrow_and_update();
         let after = progress.delivered_seq;
         let restaurant = endpoint.restaurant.clone();
@@ -122,7 +170,7 @@ async fn deliver(
                 // The store is closing or failing: try again shortly.
                 tokio::select! {
                     _ = tokio::time::sleep(RELOAD_EVERY) => continue,
-                    _ = stop.cancelled() => return,
+                    _ = stop.cancelled() => break 'deliver,
                 }
             }
         };
@@ -131,9 +179,16 @@ async fn deliver(
                 save(&shared, endpoint.id, &progress).await;
                 unsaved = false;
             }
+            let poll = async {
+                match shared.poll {
+                    Some(every) => tokio::time::sleep(every).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = heads.changed() => continue,
-                _ = stop.cancelled() => return,
+                _ = poll => continue,
+                _ = stop.cancelled() => break 'deliver,
             }
         }
         for event in page {
@@ -141,7 +196,7 @@ async fn deliver(
                 if !send_until_delivered(&shared, &endpoint, &event, &mut progress, &labels, &stop)
                     .await
                 {
-                    return;
+                    break 'deliver;
                 }
                 progress.delivered_total += 1;
             }
@@ -154,6 +209,11 @@ async fn deliver(
             }
             show(&shared, &labels, &progress);
         }
+    }
+    // Stopped (the server stops, or another node takes over): what was delivered is
+    // saved, so that it is not delivered again.
+    if unsaved {
+        save(&shared, endpoint.id, &progress).await;
     }
 }
 

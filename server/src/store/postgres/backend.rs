@@ -164,7 +164,12 @@ impl WriteConn for PgWriter {
             tx: RefCell::new(self.client()?.transaction()?),
             writes: Cell::new(0),
             failed: Cell::new(false),
+            conflict: Cell::new(false),
         })
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn prune_events(&mut self, before: i64) -> TxResult<usize> {
@@ -185,13 +190,18 @@ pub(in crate::store) struct PgTx<'a> {
     tx: RefCell<Transaction<'a>>,
     writes: Cell<u64>,
     failed: Cell<bool>,
+    /// Whether a statement failed by colliding with another node's transaction.
+    conflict: Cell<bool>,
 }
 
 impl<'a> PgTx<'a> {
     fn read<T>(&self, f: impl FnOnce(&mut Transaction<'a>) -> TxResult<T>) -> TxResult<T> {
         let result = f(&mut self.tx.borrow_mut());
-        if result.is_err() {
+        if let Err(e) = &result {
             self.failed.set(true);
+            if e.is_conflict() {
+                self.conflict.set(true);
+            }
         }
         result
     }
@@ -218,6 +228,9 @@ impl Tx for PgTx<'_> {
     fn aborted(&self) -> bool {
         self.failed.get()
     }
+    fn conflicted(&self) -> bool {
+        self.conflict.get()
+    }
 
     fn token_is_live(&self, token_id: i64) -> TxResult<bool> {
         self.read(|c| orders::token_is_live(c, token_id))
@@ -225,12 +238,18 @@ impl Tx for PgTx<'_> {
     fn find_key(&self, restaurant: &str, key: &str) -> TxResult<Option<i64>> {
         self.read(|c| orders::find_key(c, restaurant, key))
     }
+    fn claim_key(&self, restaurant: &str, key: &str, now: i64) -> TxResult<Option<i64>> {
+        self.write(|c| orders::claim_key(c, restaurant, key, now))
+    }
     fn insert_key(&self, restaurant: &str, key: &str, order_id: i64, now: i64) -> TxResult<()> {
         self.write(|c| orders::insert_key(c, restaurant, key, order_id, now))
     }
 
     fn get_order(&self, id: i64) -> TxResult<Option<Order>> {
         self.read(|c| orders::get_order_for_update(c, id))
+    }
+    fn lock_orders(&self, ids: &[i64]) -> TxResult<()> {
+        self.read(|c| orders::lock_orders(c, ids))
     }
     fn insert_order(
         &self,
@@ -252,7 +271,7 @@ impl Tx for PgTx<'_> {
         self.read(|c| orders::order_times(c, id))
     }
     fn last_number(&self, restaurant: &str, day: &str) -> TxResult<u32> {
-        self.read(|c| orders::last_number(c, restaurant, day))
+        self.write(|c| orders::last_number(c, restaurant, day))
     }
     fn save_number(&self, restaurant: &str, day: &str, last: u32) -> TxResult<()> {
         self.write(|c| orders::save_number(c, restaurant, day, last))
@@ -343,6 +362,13 @@ impl Tx for PgTx<'_> {
 pub(in crate::store) struct PgPool {
     settings: ::postgres::Config,
     readers: Mutex<Vec<Client>>,
+}
+
+impl PgPool {
+    /// Lease `key` (see `lease`), on a connection of its own.
+    pub fn lease(&self, key: i64, what: &'static str) -> std::io::Result<super::lease::Lease> {
+        super::lease::Lease::take(self.settings.clone(), key, what)
+    }
 }
 
 impl ReadPool for PgPool {

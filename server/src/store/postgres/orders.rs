@@ -94,6 +94,37 @@ pub(crate) fn find_key(
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// Takes `key` for an order about to be placed (its row names order 0 until
+/// [`insert_key`] names the order), or, if another transaction has it, that order's id:
+/// a transaction that inserts the same key meanwhile is waited for, and if it commits,
+/// its key stands and this one inserts nothing. Nothing fails with a unique violation.
+pub(crate) fn claim_key(
+    c: &mut impl GenericClient,
+    restaurant: &str,
+    key: &str,
+    now: i64,
+) -> TxResult<Option<i64>> {
+    let claimed = c.query_opt(
+        "INSERT INTO idempotency_keys (restaurant, key, order_id, created_at)
+         VALUES ($1, $2, 0, $3)
+         ON CONFLICT (restaurant, key) DO NOTHING
+         RETURNING order_id",
+        &[&restaurant, &key, &now],
+    )?;
+    if claimed.is_some() {
+        return Ok(None);
+    }
+    // Read committed: this statement sees the row the other transaction committed.
+    match find_key(c, restaurant, key)? {
+        Some(id) => Ok(Some(id)),
+        None => Err(StoreError::Backend(format!(
+            "idempotency key '{key}' of {restaurant} is neither free nor stored"
+        ))),
+    }
+}
+
+/// Names the order of a key [`claim_key`] took (stores the key, if it was not claimed;
+/// refused if it names an order already: a key is used once).
 pub(crate) fn insert_key(
     c: &mut impl GenericClient,
     restaurant: &str,
@@ -101,11 +132,18 @@ pub(crate) fn insert_key(
     order_id: i64,
     now: i64,
 ) -> TxResult<()> {
-    c.execute(
-        "INSERT INTO idempotency_keys (restaurant, key, order_id, created_at)
-         VALUES ($1, $2, $3, $4)",
-        &[&restaurant, &key, &order_id, &now],
+    let named = c.execute(
+        "UPDATE idempotency_keys SET order_id = $3
+         WHERE restaurant = $1 AND key = $2 AND order_id = 0",
+        &[&restaurant, &key, &order_id],
     )?;
+    if named == 0 {
+        c.execute(
+            "INSERT INTO idempotency_keys (restaurant, key, order_id, created_at)
+             VALUES ($1, $2, $3, $4)",
+            &[&restaurant, &key, &order_id, &now],
+        )?;
+    }
     Ok(())
 }
 
@@ -128,6 +166,17 @@ pub(crate) fn get_order_for_update(c: &mut impl GenericClient, id: i64) -> TxRes
         .as_ref()
         .map(order_from_row)
         .transpose()
+}
+
+/// Locks the orders `ids` until the transaction ends, in ascending id order.
+pub(crate) fn lock_orders(c: &mut impl GenericClient, ids: &[i64]) -> TxResult<()> {
+    if !ids.is_empty() {
+        c.query(
+            "SELECT id FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&ids],
+        )?;
+    }
+    Ok(())
 }
 
 /// Stores a new order placed at `now` (Unix ms; `at`, as the protocol writes it), as
@@ -215,20 +264,22 @@ pub(crate) fn order_times(c: &mut impl GenericClient, id: i64) -> TxResult<(i64,
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-/// The last short number given to `restaurant` on local day `day` (0 before the first).
+/// The last short number given to `restaurant` on local day `day` (0 before the first),
+/// its row locked until the transaction ends (made now if the day has none): a writer
+/// on another node numbering the same restaurant's orders waits for this one's commit
+/// and reads the number it saved, so no number is given twice.
 pub(crate) fn last_number(
     c: &mut impl GenericClient,
     restaurant: &str,
     day: &str,
 ) -> TxResult<u32> {
-    let row = c.query_opt(
-        "SELECT last FROM order_numbers WHERE restaurant = $1 AND day = $2",
+    let row = c.query_one(
+        "INSERT INTO order_numbers (restaurant, day, last) VALUES ($1, $2, 0)
+         ON CONFLICT (restaurant, day) DO UPDATE SET last = order_numbers.last
+         RETURNING last",
         &[&restaurant, &day],
     )?;
-    match row {
-        Some(r) => narrow(r.try_get(0)?, "order number"),
-        None => Ok(0),
-    }
+    narrow(row.try_get(0)?, "order number")
 }
 
 /// Records `last` as the last short number given to `restaurant` on local day `day`.

@@ -68,10 +68,14 @@ pub(super) fn placed(
     }
 }
 
-/// Fires every held order whose fire time has come by the group's time.
+/// Fires every held order whose fire time has come by the group's time. Another node's
+/// writer may be firing the same orders: taking one off the schedule waits for it, and
+/// an order it took off first (it fired it, or it was cancelled) is left alone.
 pub(super) fn fire_due(tx: &dyn Tx, batch: &mut Batch) -> Result<(), Refusal> {
     for id in tx.due_fires(batch.now, FIRE_AT_ONCE)? {
-        tx.unschedule(id)?;
+        if !tx.unschedule(id)? {
+            continue;
+        }
         let Some(mut order) = tx.get_order(id)? else {
             continue;
         };

@@ -1,6 +1,7 @@
 //! The writer's side of menus and 86: the menus it routes orders by and the items run
 //! out of, cached per restaurant (only the writer changes either, so the cache is the
-//! truth once read); routing a new order's items and refusing one that names an item
+//! truth once read; where other nodes' writers share the database, it lasts one group);
+//! routing a new order's items and refusing one that names an item
 //! run out of; marking items unavailable and available again; ending 86s whose time
 //! has come; and taking up menus that `chit-server menu load` left for it.
 //!

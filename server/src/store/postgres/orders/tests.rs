@@ -687,3 +687,86 @@ fn a_second_writer_waits_for_the_first_to_commit_and_follows_it() {
     other.join().unwrap();
     assert_eq!(head(&mut a).unwrap(), 3);
 }
+
+/// A key claimed in one transaction while another holds it: the second waits, and once
+/// the first commits it gets the first's order, with no unique violation; a claim by a
+/// transaction that rolled back is free again.
+#[test]
+fn a_key_claimed_on_two_connections_at_once_names_one_order() {
+    let db = TestDb::create();
+    let (mut first, mut second) = (db.connect(), db.connect());
+    let mut tx = first.transaction().unwrap();
+    assert_eq!(claim_key(&mut tx, "r1", "k1", T0).unwrap(), None);
+    let waiting = std::thread::spawn(move || {
+        let mut tx = second.transaction().unwrap();
+        let got = claim_key(&mut tx, "r1", "k1", T0).unwrap();
+        tx.commit().unwrap();
+        got
+    });
+    // Until the first commits, the second cannot know whose the key is.
+    waits_for_a_lock(&db);
+    assert!(
+        !waiting.is_finished(),
+        "the second claim waits for the first"
+    );
+    insert_key(&mut tx, "r1", "k1", 42, T0).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(waiting.join().unwrap(), Some(42));
+
+    let mut tx = first.transaction().unwrap();
+    assert_eq!(claim_key(&mut tx, "r1", "k2", T0).unwrap(), None);
+    tx.rollback().unwrap();
+    let mut tx = first.transaction().unwrap();
+    assert_eq!(
+        claim_key(&mut tx, "r1", "k2", T0).unwrap(),
+        None,
+        "free again"
+    );
+    insert_key(&mut tx, "r1", "k2", 43, T0).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(find_key(&mut first, "r1", "k2").unwrap(), Some(43));
+}
+
+/// Two transactions numbering one restaurant's orders take turns on its row: the second
+/// reads the number the first saved, not the one before it.
+#[test]
+fn the_last_number_is_read_locked() {
+    let db = TestDb::create();
+    let (mut first, mut second) = (db.connect(), db.connect());
+    let mut tx = first.transaction().unwrap();
+    assert_eq!(last_number(&mut tx, "r1", "2026-11-18").unwrap(), 0);
+    let waiting = std::thread::spawn(move || {
+        let mut tx = second.transaction().unwrap();
+        let last = last_number(&mut tx, "r1", "2026-11-18").unwrap();
+        save_number(&mut tx, "r1", "2026-11-18", last + 1).unwrap();
+        tx.commit().unwrap();
+        last
+    });
+    waits_for_a_lock(&db);
+    assert!(!waiting.is_finished(), "the second waits for the first");
+    save_number(&mut tx, "r1", "2026-11-18", 1).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(waiting.join().unwrap(), 1);
+    assert_eq!(last_number(&mut first, "r1", "2026-11-18").unwrap(), 2);
+}
+
+/// Returns once a session of `db` waits for a lock (panics after 10 s).
+fn waits_for_a_lock(db: &TestDb) {
+    let mut c = db.connect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c
+        .query(
+            "SELECT 1 FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing waits for a lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
