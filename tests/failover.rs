@@ -2,7 +2,6 @@
 //! the live one; and a watcher whose server is killed with SIGKILL while a second server
 //! comes up on the same database moves over, says so, and misses nothing.
 
-
 use chit_e2e::watch::{self, Watcher, chit};
 use chit_e2e::{ServerProcess, TestServer};
 

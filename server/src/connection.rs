@@ -534,7 +534,11 @@ impl Connection {
                     head: replay.head,
                     epoch: Some(self.session.ctx.store.epoch()),
                 };
-                let mut threshold = since.unwrap_or(0);
+                // Without `since`, the room is followed from the head the reply names:
+                // an event at or below it (committed before, and delivered to this node's
+                // hub only now, as another node's or its own through the follower) is not
+                // what was asked for.
+                let mut threshold = since.unwrap_or(replay.head);
                 let mut out = vec![frames::reply(id.as_ref(), subscribed)];
                 for (seq, frame) in replay.frames {
                     threshold = threshold.max(seq);
