@@ -12,8 +12,9 @@ use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::ops::logging::{self, LogFormat};
+use chit_server::ops::offline::{self, Target};
 use chit_server::ops::{backup, export, menu, to_postgres};
-use chit_server::store::{self, queries};
+use chit_server::store;
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
 
@@ -28,7 +29,7 @@ struct Cli {
     db: Option<PathBuf>,
     /// Serve from this PostgreSQL database (postgres://…) instead of the SQLite file; the
     /// admin token is kept beside --db's path
-    #[arg(long, env = "CHIT_STORE", value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
+    #[arg(long, env = "CHIT_STORE", global = true, value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
     store: Option<String>,
     /// Seconds between heartbeat pings; a peer silent for two is dropped.
     #[arg(long, env = "CHIT_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -145,26 +146,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::Menu(menu::MenuCommand::Show { .. })
         )
     );
+    // With --store, only serving keeps something (the admin token) beside --db's path.
+    let on_postgres = cli.store.is_some() && cli.command.is_some();
     if let Some(dir) = db
         .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !reads_only)
+        .filter(|d| !d.as_os_str().is_empty() && !reads_only && !on_postgres)
     {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }
+    // The offline commands work on the PostgreSQL database of --store if given, else on
+    // the SQLite file.
+    let target = Target::of(&db, cli.store.as_deref());
     match &cli.command {
-        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd.clone()),
-        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd.clone()),
-        Some(Command::Token(cmd)) => token(&db, cmd.clone()),
+        Some(Command::Webhook(cmd)) => admin::webhook(&mut open_target(&target)?, cmd.clone()),
+        Some(Command::Hook(cmd)) => admin::hook(&mut open_target(&target)?, cmd.clone()),
+        Some(Command::Token(cmd)) => token(&target, cmd.clone()),
         Some(Command::Backup(args)) => {
-            let written = backup::backup(&db, &args.path, args.force)
-                .with_context(|| format!("backing up '{}'", db.display()))?;
+            let written = backup::run(&target, &args.path, args.force)
+                .with_context(|| format!("backing up {}", quoted(&target)))?;
             chit_server::ops::say(format_args!("{written}"))?;
             Ok(())
         }
         Some(Command::Export(args)) => {
-            let summary = export::run(&db, args)
-                .with_context(|| format!("exporting from '{}'", db.display()))?;
+            let summary = export::run(&target, args)
+                .with_context(|| format!("exporting from {}", quoted(&target)))?;
             logging::notice(cli.log_format, &summary.to_string());
             Ok(())
         }
@@ -176,13 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Menu(cmd)) => {
-            if matches!(cmd, menu::MenuCommand::Show { .. }) && !db.exists() {
-                bail!(
-                    "there is no database at '{}' (give its path with --db or CHIT_DB)",
-                    db.display()
-                );
-            }
-            chit_server::ops::say(format_args!("{}", menu::run(&db, cmd)?))?;
+            chit_server::ops::say(format_args!("{}", menu::run(&target, cmd)?))?;
             Ok(())
         }
         Some(Command::Docs(_)) => unreachable!("chit_config answers completions and man"),
@@ -192,6 +192,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
     store::open_connection(db, true).with_context(|| format!("opening database '{}'", db.display()))
+}
+
+/// An offline command's database, opened (and made, if need be).
+fn open_target(target: &Target) -> anyhow::Result<offline::Db> {
+    target.open().with_context(|| format!("opening {target}"))
+}
+
+/// How the errors of `backup` and `export` name their database: the SQLite file's path
+/// in quotes, as they always have, or the PostgreSQL database.
+fn quoted(target: &Target) -> String {
+    match target {
+        Target::Sqlite(path) => format!("'{}'", path.display()),
+        Target::Postgres(_) => target.to_string(),
+    }
 }
 
 /// A `--store` value: a PostgreSQL URL (a SQLite file is given with --db).
@@ -319,8 +333,8 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
-    let conn = open(db)?;
+fn token(target: &Target, cmd: TokenCommand) -> anyhow::Result<()> {
+    let mut db = open_target(target)?;
     match cmd {
         TokenCommand::Issue {
             role,
@@ -353,18 +367,14 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
                 customer,
                 label,
             };
-            let id = queries::insert_token(
-                &conn,
-                &hash_token(&token),
-                &principal,
-                chit_protocol::now_ms(),
-            )
-            .context("saving the token")?;
+            let id = db
+                .insert_token(&hash_token(&token), &principal, chit_protocol::now_ms())
+                .context("saving the token")?;
             eprintln!("issued token {id}: {}", describe(&principal));
             chit_server::ops::say(format_args!("{token}"))?;
         }
         TokenCommand::List => {
-            for t in queries::list_tokens(&conn).context("listing tokens")? {
+            for t in db.list_tokens().context("listing tokens")? {
                 let state = match t.revoked_at {
                     Some(at) => format!("revoked {}", chit_protocol::format_time(at)),
                     None => "live".into(),
@@ -378,7 +388,10 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { id } => {
-            if !queries::revoke_token(&conn, id, chit_protocol::now_ms()).context("revoking")? {
+            if !db
+                .revoke_token(id, chit_protocol::now_ms())
+                .context("revoking")?
+            {
                 bail!("no live token with id {id}");
             }
             eprintln!("revoked token {id}");
