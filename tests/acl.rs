@@ -326,12 +326,7 @@ async fn a_revoked_token_fails_at_once_even_on_an_open_connection() {
     let (kitchen, mut events) = server.connect(&token).await;
     kitchen.subscribe("restaurant:r1", None).await.unwrap();
     kitchen.place_order(order("r1"), None).await.unwrap();
-    let list = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
-        .args(["token", "list"])
-        .output()
-        .unwrap();
+    let list = server.offline().args(["token", "list"]).output().unwrap();
     let listing = String::from_utf8(list.stdout).unwrap();
     let id = listing
         .lines()
@@ -339,9 +334,8 @@ async fn a_revoked_token_fails_at_once_even_on_an_open_connection() {
         .and_then(|l| l.split_whitespace().next())
         .expect("the kitchen token is listed")
         .to_string();
-    let revoke = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
+    let revoke = server
+        .offline()
         .args(["token", "revoke", &id])
         .status()
         .unwrap();
