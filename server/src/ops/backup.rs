@@ -75,7 +75,7 @@ pub enum BackupError {
         source: rusqlite::Error,
     },
     #[cfg(feature = "postgres")]
-    #[error("{0}")]
+    #[error(transparent)]
     Postgres(#[from] crate::store::postgres::copy::CopyError),
     #[cfg(not(feature = "postgres"))]
     #[error("this chit-server was built without PostgreSQL (the 'postgres' feature)")]

@@ -139,6 +139,8 @@ pub enum ExportError {
     /// The path is in the message's context (`backing up '…'`).
     #[error("there is no such database (give its path with --db or CHIT_DB)")]
     NoDatabase(PathBuf),
+    #[error("the database has no chit tables (is it the one the servers use?)")]
+    NoTables,
     #[error("'{0}' is not a date: write YYYY-MM-DD, e.g. 2026-11-01")]
     BadDate(String),
     #[error("--from {0} is after --to {1}")]
@@ -147,12 +149,21 @@ pub enum ExportError {
     BadRestaurant(String),
     #[error("reading the orders: {0}")]
     Db(#[from] rusqlite::Error),
+    // Not `source`s: PostgreSQL's message already holds its causes.
     #[error("reading the orders: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    #[error("connecting: {0}")]
+    Connect(StoreError),
     #[error("writing the export: {0}")]
     Csv(#[from] csv::Error),
     #[error("writing the export: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for ExportError {
+    fn from(error: StoreError) -> ExportError {
+        ExportError::Store(error)
+    }
 }
 
 /// Runs `chit-server export` on the database `target` names: to `args.output` (written
@@ -178,7 +189,12 @@ pub fn run(target: &Target, args: &ExportArgs) -> Result<Summary, ExportError> {
             // its own: the same figures as from a SQLite file on this machine.
             let clock = Connection::open_in_memory()?;
             let range = Range::of(&clock, &args.from, &args.to)?;
-            let mut client = crate::store::postgres::connect(url).map_err(StoreError::from)?;
+            let mut client =
+                crate::store::postgres::connect(url).map_err(|e| ExportError::Connect(e.into()))?;
+
+            if !super::offline::has_tables(&mut client)? {
+                return Err(ExportError::NoTables);
+            }
             let done = write_out(args, |out| {
                 export_postgres(&mut client, &clock, &range, restaurant, args.format, out)
             })?;

@@ -40,8 +40,15 @@ pub enum MenuLoadError {
     Invalid(#[from] MenuError),
     #[error("restaurant '{0}' is not a valid id (1-64 letters, digits, '_', '-' or '.')")]
     Restaurant(String),
-    #[error(transparent)]
-    Db(#[from] StoreError),
+    // Not a `source`: PostgreSQL's message already holds its causes.
+    #[error("{0}")]
+    Db(StoreError),
+}
+
+impl From<StoreError> for MenuLoadError {
+    fn from(error: StoreError) -> MenuLoadError {
+        MenuLoadError::Db(error)
+    }
 }
 
 /// Runs a `menu` command on the database `target` names; returns what to print.

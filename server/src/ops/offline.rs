@@ -39,8 +39,8 @@ impl Target {
             Target::Sqlite(path) => Ok(Db::Sqlite(store::open_connection(path, true)?)),
             #[cfg(feature = "postgres")]
             Target::Postgres(url) => {
-                let mut client = store::postgres::connect(url)?;
-                store::postgres::backend::ensure_schema(&mut client)?;
+                let mut client = store::postgres::connect(url).map_err(|e| flat(e.into()))?;
+                store::postgres::backend::ensure_schema(&mut client).map_err(flat)?;
                 Ok(Db::Postgres(Box::new(client)))
             }
             #[cfg(not(feature = "postgres"))]
@@ -62,19 +62,38 @@ impl Target {
             ))),
             #[cfg(feature = "postgres")]
             Target::Postgres(url) => {
-                let mut client = store::postgres::connect(url)?;
-                let present: Option<String> = client
-                    .query_one("SELECT to_regclass('log_head')::text", &[])?
-                    .get(0);
-                if present.is_none() {
+                let mut client = store::postgres::connect(url).map_err(|e| {
+                    StoreError::Backend(format!("opening {self}: {}", flat(e.into())))
+                })?;
+                if !has_tables(&mut client)? {
                     return Err(StoreError::Backend(format!(
-                        "{self} has no chit tables (give the database a server uses with --store or CHIT_STORE)"
+                        "{self} has no chit tables (is it the one the servers use?)"
                     )));
                 }
                 Ok(Db::Postgres(Box::new(client)))
             }
             _ => self.open(),
         }
+    }
+}
+
+/// Whether the database has chit's tables (a server has run on it, or `migrate` filled it).
+#[cfg(feature = "postgres")]
+pub(crate) fn has_tables(client: &mut ::postgres::Client) -> TxResult<bool> {
+    let present: Option<String> = client
+        .query_one("SELECT to_regclass('log_head')::text", &[])
+        .map_err(|e| flat(e.into()))?
+        .get(0);
+    Ok(present.is_some())
+}
+
+/// A PostgreSQL error as one message that says it all (`explain`), with no source
+/// under it: printed as a chain (anyhow's `{:#}`) it would say the same twice.
+#[cfg(feature = "postgres")]
+pub(crate) fn flat(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Postgres(_) => StoreError::Backend(error.to_string()),
+        other => other,
     }
 }
 
@@ -112,7 +131,7 @@ macro_rules! on {
             #[cfg(feature = "postgres")]
             Db::Postgres($c) => {
                 let $c = &mut **$c;
-                $pg
+                $pg.map_err(flat)
             }
         }
     };
