@@ -1,6 +1,7 @@
 //! chit-server: parses flags (under the environment and the config file, as every chit
 //! binary does), sets up logging, binds, and runs the server until SIGINT or SIGTERM;
-//! `token`, `webhook` and `hook` subcommands manage the database directly, `backup`,
+//! `token`, `webhook`, `hook` and `menu` subcommands manage the database directly (the
+//! SQLite file, or PostgreSQL's with --store: `chit_server::ops::offline`), `backup`,
 //! `export` and `migrate` (in `chit_server::ops`) read it beside a running server.
 
 mod admin;
@@ -27,8 +28,9 @@ struct Cli {
     /// SQLite database file [default: <data dir>/chit.db]
     #[arg(long, env = "CHIT_DB", global = true, value_hint = clap::ValueHint::FilePath)]
     db: Option<PathBuf>,
-    /// Serve from this PostgreSQL database (postgres://…) instead of the SQLite file; the
-    /// admin token is kept beside --db's path
+    /// Serve from this PostgreSQL database (postgres://…) instead of the SQLite file, and
+    /// run token, webhook, hook, menu, backup and export on it; the admin token is kept
+    /// beside --db's path
     #[arg(long, env = "CHIT_STORE", global = true, value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
     store: Option<String>,
     /// Seconds between heartbeat pings; a peer silent for two is dropped.
