@@ -25,11 +25,16 @@ run: deps
 	$(CARGO) run --release -p chit-server
 
 # The behaviour tests that run again with their servers on PostgreSQL (a throwaway
-# database each, on the cluster scripts/deps.sh starts). Those left out read or change
-# the SQLite file or run chit-server's offline commands on it (menu, webhook, token),
-# which take no --store yet.
+# database each, on the cluster scripts/deps.sh starts), chit-server's offline commands
+# (token, webhook, hook, menu, backup, export) given --store. Those left out are about
+# the SQLite file itself (crash, faults, failover, signals, service: kill -9 and restarts
+# on the file, its locks and WAL) or run no server of their own store (docs, config,
+# kitchen, expo, tls, pg_*: those run on PostgreSQL whatever the variable says).
 PG_SUITE = --test orders --test resume --test chat --test rider --test wire \
-	--test compat --test epoch --test follower --test hooks
+	--test compat --test epoch --test follower --test hooks --test webhooks \
+	--test acl --test http --test http_limits --test http_kitchen --test events \
+	--test stations --test schedule --test eighty_six --test kitchen_cli --test cli \
+	--test watch_cli --test chat_cli --test backup
 
 test: deps
 	$(CARGO) test --workspace

@@ -326,12 +326,7 @@ async fn a_revoked_token_fails_at_once_even_on_an_open_connection() {
     let (kitchen, mut events) = server.connect(&token).await;
     kitchen.subscribe("restaurant:r1", None).await.unwrap();
     kitchen.place_order(order("r1"), None).await.unwrap();
-    let list = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
-        .args(["token", "list"])
-        .output()
-        .unwrap();
+    let list = server.offline().args(["token", "list"]).output().unwrap();
     let listing = String::from_utf8(list.stdout).unwrap();
     let id = listing
         .lines()
@@ -339,9 +334,8 @@ async fn a_revoked_token_fails_at_once_even_on_an_open_connection() {
         .and_then(|l| l.split_whitespace().next())
         .expect("the kitchen token is listed")
         .to_string();
-    let revoke = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
+    let revoke = server
+        .offline()
         .args(["token", "revoke", &id])
         .status()
         .unwrap();
@@ -361,4 +355,79 @@ async fn a_revoked_token_fails_at_once_even_on_an_open_connection() {
         .err()
         .expect("refused");
     assert_eq!(err.code(), Some(ErrorCode::Unauthorized));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_issued_with_the_real_binary_works_until_it_is_revoked() {
+    let server = TestServer::start().await;
+    let run = |args: &[&str]| server.offline().args(args).output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    let issued = run(&[
+        "token",
+        "issue",
+        "--role",
+        "kitchen",
+        "--restaurant",
+        "r1",
+        "--label",
+        "wok",
+    ]);
+    assert!(issued.status.success(), "{}", text(&issued.stderr));
+    let token = text(&issued.stdout).trim().to_string();
+    let said = text(&issued.stderr);
+    assert!(
+        said.starts_with("issued token ") && said.contains(": kitchen restaurant=r1 label=wok"),
+        "{said}"
+    );
+    let id: String = said["issued token ".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let (kitchen, _events) = server.connect(&token).await;
+    kitchen.place_order(order("r1"), None).await.unwrap();
+
+    let listed = text(&run(&["token", "list"]).stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(id.as_str()))
+        .unwrap_or_else(|| panic!("token {id} in {listed}"));
+    assert!(
+        line.contains("kitchen restaurant=r1 label=wok") && line.ends_with("live"),
+        "{line}"
+    );
+    assert!(!listed.contains(&token), "never the secret");
+
+    // Usage mistakes: a sentence and exit 1, nothing issued.
+    let bad = run(&["token", "issue", "--role", "kitchen"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("a kitchen token needs --restaurant"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert_eq!(text(&run(&["token", "list"]).stdout), listed);
+
+    let revoked = run(&["token", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    assert_eq!(text(&revoked.stderr).trim(), format!("revoked token {id}"));
+    let again = run(&["token", "revoke", &id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains(&format!("no live token with id {id}")),
+        "{}",
+        text(&again.stderr)
+    );
+    let err = Client::connect(&server.url, &token, "test")
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), Some(ErrorCode::Unauthorized));
+    let listed = text(&run(&["token", "list"]).stdout);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(id.as_str()) && l.contains("revoked")),
+        "{listed}"
+    );
 }

@@ -1,17 +1,18 @@
 //! What an operator reads out of a live server with the real `chit-server` binary:
 //! `backup` while orders flow (the copy has everything acknowledged before it began,
 //! and a server serves it) and `export` (CSV with Thai names that reads back exactly,
-//! days cut at local midnight).
+//! days cut at local midnight). On PostgreSQL too (`CHIT_TEST_STORE=postgres`): its
+//! backup is a SQLite file of the same kind, which `chit-server migrate` puts back.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chit_client::Client;
-use chit_e2e::{ServerProcess, TestServer, bin, order};
+use chit_e2e::pg::PgDb;
+use chit_e2e::{Offline, ServerProcess, TestServer, TestStore, order};
 use chit_protocol::Order;
 use chit_server::store::{self, queries, validate};
 use tokio::time::Instant;
@@ -45,10 +46,10 @@ async fn place_orders(
     }
 }
 
-/// `chit-server --db DB backup COPY [--force]`, run to its end.
-fn backup(db: &Path, copy: &Path, force: bool) -> std::process::Output {
-    let mut cmd = Command::new(bin("chit-server"));
-    cmd.arg("--db").arg(db).arg("backup").arg(copy);
+/// `chit-server backup COPY [--force]` on `on`'s database, run to its end.
+fn backup(on: &(impl Offline + ?Sized), copy: &Path, force: bool) -> std::process::Output {
+    let mut cmd = on.offline();
+    cmd.arg("backup").arg(copy);
     if force {
         cmd.arg("--force");
     }
@@ -58,8 +59,8 @@ fn backup(db: &Path, copy: &Path, force: bool) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_orders_flow_has_every_acknowledged_order_and_serves_them() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chit.db");
-    let server = ServerProcess::start(&db, "127.0.0.1:0");
+    let store = Arc::new(TestStore::in_dir(dir.path()));
+    let server = store.start();
     let token = server.admin_token();
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -78,8 +79,8 @@ async fn a_backup_taken_while_orders_flow_has_every_acknowledged_order_and_serve
     let copies = tempfile::tempdir().unwrap();
     let copy = copies.path().join("chit.db");
     let before: Vec<i64> = acked.lock().unwrap().clone();
-    let (db2, copy2) = (db.clone(), copy.clone());
-    let out = tokio::task::spawn_blocking(move || backup(&db2, &copy2, false))
+    let (store2, copy2) = (store.clone(), copy.clone());
+    let out = tokio::task::spawn_blocking(move || backup(&*store2, &copy2, false))
         .await
         .unwrap();
     let during = acked.lock().unwrap().len();
@@ -148,14 +149,58 @@ async fn a_backup_taken_while_orders_flow_has_every_acknowledged_order_and_serve
     }
     drop(client);
     assert!(restored.terminate().success());
+    if store.pg().is_some() {
+        restores_into_postgres(&copy, &token, &before).await;
+    }
 
     // A second backup to the same place is refused unless forced.
-    let refused = backup(&db, &copy, false);
+    let refused = backup(&*store, &copy, false);
     assert_eq!(refused.status.code(), Some(1));
     let why = String::from_utf8(refused.stderr).unwrap();
     assert!(why.contains("already exists; pass --force"), "{why}");
-    let forced = backup(&db, &copy, true);
+    let forced = backup(&*store, &copy, true);
     assert!(forced.status.success());
+    assert!(server.terminate().success());
+}
+
+/// A PostgreSQL store's backup goes back into a new PostgreSQL database with
+/// `chit-server migrate`, and a server there serves its orders to its tokens and goes
+/// on numbering the log after the copy's head.
+async fn restores_into_postgres(copy: &Path, token: &str, before: &[i64]) {
+    let copied_head = rusqlite::Connection::open(copy)
+        .unwrap()
+        .query_row("SELECT MAX(seq) FROM events", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    let target = std::thread::spawn(PgDb::create).join().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chit.db");
+    let out = chit_e2e::offline(&db, None)
+        .arg("migrate")
+        .arg("--from")
+        .arg(copy)
+        .arg("--to")
+        .arg(target.url())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = ServerProcess::start_with(&db, "127.0.0.1:0", &["--store", target.url()]);
+    let (client, mut events) = Client::connect(&server.url, token, "test").await.unwrap();
+    for id in before {
+        assert_eq!(client.get_order(*id).await.unwrap().id, *id);
+    }
+    client.subscribe("restaurant:r1", None).await.unwrap();
+    client.place_order(order("r1"), None).await.unwrap();
+    let placed = chit_e2e::next_stored(&mut events).await;
+    assert!(
+        placed.seq.unwrap() > copied_head as u64,
+        "seq {:?} after the copy's {copied_head}",
+        placed.seq
+    );
+    drop(client);
     assert!(server.terminate().success());
 }
 
@@ -173,10 +218,8 @@ fn insert_at(db: &Path, name: &str, at: i64) -> Order {
     queries::insert_order(&conn, &valid, 1, items, None, (at, &stamp)).unwrap()
 }
 
-fn export(db: &Path, tz: &str, args: &[&str]) -> std::process::Output {
-    Command::new(bin("chit-server"))
-        .arg("--db")
-        .arg(db)
+fn export(on: &(impl Offline + ?Sized), tz: &str, args: &[&str]) -> std::process::Output {
+    on.offline()
         .arg("export")
         .args(args)
         .env("TZ", tz)
@@ -203,7 +246,12 @@ fn bangkok(rfc3339: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midnight() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chit.db");
+    let store = TestStore::in_dir(dir.path());
+    // On PostgreSQL the orders are written to a SQLite file first, then migrated in.
+    let db = match store.pg() {
+        None => store.db.clone(),
+        Some(_) => dir.path().join("seed.db"),
+    };
     // Around Bangkok's midnight starting 2026-11-22 (17:00 UTC the day before).
     let midnight = chit_protocol::parse_time("2026-11-21T17:00:00Z").unwrap();
     let day = 24 * 3_600_000;
@@ -211,6 +259,17 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
     let first = insert_at(&db, "หลังเที่ยงคืน", midnight);
     let last = insert_at(&db, "สุดท้าย", midnight + day - 1);
     let next = insert_at(&db, "วันถัดไป", midnight + day);
+    if let Some(pg) = store.pg() {
+        let out = chit_e2e::offline(&db, None)
+            .args(["migrate", "--to", pg.url()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let ids = |rows: &[csv::StringRecord]| {
         let mut ids: Vec<i64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
@@ -218,7 +277,7 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
         ids
     };
     let out = export(
-        &db,
+        &store,
         BANGKOK,
         &["--from", "2026-11-22", "--to", "2026-11-22"],
     );
@@ -236,13 +295,17 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
         "{said}"
     );
     let out = export(
-        &db,
+        &store,
         BANGKOK,
         &["--from", "2026-11-21", "--to", "2026-11-22"],
     );
     assert_eq!(ids(&csv_rows(&out.stdout)), [late.id, first.id, last.id]);
     // The same date in UTC is another span of time.
-    let out = export(&db, "UTC", &["--from", "2026-11-22", "--to", "2026-11-22"]);
+    let out = export(
+        &store,
+        "UTC",
+        &["--from", "2026-11-22", "--to", "2026-11-22"],
+    );
     assert_eq!(ids(&csv_rows(&out.stdout)), [last.id, next.id]);
 
     // Orders placed through a live server, with Thai and Chinese names, items and
@@ -271,7 +334,7 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
     std::fs::write(&file, "an older export\n").unwrap();
     let file_arg = file.to_str().unwrap();
     let out = export(
-        &server.db(),
+        &server,
         BANGKOK,
         &[
             "--from",
@@ -335,7 +398,7 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
 
     // JSON Lines: the orders as the protocol has them.
     let out = export(
-        &server.db(),
+        &server,
         BANGKOK,
         &["--from", &today, "--to", &today, "--format", "jsonl"],
     );
@@ -357,7 +420,7 @@ async fn an_export_of_thai_orders_reads_back_exactly_and_days_end_at_local_midni
         ),
     ] {
         let out = export(
-            &server.db(),
+            &server,
             BANGKOK,
             &[&args[..], &["--output", file_arg]].concat(),
         );

@@ -27,7 +27,7 @@ async fn with_menu(config: Config) -> (TestServer, chit_client::Client, chit_cli
         .connect(&server.token(Role::Kitchen, Some("thai-1")))
         .await;
     kitchen.subscribe("restaurant:thai-1", None).await.unwrap();
-    kitchen::load_menu(&server.db(), "thai-1", &kitchen::thai_menu());
+    kitchen::load_menu(&server, "thai-1", &kitchen::thai_menu());
     next_of(&mut events, EventKind::MenuUpdate, Duration::from_secs(30)).await;
     (server, kitchen, events)
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chit_e2e::{TestServer, order};
+use chit_e2e::{Arg, TestServer, order};
 use chit_protocol::Role;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -83,13 +83,13 @@ async fn follow(
 
 /// The seqs of `room`'s stored events, from the log itself.
 fn logged(server: &TestServer, room: &str) -> Vec<u64> {
-    let conn = rusqlite::Connection::open(server.db()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT seq FROM events WHERE room = ?1 ORDER BY seq")
-        .unwrap();
-    stmt.query_map([room], |r| r.get::<_, i64>(0))
-        .unwrap()
-        .map(|s| s.unwrap() as u64)
+    server
+        .query(
+            "SELECT seq FROM events WHERE room = ?1 ORDER BY seq",
+            &[Arg::Text(room)],
+        )
+        .into_iter()
+        .map(|r| r[0].unwrap() as u64)
         .collect()
 }
 

@@ -2,19 +2,17 @@
 //! `POST /v1/hooks/{name}` from a real HTTP client; good ones place orders once per
 //! `webhook-id`, bad signatures and stale timestamps are refused and logged.
 
-use std::process::Command;
-
 use chit_client::Client;
-use chit_e2e::{ServerProcess, bin, next_stored};
+use chit_e2e::{Offline, TestStore, next_stored};
 use chit_protocol::EventKind;
 use chit_server::webhooks::sign;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn hook(db: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(bin("chit-server"))
-        .arg("--db")
-        .arg(db)
+/// `chit-server hook ARGS` on the test's database (SQLite or PostgreSQL).
+fn hook(store: &TestStore, args: &[&str]) -> std::process::Output {
+    store
+        .offline()
         .arg("hook")
         .args(args)
         .output()
@@ -57,8 +55,8 @@ async fn deliver(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_orders_are_placed_once_and_bad_ones_refused_and_logged() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chit.db");
-    let server = ServerProcess::start(&db, "127.0.0.1:0");
+    let db = TestStore::in_dir(dir.path());
+    let server = db.start();
     let out = hook(&db, &["add", "shop", "--restaurant", "r1"]);
     assert!(
         out.status.success(),

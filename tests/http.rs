@@ -4,7 +4,7 @@
 //! WebSocket.
 
 use chit_e2e::api::{Api, error, order_json};
-use chit_e2e::{TestServer, next_stored, order};
+use chit_e2e::{Arg, TestServer, next_stored, order};
 use chit_protocol::{ErrorCode, EventKind, Role, Status};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -33,11 +33,8 @@ async fn an_order_placed_over_http_is_committed_first_beeps_the_kitchen_and_is_i
     assert_eq!(placed["order"]["total"], 27500);
     let id = placed["order"]["id"].as_i64().unwrap();
     // Answered only after the commit: the order is already in the database.
-    let conn = rusqlite::Connection::open(server.db()).unwrap();
-    let stored: i64 = conn
-        .query_row("SELECT total FROM orders WHERE id = ?1", [id], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, 27500);
+    let stored = server.query("SELECT total FROM orders WHERE id = ?1", &[Arg::Int(id)]);
+    assert_eq!(stored, [[Some(27500)]]);
     let event = next_stored(&mut events).await;
     assert_eq!(event.kind, EventKind::NewOrder);
     assert_eq!(event.data["id"], id);
@@ -89,10 +86,8 @@ async fn an_order_placed_over_http_is_committed_first_beeps_the_kitchen_and_is_i
     // The kitchen saw the one new order placed over WebSocket, nothing for duplicates.
     let next = next_stored(&mut events).await;
     assert_eq!(next.data["id"], first.id);
-    let count: i64 = conn
-        .query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 2);
+    let count = server.query("SELECT COUNT(*) FROM orders", &[]);
+    assert_eq!(count, [[Some(2)]]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,12 +307,10 @@ async fn every_role_rule_holds_over_http() {
     assert!(all["server"]["connections"].is_u64(), "{all}");
 
     // A revoked token stops working at once.
-    let conn = rusqlite::Connection::open(server.db()).unwrap();
-    conn.execute(
+    server.execute(
         "UPDATE tokens SET revoked_at = 1 WHERE role = 'kitchen' AND restaurant = 'r1'",
-        [],
-    )
-    .unwrap();
+        &[],
+    );
     let (status, body) = api.get(&path, &kitchen).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let (status, _) = api.post("/v1/orders", &kitchen, &order_json("r1")).await;

@@ -41,7 +41,7 @@ async fn items_bump_over_http_as_over_websocket() {
     let server = TestServer::start().await;
     let (watcher, mut events) = server.admin().await;
     watcher.subscribe("restaurant:thai-1", None).await.unwrap();
-    kitchen::load_menu(&server.db(), "thai-1", &kitchen::thai_menu());
+    kitchen::load_menu(&server, "thai-1", &kitchen::thai_menu());
     next_of(&mut events, EventKind::MenuUpdate, Duration::from_secs(10)).await;
     let cook = server.token(Role::Kitchen, Some("thai-1"));
     let pos = server.token(Role::Pos, Some("thai-1"));

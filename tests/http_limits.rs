@@ -234,6 +234,11 @@ async fn healthz_answers_without_a_token_and_says_when_the_store_cannot_take_a_w
     let res = api.http.get(api.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    if server.pg().is_some() {
+        // What follows holds SQLite's database-wide write lock, which PostgreSQL has no
+        // counterpart of (its probe takes no lock: store/postgres/webhooks.rs).
+        return;
+    }
 
     // Another process holds the database's write lock: the store cannot answer.
     let conn = rusqlite::Connection::open(server.db()).unwrap();

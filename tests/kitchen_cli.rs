@@ -34,7 +34,7 @@ async fn server() -> TestServer {
     let server = TestServer::start().await;
     let (admin, mut events) = server.admin().await;
     admin.subscribe("restaurant:thai-1", None).await.unwrap();
-    kitchen::load_menu(&server.db(), "thai-1", &kitchen::thai_menu());
+    kitchen::load_menu(&server, "thai-1", &kitchen::thai_menu());
     next_of(&mut events, EventKind::MenuUpdate, Duration::from_secs(10)).await;
     server
 }
@@ -267,9 +267,8 @@ async fn menus_show_from_both_binaries_and_a_bad_file_names_its_line() {
     let none = stdout(&run(&server, &["menu", "show", "--restaurant", "r9"]));
     assert!(none.contains("r9 has no menu"), "{none}");
 
-    let on_server = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
+    let on_server = server
+        .offline()
         .args(["menu", "show", "--restaurant", "thai-1"])
         .output()
         .unwrap();
@@ -285,9 +284,8 @@ async fn menus_show_from_both_binaries_and_a_bad_file_names_its_line() {
         "[[category]]\nname = \"Noodles\"\nstation = \"w o k\"\nitems = [\"Pad Thai\"]\n",
     )
     .unwrap();
-    let out = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
+    let out = server
+        .offline()
         .args(["menu", "load", "--restaurant", "thai-1"])
         .arg(&bad)
         .output()
@@ -411,9 +409,8 @@ async fn menu_show_into_a_closed_pipe_ends_quietly() {
     // write fails with a broken pipe.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = std::process::Command::new(chit_e2e::bin("chit-server"))
-        .arg("--db")
-        .arg(server.db())
+    let out = server
+        .offline()
         .args(["menu", "show", "--restaurant", "thai-1"])
         .stdout(writer)
         .stderr(Stdio::piped())

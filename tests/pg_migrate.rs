@@ -342,6 +342,60 @@ fn a_servers_database_is_copied_row_for_row_and_a_second_copy_is_refused() {
     }
 }
 
+/// `chit-server --store URL backup FILE`: the PostgreSQL database back in a SQLite file,
+/// row for row, as the one it was migrated from; only the log's epoch is left to be
+/// chosen anew by the server that opens it.
+#[test]
+fn a_postgres_backup_is_the_migrated_database_again_row_for_row() {
+    let dir = runtime().block_on(busy_database());
+    let db = dir.path().join("chit.db");
+    let pg = PgDb::create();
+    let out = migrate_into(&db, &pg);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copy = dir.path().join("backup.db");
+    let out = chit_e2e::offline(&db, Some(pg.url()))
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with(&format!("wrote '{}': ", copy.display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "events through seq {}, integrity ok",
+            log_head(&pg)
+        )),
+        "{said}"
+    );
+
+    let original = rusqlite::Connection::open(&db).unwrap();
+    let backup = rusqlite::Connection::open(&copy).unwrap();
+    let version = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(&backup), version(&original));
+    for table in copied_tables() {
+        let (mut was, mut is) = (sqlite_table(&original, table), sqlite_table(&backup, table));
+        if table == "meta" {
+            let epoch = |rows: &mut Vec<Vec<Cell>>| {
+                let at = rows
+                    .iter()
+                    .position(|r| r[0] == Cell::Text("epoch".into()))
+                    .expect("an epoch");
+                rows.remove(at)[1].clone()
+            };
+            assert_ne!(epoch(&mut was.1), Cell::Int(0));
+            assert_eq!(epoch(&mut is.1), Cell::Int(0), "chosen when served");
+        }
+        assert_eq!(was, is, "'{table}' in the backup");
+    }
+}
+
 #[test]
 fn a_database_the_server_is_writing_to_is_copied_as_of_one_commit() {
     let rt = runtime();

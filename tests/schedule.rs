@@ -36,7 +36,7 @@ async fn server(clock: &Clock) -> TestServer {
     let server = TestServer::with_config(config(clock)).await;
     let (admin, mut events) = server.admin().await;
     admin.subscribe("restaurant:r1", None).await.unwrap();
-    kitchen::load_menu_text(&server.db(), server.dir(), "r1", MENU);
+    kitchen::load_menu_text(&server, "r1", MENU);
     next_of(&mut events, EventKind::MenuUpdate, Duration::from_secs(30)).await;
     server
 }
@@ -93,7 +93,7 @@ async fn a_held_order_fires_once_at_due_less_its_longest_prep() {
         assert_ne!(e.kind, EventKind::OrderFired, "fired twice");
     }
     assert_eq!(
-        logged(&server.db(), EventKind::OrderFired),
+        logged(&server, EventKind::OrderFired),
         [(fired.seq.unwrap(), Some(placed.id))]
     );
     assert_eq!(kitchen.get_order(placed.id).await.unwrap(), order);
@@ -134,7 +134,7 @@ async fn a_server_down_at_fire_time_fires_at_once_on_start_and_only_once() {
     tokio::time::sleep(HOUR).await;
     let (admin, _e) = server.admin().await;
     admin.ping().await.unwrap();
-    assert_eq!(logged(&server.db(), EventKind::OrderFired).len(), 1);
+    assert_eq!(logged(&server, EventKind::OrderFired).len(), 1);
     assert!(!admin.get_order(placed.id).await.unwrap().is_held());
 }
 
@@ -245,11 +245,8 @@ async fn working_on_a_held_order_fires_it_and_cancelling_one_never_fires() {
     tokio::time::sleep(3 * HOUR).await;
     kitchen.ping().await.unwrap();
     assert_eq!(
-        logged(&server.db(), EventKind::OrderFired),
-        [(
-            logged(&server.db(), EventKind::OrderFired)[0].0,
-            Some(early.id)
-        )],
+        logged(&server, EventKind::OrderFired),
+        [(logged(&server, EventKind::OrderFired)[0].0, Some(early.id))],
         "the cancelled order never fired, the early one once"
     );
 }

@@ -19,7 +19,7 @@ async fn with_menu() -> (TestServer, chit_client::Client, chit_client::Events) {
         .connect(&server.token(Role::Kitchen, Some("thai-1")))
         .await;
     kitchen.subscribe("restaurant:thai-1", None).await.unwrap();
-    let said = kitchen::load_menu(&server.db(), "thai-1", &kitchen::thai_menu());
+    let said = kitchen::load_menu(&server, "thai-1", &kitchen::thai_menu());
     assert!(said.contains("loaded menu version 1 of 'thai-1'"), "{said}");
     // The running server takes it up within a second, with a stored event.
     let loaded = next_of(&mut events, EventKind::MenuUpdate, WAIT).await;
@@ -413,7 +413,7 @@ async fn a_new_menu_routes_the_orders_after_it() {
         .unwrap();
     let text = "stations = [\"hot\", \"cold\"]\n\
                 [[category]]\nname = \"Noodles\"\nstation = \"hot\"\nprep_minutes = 7\nitems = [\"Pad Thai\"]\n";
-    let said = kitchen::load_menu_text(&server.db(), server.dir(), "thai-1", text);
+    let said = kitchen::load_menu_text(&server, "thai-1", text);
     assert!(said.contains("version 2"), "{said}");
     let update = next_of(&mut events, EventKind::MenuUpdate, WAIT)
         .await

@@ -28,7 +28,7 @@ async fn server() -> TestServer {
     let server = TestServer::start().await;
     let (admin, mut events) = server.admin().await;
     admin.subscribe("restaurant:thai-1", None).await.unwrap();
-    kitchen::load_menu(&server.db(), "thai-1", &kitchen::thai_menu());
+    kitchen::load_menu(&server, "thai-1", &kitchen::thai_menu());
     next_of(&mut events, EventKind::MenuUpdate, Duration::from_secs(10)).await;
     server
 }

@@ -4,34 +4,31 @@
 //! `kill -9` of the real server with deliveries pending loses none.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chit_client::Client;
 use chit_e2e::receiver::{Delivery, Receiver};
-use chit_e2e::{ServerProcess, TestServer, bin, order};
+use chit_e2e::{Offline, TestServer, TestStore, order};
 use chit_protocol::Status;
 use chit_server::Config;
 use chit_server::webhooks::{WebhookConfig, sign};
 use hyper::StatusCode;
 
-/// `chit-server webhook ARGS` on `db`; its stdout (the secret, for `add`).
-fn webhook(db: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(bin("chit-server"))
-        .arg("--db")
-        .arg(db)
+/// `chit-server webhook ARGS` on `on`'s database; its stdout (the secret, for `add`).
+fn webhook(on: &(impl Offline + ?Sized), args: &[&str]) -> std::process::Output {
+    on.offline()
         .arg("webhook")
         .args(args)
         .output()
         .expect("run chit-server webhook")
 }
 
-fn add(db: &std::path::Path, url: &str, more: &[&str]) -> String {
+fn add(on: &(impl Offline + ?Sized), url: &str, more: &[&str]) -> String {
     let mut args = vec!["add", "--url", url];
     args.extend_from_slice(more);
-    let out = webhook(db, &args);
+    let out = webhook(on, &args);
     assert!(
         out.status.success(),
         "{}",
@@ -83,9 +80,9 @@ async fn every_event_asked_for_arrives_once_in_order_and_signed() {
     client.place_order(order("r1"), None).await.unwrap();
     let all = Receiver::start().await;
     let some = Receiver::start().await;
-    let all_secret = add(&server.db(), &all.url(), &[]);
+    let all_secret = add(&server, &all.url(), &[]);
     let some_secret = add(
-        &server.db(),
+        &server,
         &some.url(),
         &["--events", "order_update", "--restaurant", "r1"],
     );
@@ -177,7 +174,7 @@ async fn a_receiver_that_fails_then_recovers_gets_every_event_once_with_stable_i
         (status, Duration::ZERO)
     });
     let receiver = Receiver::answering(answers).await;
-    let secret = add(&server.db(), &receiver.url(), &["--events", "new_order"]);
+    let secret = add(&server, &receiver.url(), &["--events", "new_order"]);
     let (client, _) = server.admin().await;
     // Wait until the server runs the endpoint: its first failure shows in stats.
     let mut placed = vec![client.place_order(order("r1"), None).await.unwrap().0.id];
@@ -230,7 +227,7 @@ async fn a_receiver_that_fails_then_recovers_gets_every_event_once_with_stable_i
         (stats.webhooks[0].state.as_str(), stats.webhooks[0].failures),
         ("ok", 0)
     );
-    let list = webhook(&server.db(), &["list"]);
+    let list = webhook(&server, &["list"]);
     let text = String::from_utf8_lossy(&list.stdout);
     assert!(
         text.contains(&receiver.url()) && text.contains(" ok "),
@@ -246,9 +243,9 @@ async fn a_slow_or_dead_endpoint_delays_no_other_and_not_the_orders() {
     // One receiver takes 30 s to answer anything; another is gone altogether.
     let slow = Receiver::answering(Arc::new(|_| (StatusCode::OK, Duration::from_secs(30)))).await;
     let quick = Receiver::start().await;
-    add(&server.db(), &slow.url(), &[]);
-    add(&server.db(), "http://127.0.0.1:9/nobody", &[]);
-    add(&server.db(), &quick.url(), &[]);
+    add(&server, &slow.url(), &[]);
+    add(&server, "http://127.0.0.1:9/nobody", &[]);
+    add(&server, &quick.url(), &[]);
     let (client, _) = server.admin().await;
     let started = tokio::time::Instant::now();
     for _ in 0..30 {
@@ -273,16 +270,16 @@ async fn a_slow_or_dead_endpoint_delays_no_other_and_not_the_orders() {
 async fn webhook_commands_list_test_and_remove() {
     let server = TestServer::start().await;
     let receiver = Receiver::start().await;
-    let bad = webhook(&server.db(), &["add", "--url", "ftp://shop.example/x"]);
+    let bad = webhook(&server, &["add", "--url", "ftp://shop.example/x"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("http"));
     let bad = webhook(
-        &server.db(),
+        &server,
         &["add", "--url", &receiver.url(), "--events", "typing"],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("typing"));
-    let secret = add(&server.db(), &receiver.url(), &["--restaurant", "r1"]);
-    let out = webhook(&server.db(), &["test", "1"]);
+    let secret = add(&server, &receiver.url(), &["--restaurant", "r1"]);
+    let out = webhook(&server, &["test", "1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -293,22 +290,22 @@ async fn webhook_commands_list_test_and_remove() {
         .await;
     assert_eq!(got[0].json()["kind"], "webhook_test");
     assert!(got[0].id.starts_with("test_") && signed(&secret, &got[0]));
-    let out = webhook(&server.db(), &["list"]);
+    let out = webhook(&server, &["list"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("restaurant r1") && text.contains("ok"),
         "{text}"
     );
-    let dead = add(&server.db(), "http://127.0.0.1:9/gone", &[]);
+    let dead = add(&server, "http://127.0.0.1:9/gone", &[]);
     assert_ne!(dead, secret);
-    let out = webhook(&server.db(), &["test", "2"]);
+    let out = webhook(&server, &["test", "2"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not delivered"));
-    let out = webhook(&server.db(), &["remove", "2"]);
+    let out = webhook(&server, &["remove", "2"]);
     assert!(out.status.success());
-    let out = webhook(&server.db(), &["remove", "2"]);
+    let out = webhook(&server, &["remove", "2"]);
     assert_eq!(out.status.code(), Some(1));
-    let out = webhook(&server.db(), &["list"]);
+    let out = webhook(&server, &["list"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
 
@@ -321,7 +318,7 @@ fn a_kill_9_with_deliveries_pending_loses_none() {
         .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("chit.db");
+        let store = TestStore::in_dir(dir.path());
         // The receiver takes 5 ms a delivery, so deliveries fall behind the orders.
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
@@ -330,8 +327,8 @@ fn a_kill_9_with_deliveries_pending_loses_none() {
             (StatusCode::OK, Duration::from_millis(5))
         }))
         .await;
-        let server = ServerProcess::start(&db, "127.0.0.1:0");
-        let secret = add(&db, &receiver.url(), &["--events", "new_order"]);
+        let server = store.start();
+        let secret = add(&store, &receiver.url(), &["--events", "new_order"]);
         let (client, _) = Client::connect(&server.url, &server.admin_token(), "test")
             .await
             .unwrap();
@@ -348,7 +345,7 @@ fn a_kill_9_with_deliveries_pending_loses_none() {
         server.kill();
         let before = receiver.deliveries().len();
         assert!(before < ORDERS, "the kill came before the end ({before})");
-        let server = ServerProcess::start(&db, "127.0.0.1:0");
+        let server = store.start();
         let got = receiver
             .wait_for(Duration::from_secs(60), |d| {
                 d.iter().map(seq).collect::<BTreeSet<_>>().len() >= ORDERS

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use chit_protocol::{Role, format_time, now_ms};
 use chit_server::auth::{Principal, hash_token, new_token};
-use chit_server::store::queries;
+use chit_server::ops::offline::Db;
 use chit_server::webhooks::queries as hooks;
 use chit_server::webhooks::{WebhookConfig, deliver, sign};
 use clap::Subcommand;
@@ -61,7 +61,7 @@ fn valid_id(what: &str, value: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Result<()> {
+pub fn webhook(db: &mut Db, cmd: WebhookCommand) -> anyhow::Result<()> {
     let config = WebhookConfig::default();
     match cmd {
         WebhookCommand::Add {
@@ -86,16 +86,16 @@ pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Resu
             }
             let secret = sign::new_secret();
             let events = (!events.is_empty()).then_some(events);
-            let id = hooks::insert_webhook(
-                conn,
-                parsed.as_str(),
-                &secret,
-                events.as_deref(),
-                restaurant.as_deref(),
-                now_ms(),
-            )
-            .context("saving the webhook")?;
-            let endpoint = hooks::webhook(conn, id)?.context("the webhook just saved")?;
+            let id = db
+                .insert_webhook(
+                    parsed.as_str(),
+                    &secret,
+                    events.as_deref(),
+                    restaurant.as_deref(),
+                    now_ms(),
+                )
+                .context("saving the webhook")?;
+            let endpoint = db.webhook(id)?.context("the webhook just saved")?;
             eprintln!(
                 "added webhook {id}: {} ({}), for events after seq {}; its secret:",
                 endpoint.url,
@@ -105,7 +105,7 @@ pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Resu
             chit_server::ops::say(format_args!("{secret}"))?;
         }
         WebhookCommand::List => {
-            let endpoints = hooks::webhooks(conn).context("listing webhooks")?;
+            let endpoints = db.webhooks().context("listing webhooks")?;
             if endpoints.is_empty() {
                 eprintln!("no webhooks");
             }
@@ -133,14 +133,15 @@ pub fn webhook(conn: &rusqlite::Connection, cmd: WebhookCommand) -> anyhow::Resu
             }
         }
         WebhookCommand::Remove { id } => {
-            if !hooks::remove_webhook(conn, id).context("removing")? {
+            if !db.remove_webhook(id).context("removing")? {
                 bail!("no webhook with id {id}");
             }
             eprintln!("removed webhook {id}");
         }
         WebhookCommand::Test { id } => {
-            let endpoint =
-                hooks::webhook(conn, id)?.with_context(|| format!("no webhook with id {id}"))?;
+            let endpoint = db
+                .webhook(id)?
+                .with_context(|| format!("no webhook with id {id}"))?;
             let mut nonce = [0u8; 8];
             getrandom::fill(&mut nonce).expect("the operating system's random source");
             let message = format!("test_{}", u64::from_be_bytes(nonce));
@@ -191,12 +192,12 @@ fn scope(e: &hooks::Endpoint) -> String {
     }
 }
 
-pub fn hook(conn: &rusqlite::Connection, cmd: HookCommand) -> anyhow::Result<()> {
+pub fn hook(db: &mut Db, cmd: HookCommand) -> anyhow::Result<()> {
     match cmd {
         HookCommand::Add { name, restaurant } => {
             valid_id("hook name", &name)?;
             valid_id("--restaurant", &restaurant)?;
-            if hooks::hook(conn, &name)?.is_some() {
+            if db.hook(&name)?.is_some() {
                 bail!("a hook named '{name}' exists already (remove it first)");
             }
             // The hook speaks as a pos token of its restaurant, whose value nobody
@@ -209,11 +210,11 @@ pub fn hook(conn: &rusqlite::Connection, cmd: HookCommand) -> anyhow::Result<()>
                 customer: None,
                 label: Some(format!("hook {name}")),
             };
-            let token_id =
-                queries::insert_token(conn, &hash_token(&new_token()), &principal, now_ms())
-                    .context("saving the hook's token")?;
+            let token_id = db
+                .insert_token(&hash_token(&new_token()), &principal, now_ms())
+                .context("saving the hook's token")?;
             let secret = sign::new_secret();
-            hooks::insert_hook(conn, &name, &secret, token_id, now_ms())
+            db.insert_hook(&name, &secret, token_id, now_ms())
                 .context("saving the hook")?;
             eprintln!(
                 "added hook '{name}' for restaurant {restaurant}: POST /v1/hooks/{name}, signed with:"
@@ -221,11 +222,11 @@ pub fn hook(conn: &rusqlite::Connection, cmd: HookCommand) -> anyhow::Result<()>
             chit_server::ops::say(format_args!("{secret}"))?;
         }
         HookCommand::List => {
-            let all = hooks::hooks(conn).context("listing hooks")?;
+            let all = db.hooks().context("listing hooks")?;
             if all.is_empty() {
                 eprintln!("no hooks");
             }
-            let tokens = queries::list_tokens(conn)?;
+            let tokens = db.list_tokens()?;
             for h in all {
                 let token = tokens.iter().find(|t| t.principal.token_id == h.token_id);
                 let restaurant = token
@@ -244,10 +245,10 @@ pub fn hook(conn: &rusqlite::Connection, cmd: HookCommand) -> anyhow::Result<()>
             }
         }
         HookCommand::Remove { name } => {
-            let Some(token_id) = hooks::remove_hook(conn, &name)? else {
+            let Some(token_id) = db.remove_hook(&name)? else {
                 bail!("no hook named '{name}'");
             };
-            queries::revoke_token(conn, token_id, now_ms())?;
+            db.revoke_token(token_id, now_ms())?;
             eprintln!("removed hook '{name}'");
         }
     }

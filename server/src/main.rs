@@ -1,6 +1,7 @@
 //! chit-server: parses flags (under the environment and the config file, as every chit
 //! binary does), sets up logging, binds, and runs the server until SIGINT or SIGTERM;
-//! `token`, `webhook` and `hook` subcommands manage the database directly, `backup`,
+//! `token`, `webhook`, `hook` and `menu` subcommands manage the database directly (the
+//! SQLite file, or PostgreSQL's with --store: `chit_server::ops::offline`), `backup`,
 //! `export` and `migrate` (in `chit_server::ops`) read it beside a running server.
 
 mod admin;
@@ -12,8 +13,9 @@ use anyhow::{Context, bail};
 use chit_protocol::Role;
 use chit_server::auth::{Principal, hash_token, new_token};
 use chit_server::ops::logging::{self, LogFormat};
+use chit_server::ops::offline::{self, Target};
 use chit_server::ops::{backup, export, menu, to_postgres};
-use chit_server::store::{self, queries};
+use chit_server::store;
 use chit_server::{Config, Server};
 use clap::{Parser, Subcommand};
 
@@ -26,9 +28,10 @@ struct Cli {
     /// SQLite database file [default: <data dir>/chit.db]
     #[arg(long, env = "CHIT_DB", global = true, value_hint = clap::ValueHint::FilePath)]
     db: Option<PathBuf>,
-    /// Serve from this PostgreSQL database (postgres://…) instead of the SQLite file; the
-    /// admin token is kept beside --db's path
-    #[arg(long, env = "CHIT_STORE", value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
+    /// Serve from this PostgreSQL database (postgres://…) instead of the SQLite file, and
+    /// run token, webhook, hook, menu, backup and export on it; the admin token is kept
+    /// beside --db's path
+    #[arg(long, env = "CHIT_STORE", global = true, value_parser = postgres_url, value_hint = clap::ValueHint::Url)]
     store: Option<String>,
     /// Fan each commit out to the other nodes on the same --store over this NATS server
     /// (nats://host:port); without it, nodes read each other's commits from PostgreSQL
@@ -149,26 +152,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::Menu(menu::MenuCommand::Show { .. })
         )
     );
+    // With --store, only serving keeps something (the admin token) beside --db's path.
+    let on_postgres = cli.store.is_some() && cli.command.is_some();
     if let Some(dir) = db
         .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !reads_only)
+        .filter(|d| !d.as_os_str().is_empty() && !reads_only && !on_postgres)
     {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory '{}'", dir.display()))?;
     }
+    // The offline commands work on the PostgreSQL database of --store if given, else on
+    // the SQLite file.
+    let target = Target::of(&db, cli.store.as_deref());
     match &cli.command {
-        Some(Command::Webhook(cmd)) => admin::webhook(&open(&db)?, cmd.clone()),
-        Some(Command::Hook(cmd)) => admin::hook(&open(&db)?, cmd.clone()),
-        Some(Command::Token(cmd)) => token(&db, cmd.clone()),
+        Some(Command::Webhook(cmd)) => admin::webhook(&mut open_target(&target)?, cmd.clone()),
+        Some(Command::Hook(cmd)) => admin::hook(&mut open_target(&target)?, cmd.clone()),
+        Some(Command::Token(cmd)) => token(&target, cmd.clone()),
         Some(Command::Backup(args)) => {
-            let written = backup::backup(&db, &args.path, args.force)
-                .with_context(|| format!("backing up '{}'", db.display()))?;
+            let written = backup::run(&target, &args.path, args.force)
+                .with_context(|| format!("backing up {}", quoted(&target)))?;
             chit_server::ops::say(format_args!("{written}"))?;
             Ok(())
         }
         Some(Command::Export(args)) => {
-            let summary = export::run(&db, args)
-                .with_context(|| format!("exporting from '{}'", db.display()))?;
+            let summary = export::run(&target, args)
+                .with_context(|| format!("exporting from {}", quoted(&target)))?;
             logging::notice(cli.log_format, &summary.to_string());
             Ok(())
         }
@@ -180,13 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Menu(cmd)) => {
-            if matches!(cmd, menu::MenuCommand::Show { .. }) && !db.exists() {
-                bail!(
-                    "there is no database at '{}' (give its path with --db or CHIT_DB)",
-                    db.display()
-                );
-            }
-            chit_server::ops::say(format_args!("{}", menu::run(&db, cmd)?))?;
+            chit_server::ops::say(format_args!("{}", menu::run(&target, cmd)?))?;
             Ok(())
         }
         Some(Command::Docs(_)) => unreachable!("chit_config answers completions and man"),
@@ -196,6 +198,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn open(db: &Path) -> anyhow::Result<rusqlite::Connection> {
     store::open_connection(db, true).with_context(|| format!("opening database '{}'", db.display()))
+}
+
+/// An offline command's database, opened (and made, if need be).
+fn open_target(target: &Target) -> anyhow::Result<offline::Db> {
+    target.open().with_context(|| format!("opening {target}"))
+}
+
+/// How the errors of `backup` and `export` name their database: the SQLite file's path
+/// in quotes, as they always have, or the PostgreSQL database.
+fn quoted(target: &Target) -> String {
+    match target {
+        Target::Sqlite(path) => format!("'{}'", path.display()),
+        Target::Postgres(_) => target.to_string(),
+    }
 }
 
 /// A `--store` value: a PostgreSQL URL (a SQLite file is given with --db).
@@ -340,8 +356,8 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
-    let conn = open(db)?;
+fn token(target: &Target, cmd: TokenCommand) -> anyhow::Result<()> {
+    let mut db = open_target(target)?;
     match cmd {
         TokenCommand::Issue {
             role,
@@ -374,18 +390,14 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
                 customer,
                 label,
             };
-            let id = queries::insert_token(
-                &conn,
-                &hash_token(&token),
-                &principal,
-                chit_protocol::now_ms(),
-            )
-            .context("saving the token")?;
+            let id = db
+                .insert_token(&hash_token(&token), &principal, chit_protocol::now_ms())
+                .context("saving the token")?;
             eprintln!("issued token {id}: {}", describe(&principal));
             chit_server::ops::say(format_args!("{token}"))?;
         }
         TokenCommand::List => {
-            for t in queries::list_tokens(&conn).context("listing tokens")? {
+            for t in db.list_tokens().context("listing tokens")? {
                 let state = match t.revoked_at {
                     Some(at) => format!("revoked {}", chit_protocol::format_time(at)),
                     None => "live".into(),
@@ -399,7 +411,10 @@ fn token(db: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { id } => {
-            if !queries::revoke_token(&conn, id, chit_protocol::now_ms()).context("revoking")? {
+            if !db
+                .revoke_token(id, chit_protocol::now_ms())
+                .context("revoking")?
+            {
                 bail!("no live token with id {id}");
             }
             eprintln!("revoked token {id}");

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod export;
 pub mod logging;
 pub mod menu;
+pub mod offline;
 pub mod to_postgres;
 
 use std::io::Write;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::{Arg, Offline, TestServer};
 use chit_client::{Client, ClientError, Events};
 use chit_protocol::{
     ClientMsg, Event, EventKind, ItemState, Menu, Order, ServerMsg, Status, UnavailableItem,
@@ -15,12 +16,12 @@ pub fn thai_menu() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/menus/thai-1.toml")
 }
 
-/// Runs `chit-server --db DB menu load --restaurant R FILE`, beside any server running
-/// on that database; panics unless it succeeds.
-pub fn load_menu(db: &Path, restaurant: &str, file: &Path) -> String {
-    let out = std::process::Command::new(crate::bin("chit-server"))
-        .arg("--db")
-        .arg(db)
+/// Runs `chit-server menu load --restaurant R FILE` on `on`'s database (a SQLite file,
+/// or a test server's, whichever store it runs on), beside any server running on it;
+/// panics unless it succeeds.
+pub fn load_menu(on: &(impl Offline + ?Sized), restaurant: &str, file: &Path) -> String {
+    let out = on
+        .offline()
         .args(["menu", "load", "--restaurant", restaurant])
         .arg(file)
         .output()
@@ -35,10 +36,10 @@ pub fn load_menu(db: &Path, restaurant: &str, file: &Path) -> String {
 }
 
 /// Writes `text` to a menu file in `dir` and loads it for `restaurant`.
-pub fn load_menu_text(db: &Path, dir: &Path, restaurant: &str, text: &str) -> String {
-    let file = dir.join(format!("{restaurant}-menu.toml"));
+pub fn load_menu_text(server: &TestServer, restaurant: &str, text: &str) -> String {
+    let file = server.dir().join(format!("{restaurant}-menu.toml"));
     std::fs::write(&file, text).expect("write the menu file");
-    load_menu(db, restaurant, &file)
+    load_menu(server, restaurant, &file)
 }
 
 fn order_of(reply: ServerMsg) -> Order {
@@ -155,16 +156,14 @@ pub async fn next_of(events: &mut Events, kind: EventKind, within: Duration) -> 
     .unwrap_or_else(|_| panic!("no {} within {within:?}", kind.as_str()))
 }
 
-/// Every stored event of `kind` in the database, oldest first: (seq, order id).
-pub fn logged(db: &Path, kind: EventKind) -> Vec<(u64, Option<i64>)> {
-    let conn = chit_server::store::open_connection(db, true).expect("open db");
-    let mut stmt = conn
-        .prepare("SELECT seq, order_id FROM events WHERE kind = ?1 ORDER BY seq")
-        .unwrap();
-    stmt.query_map([kind.as_str()], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+/// Every stored event of `kind` in the server's database, oldest first: (seq, order id).
+pub fn logged(server: &TestServer, kind: EventKind) -> Vec<(u64, Option<i64>)> {
+    server
+        .query(
+            "SELECT seq, order_id FROM events WHERE kind = ?1 ORDER BY seq",
+            &[Arg::Text(kind.as_str())],
+        )
+        .into_iter()
+        .map(|r| (r[0].expect("a seq") as u64, r[1]))
+        .collect()
 }

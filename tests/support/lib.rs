@@ -190,6 +190,71 @@ impl TestServer {
         token
     }
 
+    /// `chit-server` ready for an offline command (`token`, `menu`, `backup` …) on this
+    /// server's database: `--db` its SQLite file, and `--store` its PostgreSQL database
+    /// when it runs on one.
+    pub fn offline(&self) -> Command {
+        offline(&self.db(), self.pg().map(pg::PgDb::url))
+    }
+
+    /// Runs `sql` on the server's database beside it (written for SQLite, with `?1`,
+    /// `?2` …; on PostgreSQL they are `$1`, `$2` …); the rows changed.
+    pub fn execute(&self, sql: &str, args: &[Arg<'_>]) -> u64 {
+        match &self.pg {
+            None => {
+                let conn = rusqlite::Connection::open(self.db()).expect("open db");
+                conn.execute(sql, rusqlite::params_from_iter(args))
+                    .expect(sql) as u64
+            }
+            Some(db) => {
+                let sql = sql.replace('?', "$");
+                // The PostgreSQL client blocks on a runtime of its own: off this one.
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        let args: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                            args.iter().map(|a| a as _).collect();
+                        db.connect().execute(&sql, &args).expect(&sql)
+                    })
+                    .join()
+                    .expect("query thread")
+                })
+            }
+        }
+    }
+
+    /// The rows `sql` selects from the server's database (as [`TestServer::execute`]
+    /// writes it), each column an integer or NULL.
+    pub fn query(&self, sql: &str, args: &[Arg<'_>]) -> Vec<Vec<Option<i64>>> {
+        match &self.pg {
+            None => {
+                let conn = rusqlite::Connection::open(self.db()).expect("open db");
+                let mut stmt = conn.prepare(sql).expect(sql);
+                let n = stmt.column_count();
+                stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                    (0..n).map(|i| r.get(i)).collect()
+                })
+                .expect(sql)
+                .collect::<Result<_, _>>()
+                .expect(sql)
+            }
+            Some(db) => {
+                let sql = sql.replace('?', "$");
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        let args: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                            args.iter().map(|a| a as _).collect();
+                        let rows = db.connect().query(&sql, &args).expect(&sql);
+                        rows.iter()
+                            .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                            .collect()
+                    })
+                    .join()
+                    .expect("query thread")
+                })
+            }
+        }
+    }
+
     /// `chit` with this server and the admin token in its environment.
     pub fn chit(&self) -> Command {
         let mut cmd = Command::new(bin("chit"));
@@ -201,6 +266,114 @@ impl TestServer {
             .env_remove("CHIT_CONFIG");
         cmd
     }
+}
+
+/// `chit-server --db DB [--store URL]`, for an offline command on that database (the
+/// PostgreSQL one, if `store` is given), with no CHIT_DB or CHIT_STORE of the
+/// environment's.
+pub fn offline(db: &Path, store: Option<&str>) -> Command {
+    let mut cmd = Command::new(bin("chit-server"));
+    cmd.env_remove("CHIT_DB").env_remove("CHIT_STORE");
+    cmd.arg("--db").arg(db);
+    if let Some(url) = store {
+        cmd.arg("--store").arg(url);
+    }
+    cmd
+}
+
+/// Where an offline command runs: a SQLite file, or a test server's database.
+pub trait Offline {
+    /// `chit-server` with the flags that name the database.
+    fn offline(&self) -> Command;
+}
+
+impl Offline for Path {
+    fn offline(&self) -> Command {
+        offline(self, None)
+    }
+}
+
+impl Offline for PathBuf {
+    fn offline(&self) -> Command {
+        offline(self, None)
+    }
+}
+
+impl Offline for TestServer {
+    fn offline(&self) -> Command {
+        TestServer::offline(self)
+    }
+}
+
+/// A database for a test that runs the real binary ([`ServerProcess`]): the SQLite file
+/// in a directory, or with `CHIT_TEST_STORE=postgres` the PostgreSQL database that
+/// stays with it.
+pub struct TestStore {
+    pub db: PathBuf,
+    pg: Option<Arc<pg::PgDb>>,
+}
+
+impl TestStore {
+    pub fn in_dir(dir: &Path) -> TestStore {
+        TestStore {
+            db: dir.join("chit.db"),
+            pg: on_postgres().then(|| pg::for_dir(dir)),
+        }
+    }
+
+    pub fn pg(&self) -> Option<&pg::PgDb> {
+        self.pg.as_deref()
+    }
+
+    /// `chit-server` serving this database on a free port.
+    pub fn start(&self) -> ServerProcess {
+        match self.pg() {
+            None => ServerProcess::start(&self.db, "127.0.0.1:0"),
+            Some(pg) => ServerProcess::start_with(&self.db, "127.0.0.1:0", &["--store", pg.url()]),
+        }
+    }
+}
+
+impl Offline for TestStore {
+    fn offline(&self) -> Command {
+        offline(&self.db, self.pg().map(pg::PgDb::url))
+    }
+}
+
+/// A value for [`TestServer::execute`] and [`TestServer::query`].
+#[derive(Debug)]
+pub enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Int(n) => n.to_sql(),
+            Arg::Text(t) => t.to_sql(),
+        }
+    }
+}
+
+impl postgres::types::ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Arg::Int(n) => n.to_sql(ty, out),
+            Arg::Text(t) => t.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        <i64 as postgres::types::ToSql>::accepts(ty)
+            || <&str as postgres::types::ToSql>::accepts(ty)
+    }
+
+    postgres::types::to_sql_checked!();
 }
 
 /// Writes a token for `role` bound to `scope` (restaurant, rider or customer).

@@ -2,6 +2,9 @@
 //! SQLite's online backup while the server keeps committing, checked with
 //! `integrity_check` and only then put in place. It never writes to the database. The
 //! copy is marked to get a new log epoch when a server opens it (see `store::epoch`).
+//! A PostgreSQL store's backup is the same kind of file: its tables copied from one
+//! snapshot into a new SQLite database (`store::postgres::copy::to_sqlite`), which a
+//! server can serve with `--db` or `chit-server migrate` puts back into PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,6 +12,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::backup::StepResult;
 
+use super::offline::Target;
 use crate::store::{epoch, queries};
 
 /// What `chit-server backup` takes.
@@ -70,6 +74,12 @@ pub enum BackupError {
         what: &'static str,
         source: rusqlite::Error,
     },
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Postgres(#[from] crate::store::postgres::copy::CopyError),
+    #[cfg(not(feature = "postgres"))]
+    #[error("this chit-server was built without PostgreSQL (the 'postgres' feature)")]
+    Unsupported,
     #[error("{what} '{path}': {source}")]
     Io {
         what: &'static str,
@@ -82,6 +92,17 @@ pub enum BackupError {
 /// recovery's moment), before it gives up.
 const LOCKED_FOR_AT_MOST: Duration = Duration::from_secs(30);
 
+/// Backs up the database `from` names to the SQLite file `target`.
+pub fn run(from: &Target, target: &Path, force: bool) -> Result<Written, BackupError> {
+    match from {
+        Target::Sqlite(db) => backup(db, target, force),
+        #[cfg(feature = "postgres")]
+        Target::Postgres(url) => backup_postgres(url, target, force),
+        #[cfg(not(feature = "postgres"))]
+        Target::Postgres(_) => Err(BackupError::Unsupported),
+    }
+}
+
 /// Copies the database at `db` to `target` while a server may be writing to it.
 ///
 /// The copy is made in one step, under one read transaction: in WAL mode that never
@@ -91,17 +112,49 @@ const LOCKED_FOR_AT_MOST: Duration = Duration::from_secs(30);
 /// turned into a single-file (rollback journal) database, checked, flushed and only
 /// then renamed into place, so a failed backup leaves no partial file.
 pub fn backup(db: &Path, target: &Path, force: bool) -> Result<Written, BackupError> {
-    let started = Instant::now();
     if !db.is_file() {
         return Err(BackupError::NoDatabase(db.to_path_buf()));
     }
-    if target.exists() {
-        if same_file(db, target) {
-            return Err(BackupError::SameFile(target.to_path_buf()));
-        }
-        if !force {
-            return Err(BackupError::Exists(target.to_path_buf()));
-        }
+    if target.exists() && same_file(db, target) {
+        return Err(BackupError::SameFile(target.to_path_buf()));
+    }
+    write_checked(target, force, |path| {
+        let source = super::open_existing(db).map_err(db_err("opening the database"))?;
+        let mut copy = Connection::open(path).map_err(db_err("opening the copy"))?;
+        copy_whole(&source, &mut copy)?;
+        Ok(copy)
+    })
+}
+
+/// Copies the PostgreSQL database `url` names to the SQLite file `target`, from one
+/// snapshot (a REPEATABLE READ transaction, which blocks no server's writes), then
+/// checks and puts it in place as [`backup`] does.
+#[cfg(feature = "postgres")]
+pub fn backup_postgres(url: &str, target: &Path, force: bool) -> Result<Written, BackupError> {
+    use crate::store::postgres::{self, copy::CopyError};
+    write_checked(target, force, |path| {
+        let mut pg = postgres::connect(url).map_err(|error| CopyError::Postgres {
+            what: "connecting".into(),
+            error,
+        })?;
+        let mut copy =
+            crate::store::open_connection(path, true).map_err(db_err("making the copy"))?;
+        postgres::copy::to_sqlite::copy(&mut pg, &mut copy)?;
+        Ok(copy)
+    })
+}
+
+/// Makes the copy (`fill` writes it into the new file it is given, and returns it
+/// open) in a temporary file beside `target`, checks it, and only then puts it at
+/// `target`.
+fn write_checked(
+    target: &Path,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<Connection, BackupError>,
+) -> Result<Written, BackupError> {
+    let started = Instant::now();
+    if target.exists() && !force {
+        return Err(BackupError::Exists(target.to_path_buf()));
     }
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -116,11 +169,7 @@ pub fn backup(db: &Path, target: &Path, force: bool) -> Result<Written, BackupEr
         .suffix(".db")
         .tempfile_in(dir)
         .map_err(io("creating a temporary file in", dir))?;
-
-    let source = super::open_existing(db).map_err(db_err("opening the database"))?;
-    let mut copy = Connection::open(temp.path()).map_err(db_err("opening the copy"))?;
-    copy_whole(&source, &mut copy)?;
-    drop(source);
+    let copy = fill(temp.path())?;
 
     let check = || -> rusqlite::Result<(Vec<String>, u64, u64)> {
         // A server that opens the copy (a restore, once or again later) gives its log

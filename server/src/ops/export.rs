@@ -1,6 +1,8 @@
 //! `chit-server export`: the orders placed between two local dates, with their items,
 //! as CSV (one row per item, money in decimals) or JSON Lines (one order a line, as on
 //! the wire) for accounting. Days are cut at local midnight, as today's figures are.
+//! From the SQLite file or from PostgreSQL: the rows are the same, and the local times
+//! come from SQLite's local time either way.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,8 @@ use std::path::{Path, PathBuf};
 use chit_protocol::{Order, money};
 use rusqlite::Connection;
 
+use super::offline::Target;
+use crate::store::StoreError;
 use crate::store::queries::{ORDER_COLUMN_COUNT, ORDER_COLUMNS, order_from_row};
 
 /// What `chit-server export` takes.
@@ -135,6 +139,8 @@ pub enum ExportError {
     /// The path is in the message's context (`backing up '…'`).
     #[error("there is no such database (give its path with --db or CHIT_DB)")]
     NoDatabase(PathBuf),
+    #[error("the database has no chit tables (is it the one the servers use?)")]
+    NoTables,
     #[error("'{0}' is not a date: write YYYY-MM-DD, e.g. 2026-11-01")]
     BadDate(String),
     #[error("--from {0} is after --to {1}")]
@@ -143,48 +149,92 @@ pub enum ExportError {
     BadRestaurant(String),
     #[error("reading the orders: {0}")]
     Db(#[from] rusqlite::Error),
+    // Not `source`s: PostgreSQL's message already holds its causes.
+    #[error("reading the orders: {0}")]
+    Store(StoreError),
+    #[error("connecting: {0}")]
+    Connect(StoreError),
     #[error("writing the export: {0}")]
     Csv(#[from] csv::Error),
     #[error("writing the export: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Runs `chit-server export` on the database at `db`: to `args.output` (written beside
-/// it, then renamed into place, so a failed export leaves the old file) or to stdout.
-pub fn run(db: &Path, args: &ExportArgs) -> Result<Summary, ExportError> {
-    if !db.is_file() {
-        return Err(ExportError::NoDatabase(db.to_path_buf()));
+impl From<StoreError> for ExportError {
+    fn from(error: StoreError) -> ExportError {
+        ExportError::Store(error)
     }
-    let conn = super::open_existing(db)?;
-    let range = Range::of(&conn, &args.from, &args.to)?;
+}
+
+/// Runs `chit-server export` on the database `target` names: to `args.output` (written
+/// beside it, then renamed into place, so a failed export leaves the old file) or to
+/// stdout.
+pub fn run(target: &Target, args: &ExportArgs) -> Result<Summary, ExportError> {
     let restaurant = args.restaurant.as_deref();
-    let done = match &args.output {
-        None => export(
-            &conn,
-            &range,
-            restaurant,
-            args.format,
-            std::io::stdout().lock(),
-        )?,
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            let mut file = tempfile::Builder::new()
-                .prefix(".chit-export-")
-                .tempfile_in(dir)?;
-            let done = export(&conn, &range, restaurant, args.format, &mut file)?;
-            file.as_file().sync_all()?;
-            file.persist(path).map_err(|e| e.error)?;
-            done
+    let done = match target {
+        Target::Sqlite(db) => {
+            if !db.is_file() {
+                return Err(ExportError::NoDatabase(db.to_path_buf()));
+            }
+            let conn = super::open_existing(db)?;
+            let range = Range::of(&conn, &args.from, &args.to)?;
+            let done = write_out(args, |out| {
+                export(&conn, &range, restaurant, args.format, out)
+            })?;
+            (range, done)
+        }
+        #[cfg(feature = "postgres")]
+        Target::Postgres(url) => {
+            // The day bounds and local times as SQLite has them, from a connection of
+            // its own: the same figures as from a SQLite file on this machine.
+            let clock = Connection::open_in_memory()?;
+            let range = Range::of(&clock, &args.from, &args.to)?;
+            let mut client =
+                crate::store::postgres::connect(url).map_err(|e| ExportError::Connect(e.into()))?;
+
+            if !super::offline::has_tables(&mut client)? {
+                return Err(ExportError::NoTables);
+            }
+            let done = write_out(args, |out| {
+                export_postgres(&mut client, &clock, &range, restaurant, args.format, out)
+            })?;
+            (range, done)
+        }
+        #[cfg(not(feature = "postgres"))]
+        Target::Postgres(_) => {
+            return Err(ExportError::Store(StoreError::Backend(
+                "this chit-server was built without PostgreSQL (the 'postgres' feature)".into(),
+            )));
         }
     };
+    let (range, done) = done;
     Ok(Summary {
         range,
         done,
         output: args.output.clone(),
     })
+}
+
+/// Runs `export` on `args.output` (a temporary file beside it, renamed into place once
+/// complete) or on stdout.
+fn write_out(
+    args: &ExportArgs,
+    export: impl FnOnce(&mut dyn Write) -> Result<Exported, ExportError>,
+) -> Result<Exported, ExportError> {
+    let Some(path) = &args.output else {
+        return export(&mut std::io::stdout().lock());
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".chit-export-")
+        .tempfile_in(dir)?;
+    let done = export(&mut file)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(done)
 }
 
 /// What an export wrote, and where, as `chit-server export` says it.
@@ -248,6 +298,48 @@ pub fn export(
         let date: String = row.get(ORDER_COLUMN_COUNT)?;
         let local: String = row.get(ORDER_COLUMN_COUNT + 1)?;
         sink.order(&order, &date, &local)?;
+        done.orders += 1;
+        done.items += order.items.len() as u64;
+    }
+    sink.finish()?;
+    Ok(done)
+}
+
+/// [`export`] from PostgreSQL: the same orders, in the same order, in one statement (one
+/// snapshot), streamed; `clock` (any SQLite connection) gives their local times.
+#[cfg(feature = "postgres")]
+pub fn export_postgres(
+    client: &mut ::postgres::Client,
+    clock: &Connection,
+    range: &Range,
+    restaurant: Option<&str>,
+    format: ExportFormat,
+    out: impl Write,
+) -> Result<Exported, ExportError> {
+    use ::postgres::fallible_iterator::FallibleIterator;
+    if let Some(r) = restaurant.filter(|r| !chit_protocol::room::valid_ident(r)) {
+        return Err(ExportError::BadRestaurant(r.to_string()));
+    }
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS}, created_at FROM orders
+         WHERE created_at >= $1 AND created_at < $2 AND ($3::TEXT IS NULL OR restaurant = $3)
+         ORDER BY created_at, id"
+    );
+    let params: [&(dyn ::postgres::types::ToSql + Sync); 3] =
+        [&range.start, &range.end, &restaurant];
+    let mut rows = client.query_raw(&sql, params).map_err(StoreError::from)?;
+    let mut local = clock.prepare(
+        "SELECT date(?1 / 1000, 'unixepoch', 'localtime'),
+                strftime('%Y-%m-%d %H:%M:%S', ?1 / 1000, 'unixepoch', 'localtime')",
+    )?;
+    let mut sink = Sink::new(format, out)?;
+    let mut done = Exported::default();
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        let order = crate::store::postgres::orders::order_from_row(&row)?;
+        let at: i64 = row.try_get(ORDER_COLUMN_COUNT).map_err(StoreError::from)?;
+        let (date, time): (String, String) =
+            local.query_row([at], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        sink.order(&order, &date, &time)?;
         done.orders += 1;
         done.items += order.items.len() as u64;
     }

@@ -4,12 +4,13 @@
 //! running server, which takes it up within a second (see `store::rules::menus`); a
 //! server started later takes it up when it starts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chit_protocol::{Menu, UnavailableItem};
 
+use super::offline::Target;
 use crate::kitchen::menu_file::{self, MenuError};
-use crate::store::{self, kitchen_sql};
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum MenuCommand {
@@ -39,20 +40,27 @@ pub enum MenuLoadError {
     Invalid(#[from] MenuError),
     #[error("restaurant '{0}' is not a valid id (1-64 letters, digits, '_', '-' or '.')")]
     Restaurant(String),
-    #[error(transparent)]
-    Db(#[from] rusqlite::Error),
+    // Not a `source`: PostgreSQL's message already holds its causes.
+    #[error("{0}")]
+    Db(StoreError),
 }
 
-/// Runs a `menu` command on database `db`; returns what to print.
-pub fn run(db: &Path, cmd: &MenuCommand) -> Result<String, MenuLoadError> {
+impl From<StoreError> for MenuLoadError {
+    fn from(error: StoreError) -> MenuLoadError {
+        MenuLoadError::Db(error)
+    }
+}
+
+/// Runs a `menu` command on the database `target` names; returns what to print.
+pub fn run(target: &Target, cmd: &MenuCommand) -> Result<String, MenuLoadError> {
     match cmd {
         MenuCommand::Load { restaurant, file } => {
             check_restaurant(restaurant)?;
             let text =
                 std::fs::read_to_string(file).map_err(|e| MenuLoadError::Read(file.clone(), e))?;
             let menu = menu_file::parse(&file.display().to_string(), &text, restaurant)?;
-            let conn = store::open_connection(db, true)?;
-            let menu = kitchen_sql::queue_menu_load(&conn, menu, chit_protocol::now_ms())?;
+            let mut db = target.open()?;
+            let menu = db.queue_menu_load(menu, chit_protocol::now_ms())?;
             Ok(format!(
                 "loaded menu version {} of '{restaurant}' from '{}': {} ({}), {} categories, {} items; a running server uses it within a second",
                 menu.version,
@@ -65,9 +73,9 @@ pub fn run(db: &Path, cmd: &MenuCommand) -> Result<String, MenuLoadError> {
         }
         MenuCommand::Show { restaurant, json } => {
             check_restaurant(restaurant)?;
-            let conn = store::open_connection(db, true)?;
-            let newest = kitchen_sql::newest_menu(&conn, restaurant)?;
-            let unavailable = kitchen_sql::unavailable(&conn, restaurant, chit_protocol::now_ms())?;
+            let mut db = target.open_existing()?;
+            let newest = db.newest_menu(restaurant)?;
+            let unavailable = db.unavailable(restaurant, chit_protocol::now_ms())?;
             if *json {
                 let value = serde_json::json!({
                     "restaurant": restaurant,

@@ -2,6 +2,9 @@
 //! value for value (ids and seqs as they are), in one PostgreSQL transaction, from one
 //! SQLite snapshot. What PostgreSQL numbers by itself (the log's head, the identities)
 //! is set past what was copied. It refuses a database that has chit's tables already.
+//! [`to_sqlite`] copies the other way.
+
+pub mod to_sqlite;
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +52,8 @@ pub enum CopyError {
         .0.join(", ")
     )]
     NotEmpty(Vec<String>),
+    #[error("the database has no chit tables (is it the one the servers use?)")]
+    NoTables,
     #[error(
         "the SQLite database has schema version {found} and this chit-server {wanted}: start this chit-server on it once, so that it brings the schema up to date, then migrate"
     )]
