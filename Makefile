@@ -38,13 +38,13 @@ PG_SUITE = --test orders --test resume --test chat --test rider --test wire \
 
 test: deps
 	$(CARGO) test --workspace
-	CHIT_TEST_STORE=postgres $(CARGO) test $(PG_SUITE)
+	CHIT_TEST_STORE=postgres $(CARGO) test --workspace $(PG_SUITE)
 
 check: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
-	CHIT_TEST_STORE=postgres $(CARGO) test $(PG_SUITE)
+	CHIT_TEST_STORE=postgres $(CARGO) test --workspace $(PG_SUITE)
 
 # schemathesis against a real server, every operation of /v1/openapi.json (needs Python
 # 3.12+ and PyPI; it installs itself under target/tools).
