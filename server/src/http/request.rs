@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chit_protocol::{ErrorCode, MAX_FRAME_BYTES};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderMap};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{StatusCode, Uri};
 use serde::de::DeserializeOwned;
@@ -121,10 +121,10 @@ pub(super) async fn raw_body(
 ) -> Result<bytes::Bytes, Failure> {
     check_content_type(&parts.headers)?;
     let too_large = || {
-        Failure::from(Refusal::new(
+        unread(Failure::from(Refusal::new(
             ErrorCode::TooLarge,
             format!("a body may be at most {MAX_BODY} bytes"),
-        ))
+        )))
     };
     let declared = parts
         .headers
@@ -135,20 +135,28 @@ pub(super) async fn raw_body(
     }
     let reading = Limited::new(body, MAX_BODY).collect();
     match tokio::time::timeout(ctx.config.handshake_timeout, reading).await {
-        Err(_) => Err(Failure::new(
+        Err(_) => Err(unread(Failure::new(
             StatusCode::REQUEST_TIMEOUT,
             ErrorCode::BadRequest,
             format!(
                 "the body did not arrive within {} s",
                 ctx.config.handshake_timeout.as_secs()
             ),
-        )),
+        ))),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(e)) => Err(Failure::bad_request(format!(
             "the body could not be read: {e}"
         ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
+}
+
+/// `failure`, answered before the request's body was read to its end: the connection is
+/// closed after it, and says so (`Connection: close`), so that the client sends its next
+/// request on another one rather than on a connection the server no longer reads.
+fn unread(mut failure: Failure) -> Failure {
+    failure.header(header::CONNECTION, HeaderValue::from_static("close"));
+    failure
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), Failure> {
