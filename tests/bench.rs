@@ -79,21 +79,16 @@ fn another_machine_is_refused_without_yes_remote() {
 async fn a_bench_run_spreads_over_nodes_and_reads_on_another() {
     let (_db, a, b) = chit_e2e::nodes::two_nodes().await;
     let both = format!("{},{}", a.url, b.url);
-    for (label, flags) in [
-        ("spread", vec!["--server", both.as_str(), "--spread"]),
+    for (label, server, flags) in [
+        ("spread", both.as_str(), vec!["--spread"]),
         (
             "kitchens on B",
-            vec![
-                "--server",
-                a.url.as_str(),
-                "--kitchen-server",
-                b.url.as_str(),
-            ],
+            a.url.as_str(),
+            vec!["--kitchen-server", b.url.as_str()],
         ),
     ] {
         let mut cmd = a.chit();
-        cmd.args(&flags).args([
-            "bench",
+        cmd.args(["--server", server, "bench"]).args(&flags).args([
             "--kitchens",
             "2",
             "--clients",
