@@ -19,6 +19,11 @@
 #   failover   kill -9 of node A while `chit order place` runs in a loop with
 #              CHIT_SERVER=A,B,C: time to the first order acknowledged afterwards
 #
+# SYNCHRONOUS_COMMIT=off sets it on the throwaway database (ALTER DATABASE), to see what
+# the commit's flush costs: not durable, not how chit is meant to run. SAMPLE_WAITS=1
+# samples pg_stat_activity every 0.1 s during each run and counts what the database's
+# busy backends were waiting for (to $RESULTS/$scen.waits).
+#
 # Needs PostgreSQL on /var/run/postgresql (peer auth as this user) and nats-server
 # (scripts/deps.sh), and jq. BIN=DIR uses binaries already built (default: builds
 # target/release). Holds /tmp/chit-bench.lock per run, as scripts/pairs.sh does.
@@ -76,6 +81,9 @@ wait_for_line() { # file sed-expression what
 start_services() {
   DB="chit_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
   createdb "$DB"
+  if [ -n "${SYNCHRONOUS_COMMIT:-}" ]; then
+    psql -qd "$DB" -c "ALTER DATABASE $DB SET synchronous_commit = '$SYNCHRONOUS_COMMIT'"
+  fi
   STORE="postgres:///$DB?host=$PGHOST"
   mkdir -p "$WORK/nats"
   : >"$WORK/nats/log"
@@ -143,8 +151,24 @@ bench() { # scen run bench-args...
   # shellcheck disable=SC2046
   pg0=$(ticks $(backends)); nats0=$([ -n "$NATS_PID" ] && ticks "$NATS_PID" || echo 0)
   echo "# $scen run $run: chit bench $*"
+  local sampler=""
+  if [ -n "${SAMPLE_WAITS:-}" ] && [ -n "$DB" ]; then
+    # One psql session, asked every 0.1 s (3,000 times at most) until the run ends.
+    (for _ in $(seq 3000); do
+      echo "SELECT '(samples)';"
+      echo "SELECT COALESCE(wait_event_type, 'CPU') || ':' || COALESCE(wait_event, '-') || ' ' || left(regexp_replace(query, '\s+', ' ', 'g'), 40)
+            FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid();"
+      sleep 0.1
+    done) | psql -Atqd "$DB" >"$WORK/waits" 2>/dev/null &
+    sampler=$!
+  fi
   CHIT_TOKEN=$TOKEN timeout 600 "$BIN/chit" bench "$@" --max-secs 300 --json \
     >"$WORK/out.json" || true
+  if [ -n "$sampler" ]; then
+    kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+    { echo "# $scen run $run"; sort "$WORK/waits" | uniq -c | sort -rn | head -n 15; } \
+      | tee -a "$RESULTS/$scen.waits"
+  fi
   # shellcheck disable=SC2046
   pg1=$(ticks $(backends)); nats1=$([ -n "$NATS_PID" ] && ticks "$NATS_PID" || echo 0)
   if ! jq -e . "$WORK/out.json" >/dev/null 2>&1; then
