@@ -204,7 +204,7 @@ failover_trial() { # trial
         --restaurant r1 --name "f$i" --phone 555-0100 --address "1 Loop Rd" \
         --item "1 x Tea @ 1.00" >/dev/null 2>"$WORK/failover.err" || rc=$?
       t1=$(date +%s%N)
-      echo "$t0 $t1 $rc $(grep -c ' instead' "$WORK/failover.err")"
+      echo "$t0 $t1 $rc $(grep -c ' instead' "$WORK/failover.err") f$i"
     done >>"$log"
   ) &
   LOOP_PID=$!
@@ -240,10 +240,14 @@ failover_trial() { # trial
     }' "$log" | jq -c --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson usual "$usual" \
       '. + {usual_place_ms: $usual, loadavg: $load}' \
     | tee -a "$RESULTS/failover.jsonl"
-  # Every acknowledged order is in the database once.
-  local placed
-  placed=$(psql -d "$DB" -Atc "SELECT COUNT(*) FROM orders WHERE restaurant = 'r1'")
-  echo "  acknowledged $(awk '$3 == 0' "$log" | wc -l), in PostgreSQL $placed"
+  # Every acknowledged order is in the database once (a process still running when the
+  # loop was stopped, or the one cut off by the kill, may have committed one more).
+  psql -d "$DB" -Atc "SELECT customer_name FROM orders WHERE restaurant = 'r1'" | sort >"$WORK/in_pg"
+  awk '$3 == 0 {print $5}' "$log" | sort >"$WORK/acked"
+  echo "  acknowledged $(wc -l <"$WORK/acked"), in PostgreSQL $(wc -l <"$WORK/in_pg"):" \
+    "$(comm -23 "$WORK/acked" "$WORK/in_pg" | wc -l) acknowledged but missing," \
+    "$(uniq -d "$WORK/in_pg" | wc -l) twice, $(comm -13 "$WORK/acked" "$WORK/in_pg" | wc -l) not acknowledged" \
+    | tee -a "$RESULTS/failover.check"
   cleanup
 }
 
