@@ -70,3 +70,64 @@ fn another_machine_is_refused_without_yes_remote() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--yes-remote"), "{stderr}");
 }
+
+/// Two nodes on one PostgreSQL database: `--spread` deals the placing clients and the
+/// kitchens over `--server`'s list, `--kitchen-server` puts the kitchens on another
+/// node than the placing clients; either way every order reaches its kitchens, and the
+/// report has each node's own figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bench_run_spreads_over_nodes_and_reads_on_another() {
+    let (_db, a, b) = chit_e2e::nodes::two_nodes().await;
+    let both = format!("{},{}", a.url, b.url);
+    for (label, server, flags) in [
+        ("spread", both.as_str(), vec!["--spread"]),
+        (
+            "kitchens on B",
+            a.url.as_str(),
+            vec!["--kitchen-server", b.url.as_str()],
+        ),
+    ] {
+        let mut cmd = a.chit();
+        cmd.args(["--server", server, "bench"]).args(&flags).args([
+            "--kitchens",
+            "2",
+            "--clients",
+            "2",
+            "--in-flight",
+            "4",
+            "--orders",
+            "200",
+            "--updates",
+            "20",
+            "--max-secs",
+            "60",
+            "--json",
+        ]);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{label}: chit bench failed: {stderr}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON document");
+        assert_eq!(report["complete"], true, "{label}: {report}");
+        let orders = &report["orders"];
+        assert_eq!(orders["notify_latency"]["n"], 200, "{label}");
+        assert_eq!(orders["updates_acked"], 20, "{label}");
+        let nodes: Vec<&str> = orders["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{label}: no figures per node: {orders}"))
+            .iter()
+            .map(|n| n["url"].as_str().unwrap())
+            .collect();
+        assert_eq!(nodes, [a.url.as_str(), b.url.as_str()], "{label}");
+        // The admin connection, and a client or a kitchen, on each node.
+        for node in orders["nodes"].as_array().unwrap() {
+            assert!(
+                node["connections"].as_u64().unwrap() >= 2,
+                "{label}: {node}"
+            );
+        }
+    }
+}

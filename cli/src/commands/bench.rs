@@ -1,12 +1,14 @@
 //! `chit bench`: the project's load generator, like redis-benchmark or pgbench. It runs
 //! against a running server (loopback only unless `--yes-remote`): the orders scenario,
 //! then, if asked, idle connections and fan-out. Every loop is bounded in count and by
-//! `--max-secs`.
+//! `--max-secs`. With a cluster, the orders scenario can place on some nodes and read
+//! on others (`--kitchen-server`, `--spread`).
 
 mod conn;
 mod fanout;
 mod figures;
 mod idle;
+mod nodes;
 mod orders;
 
 use clap::Args;
@@ -15,6 +17,7 @@ use tokio::time::{Duration, Instant};
 
 use self::conn::Conn;
 use self::figures::mib;
+use self::nodes::Nodes;
 use crate::{Failure, Global, Outcome};
 
 #[derive(Args)]
@@ -52,6 +55,16 @@ pub struct BenchArgs {
     /// Allow a server that is not on this machine.
     #[arg(long)]
     yes_remote: bool,
+    /// Kitchens connect to this server (or list) while placing clients use --server: a
+    /// cluster's cross-node notify latency, placed on one node and read on another
+    /// [default: --server]
+    #[arg(long, value_name = "URL[,URL...]", value_parser = parse_servers)]
+    kitchen_server: Option<chit_client::Servers>,
+    /// Deal placing clients over --server's list and kitchens over --kitchen-server's
+    /// (else --server's), round robin, instead of putting them all on the first: load on
+    /// every node of a cluster. Idle and fan-out connections stay on the first.
+    #[arg(long)]
+    spread: bool,
     /// Place the orders over HTTP (POST /v1/orders, on the same port), each client
     /// through --in-flight kept-alive connections; kitchens still listen over WebSocket.
     #[arg(long)]
@@ -70,17 +83,37 @@ struct Report {
     complete: bool,
 }
 
+fn parse_servers(text: &str) -> Result<chit_client::Servers, String> {
+    chit_client::Servers::parse(text).map_err(|e| e.to_string())
+}
+
 pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
-    // A load generator loads one server: the first of the list.
+    // A load generator loads the first server of the list, unless told to spread.
     let target = crate::connect::connector(global)?;
-    let endpoint = target.servers().get(0).clone();
-    if !is_loopback(&endpoint.host) && !args.yes_remote {
-        return Err(Failure::usage(format!(
-            "refusing to load '{}', which is not this machine: pass --yes-remote if you mean it",
-            endpoint.host
-        )));
+    let kitchens = match &args.kitchen_server {
+        Some(list) => {
+            let mut connect = global.connect.clone();
+            connect.server = list.clone();
+            connect
+                .connector(global.settings(), crate::connect::CLIENT_NAME)
+                .map_err(|e| Failure::usage(e.to_string()))?
+        }
+        None => target.clone(),
+    };
+    for endpoint in target.servers().iter().chain(kitchens.servers().iter()) {
+        if !is_loopback(&endpoint.host) && !args.yes_remote {
+            return Err(Failure::usage(format!(
+                "refusing to load '{}', which is not this machine: pass --yes-remote if you mean it",
+                endpoint.host
+            )));
+        }
     }
-    let url = endpoint.url.as_str();
+    let nodes = Nodes {
+        placing: target.clone(),
+        kitchens,
+        spread: args.spread,
+    };
+    let url = target.servers().get(0).url.clone();
     let wanted_fds = u64::from(args.idle + args.fanout + args.kitchens + args.clients) + 256;
     if let Ok(got) = rlimit::increase_nofile_limit(wanted_fds)
         && got < wanted_fds
@@ -94,21 +127,27 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
         code: 3,
         message: e.0,
     };
-    let mut admin = Conn::open(&target, 16 * 1024)
-        .await
-        .map_err(connection_failed)?;
-    let stats = admin.stats().await.map_err(connection_failed)?;
-    if stats.server.is_none() {
-        return Err(Failure::refused(
-            "chit bench needs an admin token (it reads the server's own figures)",
-        ));
+    // One admin connection to each server the orders scenario uses (the first is the
+    // first of --server, which the other scenarios load), to read its own figures.
+    let mut admins = Vec::new();
+    for node in nodes.used(args.clients as usize, args.kitchens as usize) {
+        let mut admin = Conn::open_to(node.target, node.index, 16 * 1024)
+            .await
+            .map_err(connection_failed)?;
+        let stats = admin.stats().await.map_err(connection_failed)?;
+        if stats.server.is_none() {
+            return Err(Failure::refused(
+                "chit bench needs an admin token (it reads the server's own figures)",
+            ));
+        }
+        admins.push(admin);
     }
     let failed = |e: conn::ConnError| Failure::refused(e.0);
 
     let only_others = args.orders.is_none() && (args.idle > 0 || args.fanout > 0);
     let n_orders = args.orders.unwrap_or(if only_others { 0 } else { 20_000 }) as usize;
     let mut report = Report {
-        server: url.to_string(),
+        server: url,
         orders: None,
         idle: None,
         fanout: None,
@@ -124,7 +163,7 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
             updates: (args.updates as usize).min(n_orders),
             http: args.http,
         };
-        let r = orders::run(&target, &mut admin, params, deadline)
+        let r = orders::run(&nodes, &mut admins, params, deadline)
             .await
             .map_err(failed)?;
         report.complete &= r.complete;
@@ -133,8 +172,9 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
         }
         report.orders = Some(r);
     }
+    let admin = &mut admins[0];
     if args.idle > 0 {
-        let r = idle::run(&target, &mut admin, args.idle as usize, deadline)
+        let r = idle::run(&target, admin, args.idle as usize, deadline)
             .await
             .map_err(failed)?;
         report.complete &= r.complete;
@@ -146,7 +186,7 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
     if args.fanout > 0 {
         let r = fanout::run(
             &target,
-            &mut admin,
+            admin,
             args.fanout as usize,
             args.fanout_events as usize,
             deadline,
@@ -159,7 +199,9 @@ pub async fn run(global: &Global, args: BenchArgs) -> Outcome {
         }
         report.fanout = Some(r);
     }
-    admin.close().await;
+    for admin in admins {
+        admin.close().await;
+    }
     if global.json {
         crate::output::json(&report);
     }
@@ -217,6 +259,16 @@ fn print_orders(r: &orders::Report) {
         r.server.events_per_sec,
         mib(r.server.rss_bytes)
     );
+    for node in &r.nodes {
+        println!(
+            "  node         {:.1} µs CPU per operation ({:.2} s), {:.1} MiB resident, {} connections: {}",
+            node.server.cpu_us_per_op,
+            node.server.cpu_secs,
+            mib(node.server.rss_bytes),
+            node.server.connections,
+            node.url
+        );
+    }
     println!(
         "  load         {:.2} s CPU in chit bench; {:.2} s CPU used by other processes in these {:.2} s",
         r.loadgen_cpu_secs, r.other_cpu_secs, r.wall_secs

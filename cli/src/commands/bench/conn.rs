@@ -76,12 +76,22 @@ impl Conn {
     /// tungstenite's buffer per connection (small for thousands of idle connections,
     /// larger for busy ones).
     pub async fn open(target: &Connector, read_buffer: usize) -> Result<Conn, ConnError> {
+        Conn::open_to(target, 0, read_buffer).await
+    }
+
+    /// Connects to the `i`-th server of `target` (round robin past the end of its list)
+    /// and says hello.
+    pub async fn open_to(
+        target: &Connector,
+        i: usize,
+        read_buffer: usize,
+    ) -> Result<Conn, ConnError> {
         let config = WebSocketConfig::default()
             .read_buffer_size(read_buffer)
             .write_buffer_size(64 * 1024)
             .max_frame_size(Some(16 << 20));
         let (ws, timing) = target
-            .socket(0, config)
+            .socket(i, config)
             .await
             .map_err(|e| ConnError(e.to_string()))?;
         let mut conn = Conn { ws, timing };

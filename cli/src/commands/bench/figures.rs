@@ -79,6 +79,26 @@ impl ServerUse {
     }
 }
 
+impl ServerUse {
+    /// Several nodes' use as one: CPU, memory and connections added up, CPU per
+    /// operation over all of them; events/s is the first node's (every node publishes
+    /// every event to its own subscribers, so adding would count each once per node).
+    pub fn sum(each: &[ServerUse], ops: u64) -> ServerUse {
+        let cpu_secs: f64 = each.iter().map(|u| u.cpu_secs).sum();
+        ServerUse {
+            cpu_secs,
+            cpu_us_per_op: if ops > 0 {
+                cpu_secs * 1e6 / ops as f64
+            } else {
+                0.0
+            },
+            events_per_sec: each.first().map_or(0.0, |u| u.events_per_sec),
+            rss_bytes: each.iter().map(|u| u.rss_bytes).sum(),
+            connections: each.iter().map(|u| u.connections).sum(),
+        }
+    }
+}
+
 /// CPU time (user + system) this process has used, in seconds.
 pub fn own_cpu_secs() -> f64 {
     chit_protocol::process::cpu_ms() as f64 / 1000.0

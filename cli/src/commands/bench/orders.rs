@@ -7,13 +7,12 @@
 mod http;
 mod roles;
 
-use chit_client::Connector;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chit_protocol::{Fulfilment, NewCustomer, NewItem, NewOrder};
+use chit_protocol::{Fulfilment, NewCustomer, NewItem, NewOrder, ServerStats};
 use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
@@ -21,6 +20,7 @@ use tokio::time::Instant;
 use self::roles::{client, kitchen};
 use super::conn::{Conn, ConnError};
 use super::figures::{Latency, ServerUse, host_busy_secs, own_cpu_secs};
+use super::nodes::{Node, Nodes};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Params {
@@ -49,13 +49,25 @@ pub struct Report {
     pub update_secs: f64,
     pub updates_per_sec: f64,
     pub update_notify_latency: Latency,
+    /// The servers' use: with several nodes, their sum (events/s: the first node's).
     pub server: ServerUse,
+    /// Each node's own, when the scenario used more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeUse>,
     pub loadgen_cpu_secs: f64,
     /// CPU other processes on this machine used meanwhile (the load is not alone when
     /// this is more than a small fraction of the run's seconds).
     pub other_cpu_secs: f64,
     pub wall_secs: f64,
     pub complete: bool,
+}
+
+/// One node's use of a scenario on several.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeUse {
+    pub url: String,
+    #[serde(flatten)]
+    pub server: ServerUse,
 }
 
 /// What every task of the scenario shares: when each order and update was sent, in
@@ -131,10 +143,11 @@ fn new_order(n: usize, restaurants: usize, client: usize) -> NewOrder {
     }
 }
 
-/// Runs the scenario against the first server of `target`; `admin` reads the server's figures.
+/// Runs the scenario on the servers `nodes` gives each connection; `admins` read the
+/// figures of each server used (`Nodes::used`), in that order.
 pub async fn run(
-    target: &Connector,
-    admin: &mut Conn,
+    nodes: &Nodes,
+    admins: &mut [Conn],
     params: Params,
     deadline: Instant,
 ) -> Result<Report, ConnError> {
@@ -142,7 +155,8 @@ pub async fn run(
     let mut kitchen_conns = Vec::new();
     for i in 0..params.kitchens {
         let r = i % params.restaurants;
-        let mut conn = Conn::open(target, BUSY_READ_BUFFER).await?;
+        let node = nodes.kitchen(i);
+        let mut conn = Conn::open_to(node.target, node.index, BUSY_READ_BUFFER).await?;
         conn.subscribe(&format!("restaurant:{}", restaurant(r)))
             .await?;
         kitchens_per_restaurant[r] += 1;
@@ -150,7 +164,8 @@ pub async fn run(
     }
     let mut client_conns = Vec::new();
     for c in 0..params.clients {
-        let mut conn = Conn::open(target, BUSY_READ_BUFFER).await?;
+        let node = nodes.placer(c);
+        let mut conn = Conn::open_to(node.target, node.index, BUSY_READ_BUFFER).await?;
         let digits: String = phone(c).chars().filter(char::is_ascii_digit).collect();
         conn.subscribe(&format!("customer:{digits}")).await?;
         client_conns.push(conn);
@@ -168,7 +183,7 @@ pub async fn run(
         params: params.clone(),
     });
     let (stop_tx, stop) = watch::channel(false);
-    let before = admin.stats().await?.server.unwrap_or_default();
+    let before = figures(admins).await?;
     let cpu_before = own_cpu_secs();
     let host_before = host_busy_secs();
 
@@ -193,8 +208,8 @@ pub async fn run(
         let (placed_tx, placed_rx) = oneshot::channel();
         if params.http {
             // The WebSocket connection only watches; HTTP connections place.
-            let addr = http_addr(target)?;
-            let token = target.token().to_string();
+            let addr = http_addr(nodes.placer(c))?;
+            let token = nodes.placing.token().to_string();
             let placing = http::place(addr, token, c, params.in_flight, shared.clone());
             http_placers.push(tokio::spawn(placing));
         } else {
@@ -258,7 +273,7 @@ pub async fn run(
         deadline,
     )
     .await;
-    let after = admin.stats().await?.server.unwrap_or_default();
+    let after = figures(admins).await?;
     let busy_secs = shared.start.elapsed().saturating_sub(placing_started);
     let loadgen_cpu_secs = own_cpu_secs() - cpu_before;
     let host_secs = host_busy_secs() - host_before;
@@ -303,7 +318,25 @@ pub async fn run(
         && updates_acked == planned_total as u64
         && update_notify_latency.n == planned_total;
     let ops = orders_acked + updates_acked;
-    let server = ServerUse::between(&before, &after, ops, busy_secs.as_secs_f64());
+    let secs = busy_secs.as_secs_f64();
+    let each: Vec<ServerUse> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| ServerUse::between(b, a, ops, secs))
+        .collect();
+    let server = ServerUse::sum(&each, ops);
+    let used = nodes.used(params.clients, params.kitchens);
+    let nodes = if each.len() > 1 {
+        used.iter()
+            .zip(each)
+            .map(|(node, server)| NodeUse {
+                url: node.url().to_string(),
+                server,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Report {
         orders_acked,
         order_errors,
@@ -320,16 +353,26 @@ pub async fn run(
         other_cpu_secs: (host_secs - server.cpu_secs - loadgen_cpu_secs).max(0.0),
         wall_secs: busy_secs.as_secs_f64(),
         server,
+        nodes,
         loadgen_cpu_secs,
         complete,
         params,
     })
 }
 
-/// `host:port` of the server loaded, where it answers HTTP too (`ws://` only: the load
-/// generator speaks plain HTTP).
-fn http_addr(target: &Connector) -> Result<String, ConnError> {
-    let endpoint = target.servers().get(0);
+/// Each admin connection's server figures.
+async fn figures(admins: &mut [Conn]) -> Result<Vec<ServerStats>, ConnError> {
+    let mut all = Vec::with_capacity(admins.len());
+    for admin in admins {
+        all.push(admin.stats().await?.server.unwrap_or_default());
+    }
+    Ok(all)
+}
+
+/// `host:port` of a server, where it answers HTTP too (`ws://` only: the load generator
+/// speaks plain HTTP).
+fn http_addr(node: Node<'_>) -> Result<String, ConnError> {
+    let endpoint = node.target.servers().get(node.index);
     if endpoint.secure {
         return Err(ConnError(format!(
             "--http needs a ws:// server URL, not '{}'",
