@@ -5,6 +5,7 @@
 //! tokens and chat; `kitchen`, `today`, `webhooks`).
 
 pub(crate) mod backend;
+pub(crate) mod db;
 pub mod lease;
 pub use backend::ensure_admin_token;
 

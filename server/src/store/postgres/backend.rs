@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use ::postgres::{Client, IsolationLevel, Transaction};
 use chit_protocol::{Analytics, ChatMessage, Item, Menu, Order, UnavailableItem};
 
+use super::db::{Cached, Statements};
 use super::{kitchen, orders, today, webhooks};
 use crate::auth::Principal;
 use crate::error::Refusal;
@@ -65,6 +66,7 @@ pub(in crate::store) fn open(
         PgWriter {
             client: writer,
             settings,
+            statements: Statements::new(),
         },
         log,
         Beside::default(),
@@ -140,6 +142,8 @@ fn choose_epoch(client: &mut Client) -> TxResult<u64> {
 pub(in crate::store) struct PgWriter {
     client: Client,
     settings: ::postgres::Config,
+    /// The statements prepared on `client`.
+    statements: Statements,
 }
 
 impl PgWriter {
@@ -150,6 +154,7 @@ impl PgWriter {
         if self.client.is_closed() {
             tracing::warn!("the connection to PostgreSQL was lost: connecting again");
             self.client = self.settings.connect(::postgres::NoTls)?;
+            self.statements.clear();
             tracing::info!("connected to PostgreSQL again");
         }
         Ok(&mut self.client)
@@ -160,8 +165,13 @@ impl WriteConn for PgWriter {
     type Begun<'a> = PgTx<'a>;
 
     fn begin(&mut self) -> TxResult<PgTx<'_>> {
+        self.client()?;
+        let PgWriter {
+            client, statements, ..
+        } = self;
         Ok(PgTx {
-            tx: RefCell::new(self.client()?.transaction()?),
+            tx: RefCell::new(client.transaction()?),
+            statements: RefCell::new(statements),
             writes: Cell::new(0),
             failed: Cell::new(false),
             conflict: Cell::new(false),
@@ -188,6 +198,8 @@ impl WriteConn for PgWriter {
 /// statement after it fails), so `aborted` is whether a statement has failed.
 pub(in crate::store) struct PgTx<'a> {
     tx: RefCell<Transaction<'a>>,
+    /// The writer's prepared statements, which its transactions run by name.
+    statements: RefCell<&'a mut Statements>,
     writes: Cell<u64>,
     failed: Cell<bool>,
     /// Whether a statement failed by colliding with another node's transaction.
@@ -195,8 +207,13 @@ pub(in crate::store) struct PgTx<'a> {
 }
 
 impl<'a> PgTx<'a> {
-    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'a>) -> TxResult<T>) -> TxResult<T> {
-        let result = f(&mut self.tx.borrow_mut());
+    fn read<T>(&self, f: impl FnOnce(&mut Cached<'_, 'a>) -> TxResult<T>) -> TxResult<T> {
+        let (mut tx, mut statements) = (self.tx.borrow_mut(), self.statements.borrow_mut());
+        let mut cached = Cached {
+            tx: &mut tx,
+            statements: &mut statements,
+        };
+        let result = f(&mut cached);
         if let Err(e) = &result {
             self.failed.set(true);
             if e.is_conflict() {
@@ -206,7 +223,7 @@ impl<'a> PgTx<'a> {
         result
     }
 
-    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'a>) -> TxResult<T>) -> TxResult<T> {
+    fn write<T>(&self, f: impl FnOnce(&mut Cached<'_, 'a>) -> TxResult<T>) -> TxResult<T> {
         self.writes.set(self.writes.get() + 1);
         self.read(f)
     }
@@ -328,7 +345,7 @@ impl Tx for PgTx<'_> {
         self.write(|c| kitchen::save_menu(c, menu, loaded_at))
     }
     fn take_menu_loads(&self) -> TxResult<Vec<(Menu, i64)>> {
-        self.write(kitchen::take_menu_loads)
+        self.write(|c| kitchen::take_menu_loads(c))
     }
     fn unavailable_keys(
         &self,
@@ -354,7 +371,7 @@ impl Tx for PgTx<'_> {
         self.write(|c| webhooks::save_webhook_progress(c, id, progress))
     }
     fn probe(&self) -> TxResult<()> {
-        self.read(webhooks::probe)
+        self.read(|c| webhooks::probe(c))
     }
 }
 

@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use ::postgres::GenericClient;
 use chit_protocol::{Menu, UnavailableItem, format_time};
 
 use crate::store::kitchen_sql::EightySix;
+use crate::store::postgres::db::Db;
 use crate::store::tx::{StoreError, TxResult};
 
 /// `text` (column `what`) as JSON.
@@ -20,7 +20,7 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) 
 // ---- menus ----
 
 /// The menu the server routes `restaurant`'s orders by, if it has one.
-pub(crate) fn live_menu(c: &mut impl GenericClient, restaurant: &str) -> TxResult<Option<Menu>> {
+pub(crate) fn live_menu(c: &mut impl Db, restaurant: &str) -> TxResult<Option<Menu>> {
     c.query_opt(
         "SELECT menu FROM menus WHERE restaurant = $1",
         &[&restaurant],
@@ -30,7 +30,7 @@ pub(crate) fn live_menu(c: &mut impl GenericClient, restaurant: &str) -> TxResul
 }
 
 /// Makes `menu` the one the server routes its restaurant's orders by.
-pub(crate) fn save_menu(c: &mut impl GenericClient, menu: &Menu, loaded_at: i64) -> TxResult<()> {
+pub(crate) fn save_menu(c: &mut impl Db, menu: &Menu, loaded_at: i64) -> TxResult<()> {
     c.execute(
         "INSERT INTO menus (restaurant, menu, version, loaded_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (restaurant) DO UPDATE SET
@@ -49,7 +49,7 @@ pub(crate) fn save_menu(c: &mut impl GenericClient, menu: &Menu, loaded_at: i64)
 /// version the restaurant had; returns it as left. A second load before the server
 /// took up the first replaces it.
 pub(crate) fn queue_menu_load(
-    c: &mut impl GenericClient,
+    c: &mut impl ::postgres::GenericClient,
     mut menu: Menu,
     now: i64,
 ) -> TxResult<Menu> {
@@ -85,13 +85,13 @@ pub(crate) fn queue_menu_load(
 }
 
 /// Whether a loaded menu waits for the server to take it up.
-pub(crate) fn has_menu_loads(c: &mut impl GenericClient) -> TxResult<bool> {
+pub(crate) fn has_menu_loads(c: &mut impl Db) -> TxResult<bool> {
     Ok(c.query_opt("SELECT 1 FROM menu_loads LIMIT 1", &[])?
         .is_some())
 }
 
 /// Every loaded menu waiting for the server, by restaurant, and takes them off the list.
-pub(crate) fn take_menu_loads(c: &mut impl GenericClient) -> TxResult<Vec<(Menu, i64)>> {
+pub(crate) fn take_menu_loads(c: &mut impl Db) -> TxResult<Vec<(Menu, i64)>> {
     let mut loads = c
         .query(
             "DELETE FROM menu_loads RETURNING restaurant, menu, loaded_at",
@@ -109,10 +109,7 @@ pub(crate) fn take_menu_loads(c: &mut impl GenericClient) -> TxResult<Vec<(Menu,
 
 /// The newest menu of `restaurant`: one loaded and not yet taken up by the server
 /// (`true`), or the one it uses.
-pub(crate) fn newest_menu(
-    c: &mut impl GenericClient,
-    restaurant: &str,
-) -> TxResult<Option<(Menu, bool)>> {
+pub(crate) fn newest_menu(c: &mut impl Db, restaurant: &str) -> TxResult<Option<(Menu, bool)>> {
     let waiting = c.query_opt(
         "SELECT menu FROM menu_loads WHERE restaurant = $1",
         &[&restaurant],
@@ -130,7 +127,7 @@ pub(crate) fn newest_menu(
 
 /// A restaurant's items unavailable at `now`, by name as compared: (name, until).
 pub(crate) fn unavailable_keys(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     restaurant: &str,
     now: i64,
 ) -> TxResult<HashMap<String, (String, i64)>> {
@@ -145,7 +142,7 @@ pub(crate) fn unavailable_keys(
 
 /// A restaurant's items unavailable at `now`, soonest back first.
 pub(crate) fn unavailable(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     restaurant: &str,
     now: i64,
 ) -> TxResult<Vec<UnavailableItem>> {
@@ -166,7 +163,7 @@ pub(crate) fn unavailable(
     .collect()
 }
 
-pub(crate) fn mark_unavailable(c: &mut impl GenericClient, e: &EightySix<'_>) -> TxResult<()> {
+pub(crate) fn mark_unavailable(c: &mut impl Db, e: &EightySix<'_>) -> TxResult<()> {
     c.execute(
         r#"INSERT INTO unavailable (restaurant, key, item, until, since, "by")
            VALUES ($1, $2, $3, $4, $5, $6)
@@ -179,11 +176,7 @@ pub(crate) fn mark_unavailable(c: &mut impl GenericClient, e: &EightySix<'_>) ->
 }
 
 /// Ends an 86; false if the item was not unavailable.
-pub(crate) fn mark_available(
-    c: &mut impl GenericClient,
-    restaurant: &str,
-    key: &str,
-) -> TxResult<bool> {
+pub(crate) fn mark_available(c: &mut impl Db, restaurant: &str, key: &str) -> TxResult<bool> {
     let n = c.execute(
         "DELETE FROM unavailable WHERE restaurant = $1 AND key = $2",
         &[&restaurant, &key],
@@ -193,10 +186,7 @@ pub(crate) fn mark_available(
 
 /// The 86s whose `until` has come by `now`, removed: (restaurant, item) each, by
 /// `until`, then restaurant (then item, where SQLite leaves the order open).
-pub(crate) fn take_expired(
-    c: &mut impl GenericClient,
-    now: i64,
-) -> TxResult<Vec<(String, String)>> {
+pub(crate) fn take_expired(c: &mut impl Db, now: i64) -> TxResult<Vec<(String, String)>> {
     let mut expired = c
         .query(
             "DELETE FROM unavailable WHERE until <= $1 RETURNING until, restaurant, item",
@@ -211,11 +201,7 @@ pub(crate) fn take_expired(
 
 // ---- orders held for later ----
 
-pub(crate) fn schedule_fire(
-    c: &mut impl GenericClient,
-    order_id: i64,
-    fire_at: i64,
-) -> TxResult<()> {
+pub(crate) fn schedule_fire(c: &mut impl Db, order_id: i64, fire_at: i64) -> TxResult<()> {
     c.execute(
         "INSERT INTO fire_schedule (order_id, fire_at) VALUES ($1, $2)",
         &[&order_id, &fire_at],
@@ -224,7 +210,7 @@ pub(crate) fn schedule_fire(
 }
 
 /// Takes an order off the schedule; false if it was not on it.
-pub(crate) fn unschedule(c: &mut impl GenericClient, order_id: i64) -> TxResult<bool> {
+pub(crate) fn unschedule(c: &mut impl Db, order_id: i64) -> TxResult<bool> {
     let n = c.execute(
         "DELETE FROM fire_schedule WHERE order_id = $1",
         &[&order_id],
@@ -233,7 +219,7 @@ pub(crate) fn unschedule(c: &mut impl GenericClient, order_id: i64) -> TxResult<
 }
 
 /// Held orders whose fire time has come by `now`, soonest first, at most `limit`.
-pub(crate) fn due_fires(c: &mut impl GenericClient, now: i64, limit: u32) -> TxResult<Vec<i64>> {
+pub(crate) fn due_fires(c: &mut impl Db, now: i64, limit: u32) -> TxResult<Vec<i64>> {
     c.query(
         "SELECT order_id FROM fire_schedule WHERE fire_at <= $1
          ORDER BY fire_at, order_id LIMIT $2",
@@ -244,7 +230,7 @@ pub(crate) fn due_fires(c: &mut impl GenericClient, now: i64, limit: u32) -> TxR
     .collect()
 }
 
-pub(crate) fn save_fired(c: &mut impl GenericClient, order_id: i64, fired_at: i64) -> TxResult<()> {
+pub(crate) fn save_fired(c: &mut impl Db, order_id: i64, fired_at: i64) -> TxResult<()> {
     c.execute(
         "UPDATE orders SET fired_at = $2, updated_at = $2 WHERE id = $1",
         &[&order_id, &fired_at],
@@ -253,7 +239,7 @@ pub(crate) fn save_fired(c: &mut impl GenericClient, order_id: i64, fired_at: i6
 }
 
 /// The next time something is due: a held order's fire time, or an 86's end.
-pub(crate) fn next_due(c: &mut impl GenericClient) -> TxResult<Option<i64>> {
+pub(crate) fn next_due(c: &mut impl Db) -> TxResult<Option<i64>> {
     let at: i64 = c
         .query_one(
             "SELECT LEAST(COALESCE((SELECT MIN(fire_at) FROM fire_schedule), 9223372036854775807),

@@ -3,10 +3,11 @@
 //! order and JSON text as the SQLite functions of the same names, over any client or
 //! transaction. The trait impls that call them are elsewhere.
 
+use ::postgres::Row;
 use ::postgres::types::ToSql;
-use ::postgres::{GenericClient, Row};
 use chit_protocol::{Customer, Item, Order, Priority, format_time};
 
+use crate::store::postgres::db::Db;
 use crate::store::queries::{self, ORDER_COLUMNS, OrderFilter, Times};
 use crate::store::tx::{StoreError, TxResult};
 use crate::store::validate::ValidOrder;
@@ -82,11 +83,7 @@ pub(crate) fn order_from_row(row: &Row) -> TxResult<Order> {
 
 // ---- idempotency keys ----
 
-pub(crate) fn find_key(
-    c: &mut impl GenericClient,
-    restaurant: &str,
-    key: &str,
-) -> TxResult<Option<i64>> {
+pub(crate) fn find_key(c: &mut impl Db, restaurant: &str, key: &str) -> TxResult<Option<i64>> {
     let row = c.query_opt(
         "SELECT order_id FROM idempotency_keys WHERE restaurant = $1 AND key = $2",
         &[&restaurant, &key],
@@ -99,7 +96,7 @@ pub(crate) fn find_key(
 /// a transaction that inserts the same key meanwhile is waited for, and if it commits,
 /// its key stands and this one inserts nothing. Nothing fails with a unique violation.
 pub(crate) fn claim_key(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     restaurant: &str,
     key: &str,
     now: i64,
@@ -126,7 +123,7 @@ pub(crate) fn claim_key(
 /// Names the order of a key [`claim_key`] took (stores the key, if it was not claimed;
 /// refused if it names an order already: a key is used once).
 pub(crate) fn insert_key(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     restaurant: &str,
     key: &str,
     order_id: i64,
@@ -149,7 +146,7 @@ pub(crate) fn insert_key(
 
 // ---- orders ----
 
-pub(crate) fn get_order(c: &mut impl GenericClient, id: i64) -> TxResult<Option<Order>> {
+pub(crate) fn get_order(c: &mut impl Db, id: i64) -> TxResult<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
     c.query_opt(&sql, &[&id])?
         .as_ref()
@@ -160,7 +157,7 @@ pub(crate) fn get_order(c: &mut impl GenericClient, id: i64) -> TxResult<Option<
 /// An order, locked until the transaction ends: the writer reads each order it may
 /// change this way, so that a writer on another node that reads it next waits for this
 /// one's commit and sees its change (a second rider's claim then meets the first).
-pub(crate) fn get_order_for_update(c: &mut impl GenericClient, id: i64) -> TxResult<Option<Order>> {
+pub(crate) fn get_order_for_update(c: &mut impl Db, id: i64) -> TxResult<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE");
     c.query_opt(&sql, &[&id])?
         .as_ref()
@@ -169,7 +166,7 @@ pub(crate) fn get_order_for_update(c: &mut impl GenericClient, id: i64) -> TxRes
 }
 
 /// Locks the orders `ids` until the transaction ends, in ascending id order.
-pub(crate) fn lock_orders(c: &mut impl GenericClient, ids: &[i64]) -> TxResult<()> {
+pub(crate) fn lock_orders(c: &mut impl Db, ids: &[i64]) -> TxResult<()> {
     if !ids.is_empty() {
         c.query(
             "SELECT id FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE",
@@ -182,7 +179,7 @@ pub(crate) fn lock_orders(c: &mut impl GenericClient, ids: &[i64]) -> TxResult<(
 /// Stores a new order placed at `now` (Unix ms; `at`, as the protocol writes it), as
 /// `queries::insert_order` does.
 pub(crate) fn insert_order(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     order: &ValidOrder,
     number: u32,
     items: Vec<Item>,
@@ -230,11 +227,7 @@ pub(crate) fn insert_order(
 }
 
 /// Writes `order`'s status and rider as they now are in memory.
-pub(crate) fn save_order_state(
-    c: &mut impl GenericClient,
-    order: &Order,
-    now: i64,
-) -> TxResult<()> {
+pub(crate) fn save_order_state(c: &mut impl Db, order: &Order, now: i64) -> TxResult<()> {
     c.execute(
         "UPDATE orders SET status = $2::TEXT, rider = $3, updated_at = $4::BIGINT,
             ready_at = CASE WHEN $2::TEXT = 'ready' AND ready_at IS NULL THEN $4::BIGINT
@@ -246,7 +239,7 @@ pub(crate) fn save_order_state(
 }
 
 /// Writes `order`'s items (their states) as they now are in memory.
-pub(crate) fn save_items(c: &mut impl GenericClient, order: &Order, now: i64) -> TxResult<()> {
+pub(crate) fn save_items(c: &mut impl Db, order: &Order, now: i64) -> TxResult<()> {
     let items = serde_json::to_string(&order.items).expect("serializable");
     c.execute(
         "UPDATE orders SET items = $2, updated_at = $3 WHERE id = $1",
@@ -256,7 +249,7 @@ pub(crate) fn save_items(c: &mut impl GenericClient, order: &Order, now: i64) ->
 }
 
 /// An order's placing and ready times (Unix ms), as stored.
-pub(crate) fn order_times(c: &mut impl GenericClient, id: i64) -> TxResult<(i64, Option<i64>)> {
+pub(crate) fn order_times(c: &mut impl Db, id: i64) -> TxResult<(i64, Option<i64>)> {
     let row = c.query_one(
         "SELECT created_at, ready_at FROM orders WHERE id = $1",
         &[&id],
@@ -268,11 +261,7 @@ pub(crate) fn order_times(c: &mut impl GenericClient, id: i64) -> TxResult<(i64,
 /// its row locked until the transaction ends (made now if the day has none): a writer
 /// on another node numbering the same restaurant's orders waits for this one's commit
 /// and reads the number it saved, so no number is given twice.
-pub(crate) fn last_number(
-    c: &mut impl GenericClient,
-    restaurant: &str,
-    day: &str,
-) -> TxResult<u32> {
+pub(crate) fn last_number(c: &mut impl Db, restaurant: &str, day: &str) -> TxResult<u32> {
     let row = c.query_one(
         "INSERT INTO order_numbers (restaurant, day, last) VALUES ($1, $2, 0)
          ON CONFLICT (restaurant, day) DO UPDATE SET last = order_numbers.last
@@ -283,12 +272,7 @@ pub(crate) fn last_number(
 }
 
 /// Records `last` as the last short number given to `restaurant` on local day `day`.
-pub(crate) fn save_number(
-    c: &mut impl GenericClient,
-    restaurant: &str,
-    day: &str,
-    last: u32,
-) -> TxResult<()> {
+pub(crate) fn save_number(c: &mut impl Db, restaurant: &str, day: &str, last: u32) -> TxResult<()> {
     c.execute(
         "INSERT INTO order_numbers (restaurant, day, last) VALUES ($1, $2, $3)
          ON CONFLICT (restaurant, day) DO UPDATE SET last = excluded.last",
@@ -299,10 +283,7 @@ pub(crate) fn save_number(
 
 /// Orders matching `filter`, oldest first, at most `limit` of the newest, and whether
 /// older ones match too (`queries::list_orders`).
-pub(crate) fn list_orders(
-    c: &mut impl GenericClient,
-    filter: &OrderFilter,
-) -> TxResult<(Vec<Order>, bool)> {
+pub(crate) fn list_orders(c: &mut impl Db, filter: &OrderFilter) -> TxResult<(Vec<Order>, bool)> {
     let (sql, args) = list_query(filter);
     let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
     let mut orders = c
@@ -360,7 +341,7 @@ fn list_query(filter: &OrderFilter) -> (String, Vec<Box<dyn ToSql + Sync>>) {
     (sql, args)
 }
 
-pub(crate) fn count_orders(c: &mut impl GenericClient) -> TxResult<u64> {
+pub(crate) fn count_orders(c: &mut impl Db) -> TxResult<u64> {
     let n: i64 = c
         .query_one("SELECT COUNT(*) FROM orders", &[])?
         .try_get(0)?;
@@ -368,7 +349,7 @@ pub(crate) fn count_orders(c: &mut impl GenericClient) -> TxResult<u64> {
 }
 
 /// The newest order's id: how many orders were ever placed.
-pub(crate) fn newest_order_id(c: &mut impl GenericClient) -> TxResult<u64> {
+pub(crate) fn newest_order_id(c: &mut impl Db) -> TxResult<u64> {
     let n: i64 = c
         .query_one("SELECT COALESCE(MAX(id), 0) FROM orders", &[])?
         .try_get(0)?;

@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 
-use ::postgres::GenericClient;
 use chit_protocol::{Analytics, Item, Status, format_time};
 use chrono::{DateTime, Datelike, Local, NaiveDateTime};
 
 use super::kitchen::from_json;
 use crate::kitchen::speed::Samples;
+use crate::store::postgres::db::Db;
 use crate::store::queries::{Day, Tally};
 use crate::store::tx::{StoreError, TxResult};
 
@@ -86,11 +86,7 @@ fn utc_of(local: NaiveDateTime) -> Option<i64> {
 
 /// Today's [`Tally`] (orders placed from `since`, Unix ms) for one restaurant or all:
 /// the day's orders summed by status, then counted as [`Tally`] counts them.
-pub(crate) fn tally(
-    c: &mut impl GenericClient,
-    restaurant: Option<&str>,
-    since: i64,
-) -> TxResult<Tally> {
+pub(crate) fn tally(c: &mut impl Db, restaurant: Option<&str>, since: i64) -> TxResult<Tally> {
     let mut tally = Tally::default();
     for r in c.query(&tally_query(restaurant.is_some()), &[&restaurant, &since])? {
         let status: String = r.try_get(0)?;
@@ -110,7 +106,7 @@ pub(crate) fn tally(
 
 /// Today's figures (from `since`, Unix ms) for one restaurant or all.
 pub(crate) fn analytics(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     restaurant: Option<&str>,
     since: i64,
 ) -> TxResult<Analytics> {
@@ -147,7 +143,7 @@ fn tally_query(one_restaurant: bool) -> String {
 /// restaurant, for one restaurant or all: each done item and each order that got to
 /// ready, as [`Samples::count_whole`] counts them.
 pub(crate) fn speed_samples(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     restaurant: Option<&str>,
     since: i64,
 ) -> TxResult<HashMap<String, Samples>> {

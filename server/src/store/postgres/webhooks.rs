@@ -2,8 +2,9 @@
 //! due, and the hooks that place orders (`webhooks::queries`, row for row), and the
 //! writer's probe. Names are ordered `COLLATE "C"`, byte order as SQLite's BINARY.
 
-use ::postgres::{GenericClient, Row};
+use ::postgres::Row;
 
+use crate::store::postgres::db::Db;
 use crate::store::tx::{StoreError, TxResult};
 use crate::webhooks::queries::{Endpoint, Hook, LogEvent, Progress};
 
@@ -37,7 +38,7 @@ fn endpoint_from_row(r: &Row) -> TxResult<Endpoint> {
 /// Adds an endpoint that is due every event committed after `from` (the head now: the
 /// log's counter, the newest seq handed out, which retention never lowers).
 pub(crate) fn insert_webhook(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     url: &str,
     secret: &str,
     events: Option<&[String]>,
@@ -58,14 +59,14 @@ pub(crate) fn insert_webhook(
     Ok(row.try_get(0)?)
 }
 
-pub(crate) fn webhooks(c: &mut impl GenericClient) -> TxResult<Vec<Endpoint>> {
+pub(crate) fn webhooks(c: &mut impl Db) -> TxResult<Vec<Endpoint>> {
     c.query(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY id"), &[])?
         .iter()
         .map(endpoint_from_row)
         .collect()
 }
 
-pub(crate) fn webhook(c: &mut impl GenericClient, id: i64) -> TxResult<Option<Endpoint>> {
+pub(crate) fn webhook(c: &mut impl Db, id: i64) -> TxResult<Option<Endpoint>> {
     c.query_opt(
         &format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1"),
         &[&id],
@@ -75,16 +76,12 @@ pub(crate) fn webhook(c: &mut impl GenericClient, id: i64) -> TxResult<Option<En
     .transpose()
 }
 
-pub(crate) fn remove_webhook(c: &mut impl GenericClient, id: i64) -> TxResult<bool> {
+pub(crate) fn remove_webhook(c: &mut impl Db, id: i64) -> TxResult<bool> {
     Ok(c.execute("DELETE FROM webhooks WHERE id = $1", &[&id])? == 1)
 }
 
 /// Saves an endpoint's progress (nothing, if it was removed meanwhile).
-pub(crate) fn save_webhook_progress(
-    c: &mut impl GenericClient,
-    id: i64,
-    p: &Progress,
-) -> TxResult<()> {
+pub(crate) fn save_webhook_progress(c: &mut impl Db, id: i64, p: &Progress) -> TxResult<()> {
     c.execute(
         "UPDATE webhooks SET delivered_seq = $2, delivered_total = $3, failures = $4,
             last_error = $5, last_attempt_at = $6, next_attempt_at = $7
@@ -106,7 +103,7 @@ pub(crate) fn save_webhook_progress(
 /// its restaurant's row), only `restaurant:ID`'s if a restaurant is given, in seq
 /// order, at most `limit`.
 pub(crate) fn events_after(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     after: u64,
     restaurant: Option<&str>,
     limit: u32,
@@ -140,7 +137,7 @@ pub(crate) fn events_after(
 // ---- hooks (webhooks in) ----
 
 pub(crate) fn insert_hook(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     name: &str,
     secret: &str,
     token_id: i64,
@@ -162,7 +159,7 @@ fn hook_from_row(r: &Row) -> TxResult<Hook> {
     })
 }
 
-pub(crate) fn hook(c: &mut impl GenericClient, name: &str) -> TxResult<Option<Hook>> {
+pub(crate) fn hook(c: &mut impl Db, name: &str) -> TxResult<Option<Hook>> {
     c.query_opt(
         "SELECT name, secret, token_id, created_at FROM hooks WHERE name = $1",
         &[&name],
@@ -172,7 +169,7 @@ pub(crate) fn hook(c: &mut impl GenericClient, name: &str) -> TxResult<Option<Ho
     .transpose()
 }
 
-pub(crate) fn hooks(c: &mut impl GenericClient) -> TxResult<Vec<Hook>> {
+pub(crate) fn hooks(c: &mut impl Db) -> TxResult<Vec<Hook>> {
     c.query(
         r#"SELECT name, secret, token_id, created_at FROM hooks ORDER BY name COLLATE "C""#,
         &[],
@@ -183,7 +180,7 @@ pub(crate) fn hooks(c: &mut impl GenericClient) -> TxResult<Vec<Hook>> {
 }
 
 /// Removes a hook; the token it spoke as, if there was one.
-pub(crate) fn remove_hook(c: &mut impl GenericClient, name: &str) -> TxResult<Option<i64>> {
+pub(crate) fn remove_hook(c: &mut impl Db, name: &str) -> TxResult<Option<i64>> {
     Ok(c.query_opt(
         "DELETE FROM hooks WHERE name = $1 RETURNING token_id",
         &[&name],
@@ -196,7 +193,7 @@ pub(crate) fn remove_hook(c: &mut impl GenericClient, name: &str) -> TxResult<Op
 /// and writes nothing; PostgreSQL has no database-wide write lock to take, so a
 /// statement that takes no lock and writes nothing shows the connection and the
 /// transaction alive, which is what the probe asks.
-pub(crate) fn probe(c: &mut impl GenericClient) -> TxResult<()> {
+pub(crate) fn probe(c: &mut impl Db) -> TxResult<()> {
     c.execute("SELECT 1", &[])?;
     Ok(())
 }

@@ -1,17 +1,17 @@
 //! The event log in PostgreSQL: seqs from `log_head`, events, replay, retention, the
 //! meta facts they keep, and chat, whose messages carry their events' seqs.
 
-use ::postgres::GenericClient;
 use ::postgres::types::ToSql;
 use chit_protocol::{ChatMessage, Role, format_time};
 
+use crate::store::postgres::db::Db;
 use crate::store::queries::{LOG_AFTER, LogRow, StoredEvent};
 use crate::store::tx::{StoreError, TxResult};
 
 /// The first of `n` seqs, taken from `log_head`: its row stays locked until this
 /// transaction ends, so seqs follow commit order and a rollback leaves no gap. The
 /// writer's own `head` is not needed: other nodes write to the log too.
-pub(crate) fn take_seqs(c: &mut impl GenericClient, n: u64, _head: u64) -> TxResult<u64> {
+pub(crate) fn take_seqs(c: &mut impl Db, n: u64, _head: u64) -> TxResult<u64> {
     let n = i64::try_from(n).map_err(|_| StoreError::Backend(format!("{n} seqs at once")))?;
     let last: i64 = c
         .query_one("UPDATE log_head SET seq = seq + $1 RETURNING seq", &[&n])?
@@ -23,7 +23,7 @@ pub(crate) fn take_seqs(c: &mut impl GenericClient, n: u64, _head: u64) -> TxRes
 /// the first row holds `data` (and the order, if any), the others hold '' and point at
 /// it in `ref` (`queries::insert_event`).
 pub(crate) fn insert_event(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     first: u64,
     rooms: &[String],
     kind: &str,
@@ -47,17 +47,13 @@ pub(crate) fn insert_event(
 }
 
 /// The newest seq handed out: the counter, which retention never lowers.
-pub(crate) fn head(c: &mut impl GenericClient) -> TxResult<u64> {
+pub(crate) fn head(c: &mut impl Db) -> TxResult<u64> {
     let seq: i64 = c.query_one("SELECT seq FROM log_head", &[])?.try_get(0)?;
     Ok(seq as u64)
 }
 
 /// The log's rows after `after`, every room's, at most `limit` (`queries::log_after`).
-pub(crate) fn log_after(
-    c: &mut impl GenericClient,
-    after: u64,
-    limit: u32,
-) -> TxResult<Vec<LogRow>> {
+pub(crate) fn log_after(c: &mut impl Db, after: u64, limit: u32) -> TxResult<Vec<LogRow>> {
     let rows = c.query(LOG_AFTER, &[&(after as i64), &i64::from(limit)])?;
     rows.iter()
         .map(|r| {
@@ -77,7 +73,7 @@ pub(crate) fn log_after(
         .collect()
 }
 
-pub(crate) fn meta(c: &mut impl GenericClient, key: &str) -> TxResult<u64> {
+pub(crate) fn meta(c: &mut impl Db, key: &str) -> TxResult<u64> {
     let row = c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?;
     Ok(match row {
         Some(r) => r.try_get::<_, i64>(0)? as u64,
@@ -85,7 +81,7 @@ pub(crate) fn meta(c: &mut impl GenericClient, key: &str) -> TxResult<u64> {
     })
 }
 
-pub(super) fn set_meta(c: &mut impl GenericClient, key: &str, value: u64) -> TxResult<()> {
+pub(super) fn set_meta(c: &mut impl Db, key: &str, value: u64) -> TxResult<()> {
     c.execute(
         "INSERT INTO meta (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -96,7 +92,7 @@ pub(super) fn set_meta(c: &mut impl GenericClient, key: &str, value: u64) -> TxR
 
 /// Events of `room` after `since`, in order, at most `limit` (`queries::events_since`).
 pub(crate) fn events_since(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     room: &str,
     since: u64,
     limit: u32,
@@ -174,7 +170,7 @@ fn replay_query(room: &str) -> String {
 /// Deletes events older than `before` (Unix ms), but none that a webhook endpoint has
 /// yet to deliver, and never part of an event's rows; records the newest seq removed
 /// (`queries::prune_events`).
-pub(crate) fn prune_events(c: &mut impl GenericClient, before: i64) -> TxResult<usize> {
+pub(crate) fn prune_events(c: &mut impl Db, before: i64) -> TxResult<usize> {
     let newest: Option<i64> = c
         .query_one("SELECT MAX(seq) FROM events WHERE at < $1", &[&before])?
         .try_get(0)?;
@@ -206,7 +202,7 @@ pub(crate) fn prune_events(c: &mut impl GenericClient, before: i64) -> TxResult<
 
 // ---- chat ----
 
-pub(crate) fn insert_chat(c: &mut impl GenericClient, m: &ChatMessage, at: i64) -> TxResult<i64> {
+pub(crate) fn insert_chat(c: &mut impl Db, m: &ChatMessage, at: i64) -> TxResult<i64> {
     let row = c.query_one(
         "INSERT INTO chat_messages (room, seq, author, role, text, at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -225,7 +221,7 @@ pub(crate) fn insert_chat(c: &mut impl GenericClient, m: &ChatMessage, at: i64) 
 /// Messages of `room` older than seq `before` (all, if none): the newest `limit` of
 /// them, returned oldest first.
 pub(crate) fn chat_history(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     room: &str,
     before: Option<u64>,
     limit: u32,

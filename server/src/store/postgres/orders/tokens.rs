@@ -1,14 +1,15 @@
 //! Access tokens in PostgreSQL: issued, found live by hash or id, listed, revoked.
 
+use ::postgres::Row;
 use ::postgres::types::ToSql;
-use ::postgres::{GenericClient, Row};
 
 use super::bad_row;
 use crate::auth::Principal;
+use crate::store::postgres::db::Db;
 use crate::store::queries::TokenRow;
 use crate::store::tx::TxResult;
 
-pub(crate) fn token_is_live(c: &mut impl GenericClient, token_id: i64) -> TxResult<bool> {
+pub(crate) fn token_is_live(c: &mut impl Db, token_id: i64) -> TxResult<bool> {
     let row = c.query_opt(
         "SELECT 1 FROM tokens WHERE id = $1 AND revoked_at IS NULL",
         &[&token_id],
@@ -34,12 +35,7 @@ fn token_from_row(r: &Row) -> TxResult<TokenRow> {
     })
 }
 
-pub(crate) fn insert_token(
-    c: &mut impl GenericClient,
-    hash: &str,
-    p: &Principal,
-    now: i64,
-) -> TxResult<i64> {
+pub(crate) fn insert_token(c: &mut impl Db, hash: &str, p: &Principal, now: i64) -> TxResult<i64> {
     let row = c.query_one(
         "INSERT INTO tokens (hash, role, restaurant, rider, customer, label, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -58,7 +54,7 @@ pub(crate) fn insert_token(
 
 /// The live token whose column `by` is `value`.
 fn live_token(
-    c: &mut impl GenericClient,
+    c: &mut impl Db,
     by: &str,
     value: &(dyn ToSql + Sync),
 ) -> TxResult<Option<Principal>> {
@@ -69,21 +65,21 @@ fn live_token(
 }
 
 /// The live (unrevoked) token with this hash.
-pub(crate) fn token_by_hash(c: &mut impl GenericClient, hash: &str) -> TxResult<Option<Principal>> {
+pub(crate) fn token_by_hash(c: &mut impl Db, hash: &str) -> TxResult<Option<Principal>> {
     live_token(c, "hash", &hash)
 }
 
 /// The live (unrevoked) token with this id.
-pub(crate) fn token_by_id(c: &mut impl GenericClient, id: i64) -> TxResult<Option<Principal>> {
+pub(crate) fn token_by_id(c: &mut impl Db, id: i64) -> TxResult<Option<Principal>> {
     live_token(c, "id", &id)
 }
 
-pub(crate) fn list_tokens(c: &mut impl GenericClient) -> TxResult<Vec<TokenRow>> {
+pub(crate) fn list_tokens(c: &mut impl Db) -> TxResult<Vec<TokenRow>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
     c.query(&sql, &[])?.iter().map(token_from_row).collect()
 }
 
-pub(crate) fn revoke_token(c: &mut impl GenericClient, id: i64, now: i64) -> TxResult<bool> {
+pub(crate) fn revoke_token(c: &mut impl Db, id: i64, now: i64) -> TxResult<bool> {
     let n = c.execute(
         "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         &[&id, &now],
@@ -91,7 +87,7 @@ pub(crate) fn revoke_token(c: &mut impl GenericClient, id: i64, now: i64) -> TxR
     Ok(n == 1)
 }
 
-pub(crate) fn revoked_tokens(c: &mut impl GenericClient) -> TxResult<Vec<i64>> {
+pub(crate) fn revoked_tokens(c: &mut impl Db) -> TxResult<Vec<i64>> {
     c.query("SELECT id FROM tokens WHERE revoked_at IS NOT NULL", &[])?
         .iter()
         .map(|r| Ok(r.try_get(0)?))
