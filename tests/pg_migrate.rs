@@ -2,7 +2,8 @@
 //! PostgreSQL (a throwaway database each): a real server's database with orders, chat,
 //! tokens, a menu, webhooks and an 86 is copied row for row, seqs included, the log's
 //! head and the ids go on after what was copied, and a second copy is refused and
-//! changes nothing; a database the server is writing to is copied as of one commit.
+//! changes nothing; a database the server is writing to is copied as of one commit; a
+//! client that resumes on a node with a seq from before the migration gets what followed.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -573,4 +574,78 @@ fn a_copy_that_fails_part_way_leaves_the_target_as_it_was() {
         tables, 0,
         "tokens and the rest were copied, then rolled back"
     );
+}
+
+/// A display of the SQLite server that knew the log up to some seq resumes, after the
+/// migration, on a node of the PostgreSQL database with that seq and the epoch it read:
+/// it gets exactly what followed it there (the events copied, then one placed on the
+/// node), in seq order, each once, and no `resync_required` (migrate keeps the epoch).
+#[test]
+fn a_client_resuming_with_a_seq_from_before_the_migration_gets_what_followed() {
+    let rt = runtime();
+    let dir = rt.block_on(busy_database());
+    let db = dir.path().join("chit.db");
+    let sqlite = rusqlite::Connection::open(&db).unwrap();
+    let room = "restaurant:r1";
+    let logged: Vec<(i64, String)> = sqlite
+        .prepare("SELECT seq, kind FROM events WHERE room = ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([room], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(logged.len() >= 6, "r1 has a log to resume in: {logged:?}");
+    let epoch: i64 = sqlite
+        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    drop(sqlite);
+    // The display had read the room's first three events.
+    let since = logged[2].0 as u64;
+    let missed: Vec<u64> = logged[3..].iter().map(|(seq, _)| *seq as u64).collect();
+
+    let pg = std::sync::Arc::new(PgDb::create());
+    let out = migrate_into(&db, &pg);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    rt.block_on(async {
+        let node = TestServer::on_database(
+            pg.clone(),
+            tempfile::tempdir().unwrap(),
+            chit_server::Config::default(),
+        )
+        .await;
+        let (display, mut events) = node.connect(&node.token(Role::Kitchen, Some("r1"))).await;
+        let joined = display
+            .resume(room, Some(since), Some(epoch as u64))
+            .await
+            .expect("resumed in the same epoch");
+        assert_eq!(
+            joined.epoch,
+            Some(epoch as u64),
+            "migrate keeps the log's epoch"
+        );
+        assert!(joined.head >= *missed.last().unwrap(), "the head as copied");
+        let (till, _) = node.connect(&node.token(Role::Pos, Some("r1"))).await;
+        // Without the iced tea, which the copied 86 still holds back.
+        let mut new_order = order("r1");
+        new_order.items.truncate(1);
+        let (placed, _) = till.place_order(new_order, None).await.unwrap();
+
+        let mut seqs = Vec::new();
+        loop {
+            let event = chit_e2e::next_stored(&mut events).await;
+            assert_eq!(event.room, room);
+            let seq = event.seq.unwrap();
+            seqs.push(seq);
+            if event.kind == EventKind::NewOrder && event.data["id"].as_i64() == Some(placed.id) {
+                break;
+            }
+        }
+        let (copied, new) = seqs.split_at(missed.len().min(seqs.len()));
+        assert_eq!(copied, missed.as_slice(), "the copied events after {since}");
+        assert_eq!(new.len(), 1, "then the order placed on the node: {seqs:?}");
+        assert!(new[0] > *missed.last().unwrap(), "numbered after the copy");
+    });
 }
